@@ -1,0 +1,271 @@
+package fhir
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Resource is one stored version of a resource. Raw is the JSON as written (compacted), with
+// id and meta.versionId/meta.lastUpdated stamped by the hub; it is nil for a delete.
+type Resource struct {
+	Type        string
+	ID          string
+	Version     int64
+	LastUpdated time.Time
+	Deleted     bool
+	Raw         json.RawMessage
+}
+
+// VersionID is the version as FHIR writes it in meta.versionId.
+func (r *Resource) VersionID() string { return strconv.FormatInt(r.Version, 10) }
+
+// ETag is the weak entity tag for the version: W/"3".
+func (r *Resource) ETag() string { return ETag(r.Version) }
+
+// ETag formats a version as a weak entity tag.
+func ETag(version int64) string { return `W/"` + strconv.FormatInt(version, 10) + `"` }
+
+// ParseETag reads a version from an If-Match value: W/"3", "3" or 3.
+func ParseETag(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	s = strings.TrimPrefix(s, "W/")
+	s = strings.Trim(s, `"`)
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < 1 {
+		return 0, Errorf(http.StatusBadRequest, IssueInvalid, "invalid version in ETag %q", s)
+	}
+	return v, nil
+}
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
+
+// ValidID reports whether id follows the FHIR id rule: 1–64 of [A-Za-z0-9-.].
+func ValidID(id string) bool { return idPattern.MatchString(id) }
+
+// IsResourceType reports whether typ is a concrete R4 resource type.
+func IsResourceType(typ string) bool {
+	_, ok := slices.BinarySearch(ResourceTypes, typ)
+	return ok
+}
+
+// FormatInstant writes t the way the hub stamps meta.lastUpdated: UTC, millisecond precision.
+func FormatInstant(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
+
+// Head holds the top-level elements of a resource that the hub reads before storing it.
+type Head struct {
+	ResourceType string
+	ID           string
+	HasID        bool
+}
+
+// Limits bound what the decoder accepts from a client.
+type Limits struct {
+	// MaxDepth is the deepest allowed nesting of JSON objects and arrays.
+	MaxDepth int
+}
+
+// DefaultLimits are used when a caller passes zero Limits.
+var DefaultLimits = Limits{MaxDepth: 64}
+
+// Parse checks that raw is one well-formed JSON object within the limits and returns its head.
+// The errors are *Error with status 400.
+func Parse(raw []byte, lim Limits) (Head, error) {
+	var h Head
+	if lim.MaxDepth == 0 {
+		lim = DefaultLimits
+	}
+	if err := checkJSON(raw, lim.MaxDepth); err != nil {
+		return h, err
+	}
+	fields, err := splitObject(raw)
+	if err != nil {
+		return h, err
+	}
+	for _, f := range fields {
+		switch f.key {
+		case "resourceType":
+			if err := json.Unmarshal(f.value, &h.ResourceType); err != nil {
+				return h, ErrorAt(http.StatusBadRequest, IssueStructure, "resourceType", "resourceType must be a string")
+			}
+		case "id":
+			h.HasID = true
+			if err := json.Unmarshal(f.value, &h.ID); err != nil {
+				return h, ErrorAt(http.StatusBadRequest, IssueStructure, "id", "id must be a string")
+			}
+		}
+	}
+	if h.ResourceType == "" {
+		return h, Errorf(http.StatusBadRequest, IssueRequired, "the resource has no resourceType")
+	}
+	if !IsResourceType(h.ResourceType) {
+		return h, ErrorAt(http.StatusBadRequest, IssueNotSupported, "resourceType", "unknown resource type %q", h.ResourceType)
+	}
+	if h.HasID && !ValidID(h.ID) {
+		return h, ErrorAt(http.StatusBadRequest, IssueValue, h.ResourceType+".id", "id %q does not match [A-Za-z0-9-.]{1,64}", h.ID)
+	}
+	return h, nil
+}
+
+// checkJSON verifies syntax, UTF-8, that the top level is an object and the nesting depth.
+func checkJSON(raw []byte, maxDepth int) error {
+	if !json.Valid(raw) {
+		var v any
+		err := json.Unmarshal(raw, &v)
+		return Wrap(err, http.StatusBadRequest, IssueStructure, "the body is not valid JSON: %v", err)
+	}
+	depth, inString, escaped := 0, false, false
+	first := true
+	for _, c := range raw {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '"':
+			inString = true
+		case '{', '[':
+			depth++
+			if depth > maxDepth {
+				return Errorf(http.StatusBadRequest, IssueTooCostly, "JSON nesting deeper than %d levels", maxDepth)
+			}
+		case '}', ']':
+			depth--
+		}
+		if first && c != '{' {
+			return Errorf(http.StatusBadRequest, IssueStructure, "a resource must be a JSON object")
+		}
+		first = false
+	}
+	return nil
+}
+
+type field struct {
+	key   string
+	value json.RawMessage
+}
+
+// splitObject returns the top-level members of a JSON object in document order.
+// Duplicate member names are an error: FHIR JSON forbids them.
+func splitObject(raw []byte) ([]field, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil || tok != json.Delim('{') {
+		return nil, Errorf(http.StatusBadRequest, IssueStructure, "a resource must be a JSON object")
+	}
+	var fields []field
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, Wrap(err, http.StatusBadRequest, IssueStructure, "the body is not valid JSON: %v", err)
+		}
+		key := tok.(string)
+		if seen[key] {
+			return nil, ErrorAt(http.StatusBadRequest, IssueStructure, key, "duplicate JSON property %q", key)
+		}
+		seen[key] = true
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, Wrap(err, http.StatusBadRequest, IssueStructure, "the body is not valid JSON: %v", err)
+		}
+		fields = append(fields, field{key, v})
+	}
+	return fields, nil
+}
+
+func joinObject(fields []field) []byte {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, f := range fields {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, _ := json.Marshal(f.key)
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(f.value)
+	}
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+// Stamp returns raw, compacted, with id, meta.versionId and meta.lastUpdated set; every
+// other element keeps its value and its place. resourceType, id and meta lead the object.
+func Stamp(raw []byte, id string, version int64, lastUpdated time.Time) ([]byte, error) {
+	fields, err := splitObject(raw)
+	if err != nil {
+		return nil, err
+	}
+	var meta []field
+	rest := make([]field, 0, len(fields))
+	var rt json.RawMessage
+	for _, f := range fields {
+		switch f.key {
+		case "resourceType":
+			rt = f.value
+		case "id":
+		case "meta":
+			if meta, err = splitObject(f.value); err != nil {
+				return nil, ErrorAt(http.StatusBadRequest, IssueStructure, "meta", "meta must be an object")
+			}
+		default:
+			rest = append(rest, f)
+		}
+	}
+	vid, _ := json.Marshal(strconv.FormatInt(version, 10))
+	lu, _ := json.Marshal(FormatInstant(lastUpdated))
+	newMeta := []field{{"versionId", vid}, {"lastUpdated", lu}}
+	for _, f := range meta {
+		if f.key != "versionId" && f.key != "lastUpdated" {
+			newMeta = append(newMeta, f)
+		}
+	}
+	idJSON, _ := json.Marshal(id)
+	out := append([]field{{"resourceType", rt}, {"id", idJSON}, {"meta", joinObject(newMeta)}}, rest...)
+	var b bytes.Buffer
+	if err := json.Compact(&b, joinObject(out)); err != nil {
+		return nil, fmt.Errorf("fhir: stamp: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// Element returns the raw value of a top-level element, or nil.
+func Element(raw []byte, name string) json.RawMessage {
+	fields, err := splitObject(raw)
+	if err != nil {
+		return nil
+	}
+	for _, f := range fields {
+		if f.key == name {
+			return f.value
+		}
+	}
+	return nil
+}
+
+// WithoutElements returns raw without the named top-level elements (document order kept).
+func WithoutElements(raw []byte, names ...string) ([]byte, error) {
+	fields, err := splitObject(raw)
+	if err != nil {
+		return nil, err
+	}
+	fields = slices.DeleteFunc(fields, func(f field) bool { return slices.Contains(names, f.key) })
+	return joinObject(fields), nil
+}

@@ -1,0 +1,163 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/kodomohub/kodomohub/fhir"
+	"github.com/kodomohub/kodomohub/fhir/search"
+)
+
+// Sentinel errors. Backends return them (possibly wrapped); callers test with errors.Is.
+var (
+	// ErrNotFound: no such tenant, resource or version.
+	ErrNotFound = errors.New("store: not found")
+	// ErrGone: the resource's current version is a delete.
+	ErrGone = errors.New("store: resource deleted")
+	// ErrVersionConflict: a write's IfMatch did not name the current version.
+	ErrVersionConflict = errors.New("store: version conflict")
+	// ErrExists: a create named an id that is taken, or a tenant id is taken.
+	ErrExists = errors.New("store: already exists")
+	// ErrReference: a reference to a resource of the same tenant does not resolve (strict tenants).
+	ErrReference = errors.New("store: unresolved reference")
+	// ErrUnavailable: the backend cannot be reached now; the request may be retried.
+	ErrUnavailable = errors.New("store: unavailable")
+)
+
+// Referential integrity modes of a tenant.
+const (
+	IntegrityStrict = "strict"
+	IntegrityOff    = "off"
+)
+
+// Tenant is one town.
+type Tenant struct {
+	ID   string
+	Name string
+	// ReferentialIntegrity is IntegrityStrict (default) or IntegrityOff.
+	ReferentialIntegrity string
+	Created              time.Time
+}
+
+// Action says what a write or change event did.
+type Action string
+
+// Write actions.
+const (
+	Create Action = "create"
+	Update Action = "update"
+	Delete Action = "delete"
+)
+
+// Key names a resource within a tenant.
+type Key struct{ Type, ID string }
+
+func (k Key) String() string { return k.Type + "/" + k.ID }
+
+// Write is one resource change inside a Commit.
+type Write struct {
+	Type, ID string
+	// Action is Create (the id must be free: ErrExists otherwise), Update (creates the
+	// resource when it does not exist, or when its current version is a delete) or Delete
+	// (a no-op when the resource does not exist or is already deleted).
+	Action Action
+	// IfMatch, when non-zero, is the version the current version must be (ErrVersionConflict).
+	IfMatch int64
+	// Resource is the JSON body for Create and Update. The store stamps id, meta.versionId
+	// and meta.lastUpdated (fhir.Stamp); the caller has validated it.
+	Resource []byte
+	// Index holds the search index entries of Resource.
+	Index []search.Entry
+	// Refs are the local references of Resource. On a strict tenant each must name a resource
+	// whose current version is not a delete, or one created in the same Commit (ErrReference).
+	Refs []Key
+}
+
+// Result is the outcome of one Write.
+type Result struct {
+	// Resource is the version written; for a no-op delete it has Deleted set and Version 0.
+	Resource fhir.Resource
+	// Created is true when the write made a resource exist that did not (create, or update
+	// of a missing or deleted resource).
+	Created bool
+	// Noop is true for a delete of a missing or deleted resource: nothing was written.
+	Noop bool
+}
+
+// WriteError says which write of a Commit failed. Err wraps a sentinel.
+type WriteError struct {
+	Index int
+	Key   Key
+	Err   error
+}
+
+func (e *WriteError) Error() string { return fmt.Sprintf("write %d (%s): %v", e.Index, e.Key, e.Err) }
+func (e *WriteError) Unwrap() error { return e.Err }
+
+// Event is one change event (outbox entry).
+type Event struct {
+	Seq     int64
+	Type    string
+	ID      string
+	Version int64
+	Action  Action
+	Time    time.Time
+}
+
+// HistoryQuery selects versions for the history interaction. Type and ID narrow it to a type
+// or an instance; both empty means the whole tenant.
+type HistoryQuery struct {
+	Type, ID string
+	// Since keeps versions with lastUpdated >= Since.
+	Since time.Time
+	// At keeps the versions that were current at that instant.
+	At time.Time
+	// Count is the page size (a backend may cap it).
+	Count int
+	// Before continues a listing: only versions with a change sequence below it. Zero starts
+	// with the newest.
+	Before int64
+}
+
+// HistoryPage is one page of history, newest first.
+type HistoryPage struct {
+	Versions []fhir.Resource
+	// Seqs[i] is the change sequence of Versions[i].
+	Seqs []int64
+	// Next is the Before value of the following page, or 0 at the end.
+	Next int64
+}
+
+// Store is the storage contract. All methods are safe for concurrent use.
+type Store interface {
+	// CreateTenant registers a tenant (ErrExists when the id is taken).
+	CreateTenant(ctx context.Context, t Tenant) error
+	// Tenant returns a tenant (ErrNotFound). A tenant created by another process sharing the
+	// same data is visible without a restart.
+	Tenant(ctx context.Context, id string) (Tenant, error)
+	// Tenants lists all tenants by id.
+	Tenants(ctx context.Context) ([]Tenant, error)
+
+	// Commit applies writes atomically. On failure nothing is written and the error is a
+	// *WriteError for the write at fault (or ErrNotFound for an unknown tenant, or
+	// ErrUnavailable).
+	Commit(ctx context.Context, tenant string, writes []Write) ([]Result, error)
+	// Read returns the current version. A deleted resource returns its delete version
+	// (Deleted set) together with ErrGone.
+	Read(ctx context.Context, tenant, typ, id string) (fhir.Resource, error)
+	// VRead returns one version (ErrNotFound; a delete version comes with ErrGone).
+	VRead(ctx context.Context, tenant, typ, id string, version int64) (fhir.Resource, error)
+	// History lists versions newest first.
+	History(ctx context.Context, tenant string, q HistoryQuery) (HistoryPage, error)
+	// Events returns up to limit change events with Seq > after, in Seq order.
+	Events(ctx context.Context, tenant string, after int64, limit int) ([]Event, error)
+
+	// LoadOrStoreSecret stores value under name unless a value is stored already, and returns
+	// the stored value. Hubs sharing the data use it to agree on keys.
+	LoadOrStoreSecret(ctx context.Context, name string, value []byte) ([]byte, error)
+	// Ping reports whether the backend is reachable.
+	Ping(ctx context.Context) error
+	Close() error
+}
