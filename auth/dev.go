@@ -1,0 +1,111 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jwt"
+
+	"github.com/kodomohub/kodomohub/fhir"
+)
+
+// DevIssuer is the issuer of dev-mode tokens.
+const DevIssuer = "kodomohub-dev"
+
+const devKeyName = "auth/dev-token-key"
+
+// SecretStore keeps named secrets shared by every process on the same data (store.Store has it).
+type SecretStore interface {
+	LoadOrStoreSecret(ctx context.Context, name string, value []byte) ([]byte, error)
+}
+
+// Dev mints and verifies dev-mode tokens: HS256 JWTs signed with a key kept in the store, so
+// `kodomohub dev-token` and a `--auth dev` server on the same data agree without a restart.
+// Dev mode is for demos and tests on loopback only.
+type Dev struct {
+	key jwk.Key
+	Now func() time.Time
+}
+
+// NewDev loads (or creates, once) the dev signing key from secrets.
+func NewDev(ctx context.Context, secrets SecretStore) (*Dev, error) {
+	fresh := make([]byte, 32)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, err
+	}
+	raw, err := secrets.LoadOrStoreSecret(ctx, devKeyName, fresh)
+	if err != nil {
+		return nil, fmt.Errorf("auth: dev key: %w", err)
+	}
+	key, err := jwk.FromRaw(raw)
+	if err != nil {
+		return nil, fmt.Errorf("auth: dev key: %w", err)
+	}
+	return &Dev{key: key, Now: time.Now}, nil
+}
+
+// DevClaims describe a dev token.
+type DevClaims struct {
+	Tenant   string
+	Subject  string
+	Scope    string
+	Role     string
+	Facility string
+	TTL      time.Duration
+}
+
+// Mint returns a signed dev token.
+func (d *Dev) Mint(c DevClaims) (string, error) {
+	if _, err := ParseScopes(c.Scope); err != nil {
+		return "", err
+	}
+	now := d.Now()
+	b := jwt.NewBuilder().Issuer(DevIssuer).Audience([]string{c.Tenant}).Subject(c.Subject).
+		IssuedAt(now).NotBefore(now.Add(-time.Minute)).Expiration(now.Add(c.TTL)).
+		Claim("scope", c.Scope)
+	if c.Role != "" {
+		b = b.Claim("role", c.Role)
+	}
+	if c.Facility != "" {
+		b = b.Claim("facility", c.Facility)
+	}
+	tok, err := b.Build()
+	if err != nil {
+		return "", err
+	}
+	signed, err := jwt.Sign(tok, jwt.WithKey(jwa.HS256, d.key))
+	return string(signed), err
+}
+
+// Authenticate implements Authenticator: the bearer token must be a dev token for tenant.
+func (d *Dev) Authenticate(_ context.Context, tenant string, r *http.Request) (*Principal, error) {
+	raw := bearer(r)
+	if raw == "" {
+		return nil, fhir.Errorf(http.StatusUnauthorized, fhir.IssueLogin, "a bearer token is required")
+	}
+	tok, err := jwt.Parse([]byte(raw), jwt.WithKey(jwa.HS256, d.key), jwt.WithValidate(true),
+		jwt.WithIssuer(DevIssuer), jwt.WithAudience(tenant), jwt.WithClock(jwt.ClockFunc(d.Now)),
+		jwt.WithAcceptableSkew(30*time.Second))
+	if err != nil {
+		return nil, fhir.Wrap(err, http.StatusUnauthorized, fhir.IssueLogin, "invalid token: %v", err)
+	}
+	claim := func(name string) string {
+		v, _ := tok.Get(name)
+		s, _ := v.(string)
+		return s
+	}
+	scopes, err := ParseScopes(claim("scope"))
+	if err != nil {
+		return nil, fhir.Wrap(err, http.StatusUnauthorized, fhir.IssueLogin, "invalid token: %v", err)
+	}
+	if len(scopes) == 0 {
+		return nil, fhir.Errorf(http.StatusUnauthorized, fhir.IssueLogin, "the token carries no usable SMART scope")
+	}
+	return &Principal{Subject: tok.Subject(), Tenant: tenant, Role: claim("role"),
+		Facility: claim("facility"), Scopes: scopes}, nil
+}

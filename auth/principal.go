@@ -1,0 +1,109 @@
+package auth
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/kodomohub/kodomohub/fhir"
+)
+
+// Principal is the verified identity behind a request.
+type Principal struct {
+	// Subject is the token's sub: a staff member's login or a client id.
+	Subject string
+	// Tenant is the tenant the token was issued for.
+	Tenant string
+	// ClientID is the OAuth client that obtained the token, when known.
+	ClientID string
+	// Role is the hub role (municipal-staff, facility, …), empty when the token carries none.
+	Role string
+	// Facility is the Organization reference of a facility token, e.g. "Organization/123".
+	Facility string
+	// Scopes are the granted SMART scopes.
+	Scopes Scopes
+}
+
+type principalKey struct{}
+
+// WithPrincipal returns ctx carrying p.
+func WithPrincipal(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns the principal in ctx, or nil.
+func PrincipalFrom(ctx context.Context) *Principal {
+	p, _ := ctx.Value(principalKey{}).(*Principal)
+	return p
+}
+
+// Authenticator verifies a request's credentials for one tenant.
+type Authenticator interface {
+	// Authenticate returns the principal, or a *fhir.Error with status 401.
+	Authenticate(ctx context.Context, tenant string, r *http.Request) (*Principal, error)
+}
+
+// Op is what an access does to a resource, in SMART v2 terms.
+type Op byte
+
+// SMART v2 operations.
+const (
+	OpCreate Op = 'c'
+	OpRead   Op = 'r'
+	OpUpdate Op = 'u'
+	OpDelete Op = 'd'
+	OpSearch Op = 's'
+)
+
+// Access describes one access to data that the policy decides on.
+type Access struct {
+	Op   Op
+	Type string // resource type; "*" for system-wide operations
+	ID   string // empty for type-level operations
+}
+
+// Policy decides whether a principal may make an access.
+type Policy interface {
+	// Authorize returns nil, or a *fhir.Error with status 403 that says why not.
+	Authorize(ctx context.Context, p *Principal, a Access) error
+}
+
+// ScopePolicy allows exactly what the principal's SMART scopes grant.
+type ScopePolicy struct{}
+
+// Authorize implements Policy.
+func (ScopePolicy) Authorize(_ context.Context, p *Principal, a Access) error {
+	if p == nil {
+		return fhir.Errorf(http.StatusUnauthorized, fhir.IssueLogin, "authentication required")
+	}
+	if p.Scopes.Allows(a.Type, a.Op) {
+		return nil
+	}
+	return fhir.Errorf(http.StatusForbidden, fhir.IssueForbidden,
+		"the token's scopes do not allow %s on %s", opName(a.Op), a.Type)
+}
+
+func opName(op Op) string {
+	switch op {
+	case OpCreate:
+		return "create"
+	case OpRead:
+		return "read"
+	case OpUpdate:
+		return "update"
+	case OpDelete:
+		return "delete"
+	case OpSearch:
+		return "search"
+	}
+	return string(op)
+}
+
+// bearer returns the bearer token of r, or "".
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}

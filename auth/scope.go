@@ -1,0 +1,113 @@
+package auth
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/kodomohub/kodomohub/fhir"
+)
+
+// Scope is one parsed SMART resource scope, e.g. "system/Observation.rs?category=laboratory".
+type Scope struct {
+	// Context is "patient", "user" or "system".
+	Context string
+	// Type is a resource type or "*".
+	Type string
+	// Ops holds the granted operations in SMART v2 order (a subset of "cruds").
+	Ops string
+	// Query is the raw ?param=value restriction, empty when none.
+	Query string
+}
+
+func (s Scope) String() string {
+	out := s.Context + "/" + s.Type + "." + s.Ops
+	if s.Query != "" {
+		out += "?" + s.Query
+	}
+	return out
+}
+
+// Scopes is a set of granted resource scopes.
+type Scopes []Scope
+
+// ParseScope parses one SMART v1 or v2 resource scope. v1 ".read" maps to "rs", ".write" to
+// "cud" and ".*" to "cruds". Non-resource scopes (openid, fhirUser, launch…) return ok false.
+func ParseScope(s string) (sc Scope, ok bool, err error) {
+	ctx, rest, found := strings.Cut(s, "/")
+	if !found {
+		return sc, false, nil
+	}
+	switch ctx {
+	case "patient", "user", "system":
+	default:
+		return sc, false, nil
+	}
+	rest, sc.Query, _ = strings.Cut(rest, "?")
+	typ, ops, found := strings.Cut(rest, ".")
+	if !found {
+		return sc, false, fmt.Errorf("scope %q: want context/Type.ops", s)
+	}
+	if typ != "*" && !fhir.IsResourceType(typ) {
+		return sc, false, fmt.Errorf("scope %q: unknown resource type %q", s, typ)
+	}
+	switch ops {
+	case "read":
+		ops = "rs"
+	case "write":
+		ops = "cud"
+	case "*":
+		ops = "cruds"
+	default:
+		last := -1
+		for _, c := range ops {
+			i := strings.IndexRune("cruds", c)
+			if i <= last {
+				return sc, false, fmt.Errorf("scope %q: operations must be a subset of cruds in that order", s)
+			}
+			last = i
+		}
+		if ops == "" {
+			return sc, false, fmt.Errorf("scope %q: no operations", s)
+		}
+	}
+	sc.Context, sc.Type, sc.Ops = ctx, typ, ops
+	return sc, true, nil
+}
+
+// ParseScopes parses a space-separated scope string, keeping the resource scopes.
+func ParseScopes(s string) (Scopes, error) {
+	var out Scopes
+	for _, f := range strings.Fields(s) {
+		sc, ok, err := ParseScope(f)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, sc)
+		}
+	}
+	return out, nil
+}
+
+// Allows reports whether some scope grants op on typ without a query restriction. typ "*"
+// asks for a grant on every type. Restricted scopes (?param=value) are enforced by search
+// filtering, which this check does not do; they grant nothing here.
+func (ss Scopes) Allows(typ string, op Op) bool {
+	for _, s := range ss {
+		if s.Query != "" {
+			continue
+		}
+		if (s.Type == "*" || s.Type == typ) && strings.IndexByte(s.Ops, byte(op)) >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (ss Scopes) String() string {
+	parts := make([]string, len(ss))
+	for i, s := range ss {
+		parts[i] = s.String()
+	}
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/kodomohub/kodomohub/auth"
+	"github.com/kodomohub/kodomohub/conformance"
+	"github.com/kodomohub/kodomohub/server"
+	"github.com/kodomohub/kodomohub/store"
+)
+
+// fileConfig is the --config file (YAML; JSON is YAML too). Flags given on the command line
+// override it.
+type fileConfig struct {
+	Listen    string `yaml:"listen"`
+	PublicURL string `yaml:"publicURL"`
+	Auth      string `yaml:"auth"`
+	Data      string `yaml:"data"`
+	Limits    struct {
+		MaxBodyBytes     int64 `yaml:"maxBodyBytes"`
+		MaxDepth         int   `yaml:"maxDepth"`
+		MaxBundleEntries int   `yaml:"maxBundleEntries"`
+		DefaultCount     int   `yaml:"defaultCount"`
+		MaxCount         int   `yaml:"maxCount"`
+	} `yaml:"limits"`
+	SQLite struct {
+		Synchronous string `yaml:"synchronous"`
+	} `yaml:"sqlite"`
+	LogLevel string `yaml:"logLevel"`
+}
+
+func loadConfig(path string) (fileConfig, error) {
+	var fc fileConfig
+	if path == "" {
+		return fc, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fc, err
+	}
+	if err := yaml.UnmarshalWithOptions(b, &fc, yaml.Strict()); err != nil {
+		return fc, fmt.Errorf("%s: %w", path, err)
+	}
+	return fc, nil
+}
+
+type serveFlags struct {
+	listen, authMode, config, publicURL, logLevel string
+	storage                                       storageFlags
+	limits                                        server.Limits
+}
+
+func (f *serveFlags) register(fs *flag.FlagSet, defaultListen string) {
+	fs.StringVar(&f.listen, "listen", defaultListen, "address to listen on")
+	fs.StringVar(&f.authMode, "auth", "oidc", "authentication: oidc, or dev (tokens from `kodomohub dev-token`; loopback only)")
+	fs.StringVar(&f.config, "config", "", "YAML configuration file")
+	fs.StringVar(&f.publicURL, "public-url", "", "externally visible base URL (default: from each request's Host)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.Int64Var(&f.limits.MaxBodyBytes, "max-body-bytes", server.DefaultLimits.MaxBodyBytes, "largest request body")
+	fs.IntVar(&f.limits.MaxDepth, "max-json-depth", server.DefaultLimits.MaxDepth, "deepest JSON nesting accepted")
+	fs.IntVar(&f.limits.MaxBundleEntries, "max-bundle-entries", server.DefaultLimits.MaxBundleEntries, "largest transaction or batch")
+	f.storage.register(fs)
+}
+
+// merge applies the config file to every flag the command line did not set.
+func (f *serveFlags) merge(fs *flag.FlagSet) error {
+	fc, err := loadConfig(f.config)
+	if err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	str := func(name string, dst *string, v string) {
+		if !set[name] && v != "" {
+			*dst = v
+		}
+	}
+	str("listen", &f.listen, fc.Listen)
+	str("auth", &f.authMode, fc.Auth)
+	str("public-url", &f.publicURL, fc.PublicURL)
+	str("log-level", &f.logLevel, fc.LogLevel)
+	str("data", &f.storage.data, fc.Data)
+	str("sqlite-synchronous", &f.storage.sync, fc.SQLite.Synchronous)
+	if !set["max-body-bytes"] && fc.Limits.MaxBodyBytes > 0 {
+		f.limits.MaxBodyBytes = fc.Limits.MaxBodyBytes
+	}
+	if !set["max-json-depth"] && fc.Limits.MaxDepth > 0 {
+		f.limits.MaxDepth = fc.Limits.MaxDepth
+	}
+	if !set["max-bundle-entries"] && fc.Limits.MaxBundleEntries > 0 {
+		f.limits.MaxBundleEntries = fc.Limits.MaxBundleEntries
+	}
+	f.limits.DefaultCount, f.limits.MaxCount = fc.Limits.DefaultCount, fc.Limits.MaxCount
+	return nil
+}
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("%w: --log-level: %v", errUsage, err)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f serveFlags
+	f.register(fs, "127.0.0.1:8080")
+	if _, err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	if err := f.merge(fs); err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, f.logLevel)
+	if err != nil {
+		return err
+	}
+	st, err := f.storage.open(log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return serve(ctx, st, &f, log, stdout, nil)
+}
+
+// serve runs the HTTP server on st until ctx ends. ready, when set, is called with the bound
+// address once the listener is open.
+func serve(ctx context.Context, st store.Store, f *serveFlags, log *slog.Logger, stdout io.Writer, ready func(addr string)) error {
+	authn, err := authenticator(ctx, st, f, stdout)
+	if err != nil {
+		return err
+	}
+	validator, err := conformance.NewValidator()
+	if err != nil {
+		return err
+	}
+	srv := server.New(server.Config{
+		Store:      st,
+		Validator:  validator,
+		Auth:       authn,
+		Capability: capabilityStatement,
+		Limits:     f.limits,
+		PublicURL:  f.publicURL,
+		Logger:     log,
+		Version:    version,
+	})
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	log.Info("kodomohub listening", "addr", ln.Addr().String(), "version", version)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// authenticator builds the configured authentication. Dev mode refuses non-loopback
+// addresses: its tokens are minted by anyone who can read the data.
+func authenticator(ctx context.Context, st store.Store, f *serveFlags, stdout io.Writer) (auth.Authenticator, error) {
+	switch f.authMode {
+	case "dev":
+		if !loopback(f.listen) {
+			return nil, fmt.Errorf("--auth dev listens on loopback addresses only (127.0.0.1, [::1], localhost), not %q", f.listen)
+		}
+		fmt.Fprintln(stdout, "*** DEV AUTH: tokens from `kodomohub dev-token` are accepted. Never use this with real data. ***")
+		return auth.NewDev(ctx, st)
+	case "oidc":
+		return nil, fmt.Errorf("--auth oidc is not available in this build yet; use --auth dev on loopback")
+	}
+	return nil, fmt.Errorf("%w: --auth must be oidc or dev", errUsage)
+}
+
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

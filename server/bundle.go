@@ -1,0 +1,421 @@
+package server
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/kodomohub/kodomohub/auth"
+	"github.com/kodomohub/kodomohub/fhir"
+	"github.com/kodomohub/kodomohub/store"
+)
+
+// entryOp is one bundle entry turned into an interaction.
+type entryOp struct {
+	index   int
+	method  string
+	typ, id string
+	vid     int64
+	fullURL string
+	body    []byte // resource for POST/PUT, patch document for PATCH
+	ifMatch int64
+}
+
+// bundle processes a transaction or batch posted to the base URL.
+func (rc *reqContext) bundle() {
+	if err := checkContentType(rc.c.Request, mimeFHIRJSON, mimeJSON); err != nil {
+		rc.fail(err)
+		return
+	}
+	body, err := rc.readBody(rc.c)
+	if err != nil {
+		rc.fail(err)
+		return
+	}
+	head, err := fhir.Parse(body, fhir.Limits{MaxDepth: rc.limits.MaxDepth})
+	if err != nil {
+		rc.fail(err)
+		return
+	}
+	if head.ResourceType != "Bundle" {
+		rc.fail(fhir.ErrorAt(http.StatusBadRequest, fhir.IssueInvalid, "resourceType",
+			"the base URL accepts a transaction or batch Bundle, not a %s", head.ResourceType))
+		return
+	}
+	var b fhir.Bundle
+	if err := json.Unmarshal(body, &b); err != nil {
+		rc.fail(fhir.Wrap(err, http.StatusBadRequest, fhir.IssueStructure, "invalid Bundle: %v", err))
+		return
+	}
+	if len(b.Entry) > rc.limits.MaxBundleEntries {
+		rc.fail(fhir.ErrorAt(http.StatusRequestEntityTooLarge, fhir.IssueTooCostly, "Bundle.entry",
+			"the bundle has %d entries; at most %d are accepted", len(b.Entry), rc.limits.MaxBundleEntries))
+		return
+	}
+	switch b.Type {
+	case "transaction":
+		ops, err := rc.parseEntries(b.Entry)
+		if err != nil {
+			rc.fail(err)
+			return
+		}
+		entries, err := rc.transaction(ops)
+		if err != nil {
+			rc.fail(err)
+			return
+		}
+		rc.writeJSON(rc.c, http.StatusOK, fhir.Bundle{ResourceType: "Bundle", ID: rc.newID(),
+			Type: "transaction-response", Timestamp: fhir.FormatInstant(rc.now()), Entry: entries})
+	case "batch":
+		out := make([]fhir.BundleEntry, len(b.Entry))
+		for i, e := range b.Entry {
+			ops, err := rc.parseEntries([]fhir.BundleEntry{e})
+			var entries []fhir.BundleEntry
+			if err == nil {
+				ops[0].index = i
+				entries, err = rc.transaction(ops)
+			}
+			if err != nil {
+				out[i] = errorEntry(err)
+				continue
+			}
+			out[i] = entries[0]
+		}
+		rc.writeJSON(rc.c, http.StatusOK, fhir.Bundle{ResourceType: "Bundle", ID: rc.newID(),
+			Type: "batch-response", Timestamp: fhir.FormatInstant(rc.now()), Entry: out})
+	default:
+		rc.fail(fhir.ErrorAt(http.StatusBadRequest, fhir.IssueInvalid, "Bundle.type",
+			"the base URL accepts Bundle.type transaction or batch, not %q", b.Type))
+	}
+}
+
+func errorEntry(err error) fhir.BundleEntry {
+	status, oo := fhir.Outcome(storeError(err))
+	return fhir.BundleEntry{Response: &fhir.BundleResponse{
+		Status: statusLine(status), Outcome: fhir.MarshalOutcome(oo)}}
+}
+
+func statusLine(code int) string { return strconv.Itoa(code) + " " + http.StatusText(code) }
+
+// parseEntries reads the request of each entry.
+func (rc *reqContext) parseEntries(entries []fhir.BundleEntry) ([]entryOp, error) {
+	ops := make([]entryOp, len(entries))
+	for i, e := range entries {
+		at := fmt.Sprintf("Bundle.entry[%d]", i)
+		if e.Request == nil {
+			return nil, fhir.ErrorAt(http.StatusBadRequest, fhir.IssueRequired, at+".request", "every entry needs a request")
+		}
+		op := entryOp{index: i, method: e.Request.Method, fullURL: e.FullURL}
+		u, err := url.Parse(e.Request.URL)
+		if err != nil || e.Request.URL == "" {
+			return nil, fhir.ErrorAt(http.StatusBadRequest, fhir.IssueValue, at+".request.url", "invalid request url %q", e.Request.URL)
+		}
+		if u.RawQuery != "" {
+			return nil, fhir.ErrorAt(http.StatusNotImplemented, fhir.IssueNotSupported, at+".request.url",
+				"conditional and search requests in bundles are not available on this server yet")
+		}
+		if e.Request.IfNoneExist != "" {
+			return nil, fhir.ErrorAt(http.StatusNotImplemented, fhir.IssueNotSupported, at+".request.ifNoneExist",
+				"conditional create is not available on this server yet")
+		}
+		path := u.Path
+		if u.IsAbs() {
+			rel, ok := strings.CutPrefix(e.Request.URL, rc.base+"/")
+			if !ok {
+				return nil, fhir.ErrorAt(http.StatusBadRequest, fhir.IssueValue, at+".request.url", "%q is not on this server", e.Request.URL)
+			}
+			path = rel
+		}
+		segs := splitPath(path)
+		if len(segs) == 0 || !fhir.IsResourceType(segs[0]) {
+			return nil, fhir.ErrorAt(http.StatusBadRequest, fhir.IssueValue, at+".request.url", "%q does not name a resource type", e.Request.URL)
+		}
+		op.typ = segs[0]
+		if len(segs) > 1 {
+			op.id = segs[1]
+			if !fhir.ValidID(op.id) {
+				return nil, fhir.ErrorAt(http.StatusBadRequest, fhir.IssueValue, at+".request.url", "%q is not a valid id", op.id)
+			}
+		}
+		want := 2
+		switch op.method {
+		case http.MethodPost:
+			want = 1
+		case http.MethodGet, http.MethodHead:
+			op.method = http.MethodGet
+			if len(segs) == 4 && segs[2] == "_history" {
+				op.vid, err = strconv.ParseInt(segs[3], 10, 64)
+				if err != nil || op.vid < 1 {
+					return nil, fhir.ErrorAt(http.StatusBadRequest, fhir.IssueValue, at+".request.url", "invalid version in %q", e.Request.URL)
+				}
+				want = 4
+			}
+		case http.MethodPut, http.MethodDelete, http.MethodPatch:
+		default:
+			return nil, fhir.ErrorAt(http.StatusBadRequest, fhir.IssueValue, at+".request.method", "unsupported method %q", op.method)
+		}
+		if len(segs) != want {
+			if op.method == http.MethodGet && len(segs) == 1 {
+				return nil, fhir.ErrorAt(http.StatusNotImplemented, fhir.IssueNotSupported, at+".request.url", "search in bundles is not available on this server yet")
+			}
+			return nil, fhir.ErrorAt(http.StatusBadRequest, fhir.IssueValue, at+".request.url", "%s needs a url of the form %s", op.method, urlShape(op.method))
+		}
+		if e.Request.IfMatch != "" {
+			if op.ifMatch, err = fhir.ParseETag(e.Request.IfMatch); err != nil {
+				return nil, atEntry(err, i)
+			}
+		}
+		switch op.method {
+		case http.MethodPost, http.MethodPut:
+			if len(e.Resource) == 0 {
+				return nil, fhir.ErrorAt(http.StatusBadRequest, fhir.IssueRequired, at+".resource", "%s needs a resource", op.method)
+			}
+			op.body = e.Resource
+		case http.MethodPatch:
+			if op.body, err = patchFromBinary(e.Resource); err != nil {
+				return nil, atEntry(err, i)
+			}
+		}
+		ops[i] = op
+	}
+	return ops, nil
+}
+
+func urlShape(method string) string {
+	switch method {
+	case http.MethodPost:
+		return "Type"
+	case http.MethodGet:
+		return "Type/id or Type/id/_history/vid"
+	}
+	return "Type/id"
+}
+
+// patchFromBinary reads a JSON Patch carried as a Binary resource, as FHIR bundles do.
+func patchFromBinary(raw json.RawMessage) ([]byte, error) {
+	var bin struct {
+		ResourceType string `json:"resourceType"`
+		ContentType  string `json:"contentType"`
+		Data         string `json:"data"`
+	}
+	if err := json.Unmarshal(raw, &bin); err != nil || bin.ResourceType != "Binary" || bin.ContentType != mimeJSONPatch {
+		return nil, fhir.ErrorAt(http.StatusBadRequest, fhir.IssueNotSupported, "resource",
+			"a PATCH entry carries a Binary with contentType %s", mimeJSONPatch)
+	}
+	b, err := base64.StdEncoding.DecodeString(bin.Data)
+	if err != nil {
+		return nil, fhir.ErrorAt(http.StatusBadRequest, fhir.IssueValue, "resource.data", "Binary.data is not base64")
+	}
+	return b, nil
+}
+
+// atEntry rewrites err's issues to point into Bundle.entry[i].
+func atEntry(err error, i int) error {
+	err = storeError(err)
+	fe := fhir.AsError(err)
+	if fe == nil {
+		return err
+	}
+	out := &fhir.Error{Status: fe.Status, Err: fe.Err}
+	prefix := fmt.Sprintf("Bundle.entry[%d]", i)
+	for _, is := range fe.Issues {
+		is.Diagnostics = prefix + ": " + is.Diagnostics
+		exprs := make([]string, 0, len(is.Expression))
+		for _, e := range is.Expression {
+			if strings.HasPrefix(e, "Bundle.entry[") {
+				exprs = append(exprs, e)
+				continue
+			}
+			if _, rest, ok := strings.Cut(e, "."); ok && len(e) > 0 && e[0] >= 'A' && e[0] <= 'Z' {
+				e = rest
+			}
+			exprs = append(exprs, prefix+".resource."+e)
+		}
+		is.Expression = exprs
+		out.Issues = append(out.Issues, is)
+	}
+	return out
+}
+
+// transaction runs ops all or nothing in the FHIR processing order (DELETE, POST, PUT and
+// PATCH, then GET) and returns the response entries in the order of ops.
+func (rc *reqContext) transaction(ops []entryOp) ([]fhir.BundleEntry, error) {
+	ctx := rc.c.Request.Context()
+	// Assign ids and map fullUrls to the resources they become.
+	repl := map[string]string{}
+	touched := map[store.Key]int{}
+	for i := range ops {
+		op := &ops[i]
+		if op.method == http.MethodPost {
+			op.id = rc.newID()
+		}
+		if op.method != http.MethodGet {
+			k := store.Key{Type: op.typ, ID: op.id}
+			if j, dup := touched[k]; dup {
+				return nil, fhir.ErrorAt(http.StatusBadRequest, fhir.IssueDuplicate, fmt.Sprintf("Bundle.entry[%d]", op.index),
+					"%s is also changed by Bundle.entry[%d]; a transaction may change a resource once", k, ops[j].index)
+			}
+			touched[k] = i
+		}
+		if op.fullURL != "" && (op.method == http.MethodPost || op.method == http.MethodPut) {
+			repl[op.fullURL] = op.typ + "/" + op.id
+		}
+	}
+
+	// Authorize and prepare every write before anything is stored.
+	var writes []store.Write
+	var writeOp []int // writes[k] comes from ops[writeOp[k]]
+	results := make([]fhir.BundleEntry, len(ops))
+	for _, pass := range []string{http.MethodDelete, http.MethodPost, http.MethodPut, http.MethodPatch} {
+		for i, op := range ops {
+			if op.method != pass {
+				continue
+			}
+			w, err := rc.entryWrite(op, repl)
+			if err != nil {
+				return nil, atEntry(err, op.index)
+			}
+			writes = append(writes, w)
+			writeOp = append(writeOp, i)
+		}
+	}
+	// Reads of resources the transaction does not change are done before the commit, so a
+	// failing read fails the whole transaction without anything written.
+	for i, op := range ops {
+		if op.method != http.MethodGet {
+			continue
+		}
+		if err := rc.authorize(auth.OpRead, op.typ, op.id); err != nil {
+			return nil, atEntry(err, op.index)
+		}
+		if _, changed := touched[store.Key{Type: op.typ, ID: op.id}]; changed && op.vid == 0 {
+			continue
+		}
+		res, err := rc.readVersion(op)
+		if err != nil {
+			return nil, atEntry(err, op.index)
+		}
+		results[i] = readEntry(res)
+	}
+
+	if len(writes) > 0 {
+		stored, err := rc.store.Commit(ctx, rc.tenant.ID, writes)
+		if err != nil {
+			var we *store.WriteError
+			if errors.As(err, &we) && we.Index >= 0 && we.Index < len(writeOp) {
+				return nil, atEntry(err, ops[writeOp[we.Index]].index)
+			}
+			return nil, err
+		}
+		current := map[store.Key]fhir.Resource{}
+		for k, r := range stored {
+			op := ops[writeOp[k]]
+			results[writeOp[k]] = rc.writeEntry(r)
+			current[store.Key{Type: op.typ, ID: op.id}] = r.Resource
+		}
+		for i, op := range ops {
+			if op.method != http.MethodGet || op.vid != 0 {
+				continue
+			}
+			if r, ok := current[store.Key{Type: op.typ, ID: op.id}]; ok {
+				if r.Deleted {
+					results[i] = errorEntry(fhir.Errorf(http.StatusGone, fhir.IssueDeleted, "%s/%s was deleted by this transaction", op.typ, op.id))
+				} else {
+					results[i] = readEntry(r)
+				}
+			}
+		}
+	}
+	return results, nil
+}
+
+func (rc *reqContext) readVersion(op entryOp) (fhir.Resource, error) {
+	ctx := rc.c.Request.Context()
+	if op.vid != 0 {
+		return rc.store.VRead(ctx, rc.tenant.ID, op.typ, op.id, op.vid)
+	}
+	return rc.store.Read(ctx, rc.tenant.ID, op.typ, op.id)
+}
+
+// entryWrite authorizes and prepares the write of one entry, with bundle references resolved.
+func (rc *reqContext) entryWrite(op entryOp, repl map[string]string) (store.Write, error) {
+	switch op.method {
+	case http.MethodDelete:
+		if err := rc.authorize(auth.OpDelete, op.typ, op.id); err != nil {
+			return store.Write{}, err
+		}
+		return store.Write{Type: op.typ, ID: op.id, Action: store.Delete, IfMatch: op.ifMatch}, nil
+	case http.MethodPost:
+		if err := rc.authorize(auth.OpCreate, op.typ, ""); err != nil {
+			return store.Write{}, err
+		}
+		return rc.prepare(op.typ, op.id, store.Create, replaceStrings(op.body, repl), rc.base)
+	case http.MethodPut:
+		if err := rc.authorize(auth.OpUpdate, op.typ, op.id); err != nil {
+			return store.Write{}, err
+		}
+		w, err := rc.prepare(op.typ, op.id, store.Update, replaceStrings(op.body, repl), rc.base)
+		w.IfMatch = op.ifMatch
+		return w, err
+	case http.MethodPatch:
+		if err := rc.authorize(auth.OpUpdate, op.typ, op.id); err != nil {
+			return store.Write{}, err
+		}
+		cur, err := rc.store.Read(rc.c.Request.Context(), rc.tenant.ID, op.typ, op.id)
+		if err != nil {
+			return store.Write{}, err
+		}
+		if op.ifMatch != 0 && op.ifMatch != cur.Version {
+			return store.Write{}, store.ErrVersionConflict
+		}
+		patched, err := applyJSONPatch(cur.Raw, op.body)
+		if err != nil {
+			return store.Write{}, err
+		}
+		w, err := rc.prepare(op.typ, op.id, store.Update, replaceStrings(patched, repl), rc.base)
+		w.IfMatch = cur.Version
+		return w, err
+	}
+	return store.Write{}, fmt.Errorf("server: no write for method %s", op.method)
+}
+
+func readEntry(r fhir.Resource) fhir.BundleEntry {
+	return fhir.BundleEntry{Resource: r.Raw, Response: &fhir.BundleResponse{
+		Status: "200 OK", Etag: r.ETag(), LastModified: fhir.FormatInstant(r.LastUpdated)}}
+}
+
+// writeEntry is the response entry of a stored write, with the resource or an outcome as the
+// client's Prefer header asks.
+func (rc *reqContext) writeEntry(r store.Result) fhir.BundleEntry {
+	res := r.Resource
+	e := fhir.BundleEntry{Response: &fhir.BundleResponse{}}
+	switch {
+	case r.Noop:
+		e.Response.Status = "204 No Content"
+		return e
+	case res.Deleted:
+		e.Response.Status = "204 No Content"
+		e.Response.Etag = res.ETag()
+		return e
+	case r.Created:
+		e.Response.Status = "201 Created"
+	default:
+		e.Response.Status = "200 OK"
+	}
+	e.FullURL = rc.base + "/" + res.Type + "/" + res.ID
+	e.Response.Location = res.Type + "/" + res.ID + "/_history/" + res.VersionID()
+	e.Response.Etag = res.ETag()
+	e.Response.LastModified = fhir.FormatInstant(res.LastUpdated)
+	switch rc.prefer.Return {
+	case "representation":
+		e.Resource = res.Raw
+	case "OperationOutcome":
+		e.Response.Outcome = fhir.MarshalOutcome(fhir.Info("stored " + res.Type + "/" + res.ID))
+	}
+	return e
+}

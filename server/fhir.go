@@ -1,0 +1,434 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/kodomohub/kodomohub/auth"
+	"github.com/kodomohub/kodomohub/fhir"
+	"github.com/kodomohub/kodomohub/store"
+)
+
+// fhir dispatches every request under /{tenant}/fhir. Paths are parsed here rather than by
+// the router so that all FHIR URL shapes (Type/id/_history/vid, _history, metadata, …) are
+// handled in one place, and every miss is an OperationOutcome.
+func (s *Server) fhir(c *gin.Context) {
+	setInteraction(c, "unknown")
+	if _, ok := negotiate(c.Request); !ok {
+		s.writeError(c, fhir.Errorf(http.StatusNotAcceptable, fhir.IssueNotSupported,
+			"this server produces application/fhir+json and application/json only"))
+		return
+	}
+	tenantID := c.Param("tenant")
+	tenant, err := s.store.Tenant(c.Request.Context(), tenantID)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			err = fhir.Errorf(http.StatusNotFound, fhir.IssueNotFound, "unknown tenant %q", tenantID)
+		}
+		s.writeError(c, err)
+		return
+	}
+	segs := splitPath(c.Param("path"))
+	method := c.Request.Method
+	if method == http.MethodHead {
+		method = http.MethodGet
+	}
+
+	if len(segs) == 1 && segs[0] == "metadata" {
+		setInteraction(c, "capabilities")
+		if method != http.MethodGet {
+			s.writeError(c, methodNotAllowed(method, "metadata"))
+			return
+		}
+		s.metadata(c, tenant)
+		return
+	}
+
+	p, err := s.authn.Authenticate(c.Request.Context(), tenant.ID, c.Request)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.Request = c.Request.WithContext(auth.WithPrincipal(c.Request.Context(), p))
+	rc := &reqContext{Server: s, c: c, tenant: tenant, base: s.baseURL(c.Request, tenant.ID), prefer: parsePrefer(c.Request.Header.Values("Prefer"))}
+
+	switch n := len(segs); {
+	case n == 0:
+		switch method {
+		case http.MethodPost:
+			setInteraction(c, "bundle")
+			rc.bundle()
+		default:
+			s.writeError(c, methodNotAllowed(method, "the base URL"))
+		}
+	case n == 1 && segs[0] == "_history":
+		setInteraction(c, "history-system")
+		if method != http.MethodGet {
+			s.writeError(c, methodNotAllowed(method, "_history"))
+			return
+		}
+		rc.history("", "")
+	case !fhir.IsResourceType(segs[0]):
+		s.writeError(c, fhir.Errorf(http.StatusNotFound, fhir.IssueNotSupported, "unknown resource type %q", segs[0]))
+	case n == 1:
+		switch method {
+		case http.MethodPost:
+			setInteraction(c, "create")
+			rc.create(segs[0])
+		case http.MethodGet:
+			setInteraction(c, "search-type")
+			s.writeError(c, fhir.Errorf(http.StatusNotImplemented, fhir.IssueNotSupported, "search is not available on this server yet"))
+		default:
+			s.writeError(c, methodNotAllowed(method, segs[0]))
+		}
+	case n == 2 && segs[1] == "_history":
+		setInteraction(c, "history-type")
+		if method != http.MethodGet {
+			s.writeError(c, methodNotAllowed(method, "_history"))
+			return
+		}
+		rc.history(segs[0], "")
+	case !fhir.ValidID(segs[1]):
+		s.writeError(c, fhir.Errorf(http.StatusBadRequest, fhir.IssueValue, "%q is not a valid resource id", segs[1]))
+	case n == 2:
+		typ, id := segs[0], segs[1]
+		switch method {
+		case http.MethodGet:
+			setInteraction(c, "read")
+			rc.read(typ, id)
+		case http.MethodPut:
+			setInteraction(c, "update")
+			rc.update(typ, id)
+		case http.MethodPatch:
+			setInteraction(c, "patch")
+			rc.patch(typ, id)
+		case http.MethodDelete:
+			setInteraction(c, "delete")
+			rc.delete(typ, id)
+		default:
+			s.writeError(c, methodNotAllowed(method, typ+"/"+id))
+		}
+	case n == 3 && segs[2] == "_history":
+		setInteraction(c, "history-instance")
+		if method != http.MethodGet {
+			s.writeError(c, methodNotAllowed(method, "_history"))
+			return
+		}
+		rc.history(segs[0], segs[1])
+	case n == 4 && segs[2] == "_history":
+		setInteraction(c, "vread")
+		if method != http.MethodGet {
+			s.writeError(c, methodNotAllowed(method, "_history"))
+			return
+		}
+		rc.vread(segs[0], segs[1], segs[3])
+	default:
+		s.writeError(c, fhir.Errorf(http.StatusNotFound, fhir.IssueNotSupported, "no FHIR interaction at %s", c.Request.URL.Path))
+	}
+}
+
+func splitPath(p string) []string {
+	p = strings.Trim(p, "/")
+	if p == "" {
+		return nil
+	}
+	return strings.Split(p, "/")
+}
+
+func methodNotAllowed(method, what string) error {
+	return fhir.Errorf(http.StatusMethodNotAllowed, fhir.IssueNotSupported, "%s is not supported on %s", method, what)
+}
+
+// baseURL is the FHIR base of a tenant as the client sees it.
+func (s *Server) baseURL(r *http.Request, tenant string) string {
+	if s.publicURL != "" {
+		return strings.TrimSuffix(s.publicURL, "/") + "/" + tenant + "/fhir"
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + "/" + tenant + "/fhir"
+}
+
+// reqContext carries one request through its interaction.
+type reqContext struct {
+	*Server
+	c      *gin.Context
+	tenant store.Tenant
+	base   string
+	prefer prefer
+}
+
+func (rc *reqContext) authorize(op auth.Op, typ, id string) error {
+	ctx := rc.c.Request.Context()
+	return rc.policy.Authorize(ctx, auth.PrincipalFrom(ctx), auth.Access{Op: op, Type: typ, ID: id})
+}
+
+func (rc *reqContext) fail(err error) { rc.writeError(rc.c, err) }
+
+func (rc *reqContext) read(typ, id string) {
+	if err := rc.authorize(auth.OpRead, typ, id); err != nil {
+		rc.fail(err)
+		return
+	}
+	res, err := rc.store.Read(rc.c.Request.Context(), rc.tenant.ID, typ, id)
+	if err != nil {
+		rc.versionHeaders(res)
+		rc.fail(err)
+		return
+	}
+	rc.writeResource(http.StatusOK, res, false)
+}
+
+func (rc *reqContext) vread(typ, id, vid string) {
+	if err := rc.authorize(auth.OpRead, typ, id); err != nil {
+		rc.fail(err)
+		return
+	}
+	v, err := strconv.ParseInt(vid, 10, 64)
+	if err != nil || v < 1 {
+		rc.fail(fhir.Errorf(http.StatusNotFound, fhir.IssueNotFound, "no version %q of %s/%s", vid, typ, id))
+		return
+	}
+	res, err := rc.store.VRead(rc.c.Request.Context(), rc.tenant.ID, typ, id, v)
+	if err != nil {
+		rc.versionHeaders(res)
+		rc.fail(err)
+		return
+	}
+	rc.writeResource(http.StatusOK, res, false)
+}
+
+func (rc *reqContext) create(typ string) {
+	if err := checkContentType(rc.c.Request, mimeFHIRJSON, mimeJSON); err != nil {
+		rc.fail(err)
+		return
+	}
+	if rc.c.GetHeader("If-None-Exist") != "" {
+		rc.fail(fhir.Errorf(http.StatusNotImplemented, fhir.IssueNotSupported, "conditional create (If-None-Exist) is not available on this server yet"))
+		return
+	}
+	if err := rc.authorize(auth.OpCreate, typ, ""); err != nil {
+		rc.fail(err)
+		return
+	}
+	body, err := rc.readBody(rc.c)
+	if err != nil {
+		rc.fail(err)
+		return
+	}
+	w, err := rc.prepare(typ, rc.newID(), store.Create, body, rc.base)
+	if err != nil {
+		rc.fail(err)
+		return
+	}
+	results, err := rc.store.Commit(rc.c.Request.Context(), rc.tenant.ID, []store.Write{w})
+	if err != nil {
+		rc.fail(err)
+		return
+	}
+	rc.writeResource(http.StatusCreated, results[0].Resource, true)
+}
+
+func (rc *reqContext) update(typ, id string) {
+	if err := checkContentType(rc.c.Request, mimeFHIRJSON, mimeJSON); err != nil {
+		rc.fail(err)
+		return
+	}
+	ifMatch, err := rc.ifMatch()
+	if err != nil {
+		rc.fail(err)
+		return
+	}
+	if err := rc.authorize(auth.OpUpdate, typ, id); err != nil {
+		rc.fail(err)
+		return
+	}
+	body, err := rc.readBody(rc.c)
+	if err != nil {
+		rc.fail(err)
+		return
+	}
+	w, err := rc.prepare(typ, id, store.Update, body, rc.base)
+	if err != nil {
+		rc.fail(err)
+		return
+	}
+	w.IfMatch = ifMatch
+	results, err := rc.store.Commit(rc.c.Request.Context(), rc.tenant.ID, []store.Write{w})
+	if err != nil {
+		rc.fail(err)
+		return
+	}
+	status := http.StatusOK
+	if results[0].Created {
+		status = http.StatusCreated
+	}
+	rc.writeResource(status, results[0].Resource, true)
+}
+
+func (rc *reqContext) patch(typ, id string) {
+	if err := checkContentType(rc.c.Request, mimeJSONPatch); err != nil {
+		rc.fail(err)
+		return
+	}
+	ifMatch, err := rc.ifMatch()
+	if err != nil {
+		rc.fail(err)
+		return
+	}
+	if err := rc.authorize(auth.OpUpdate, typ, id); err != nil {
+		rc.fail(err)
+		return
+	}
+	body, err := rc.readBody(rc.c)
+	if err != nil {
+		rc.fail(err)
+		return
+	}
+	res, err := rc.applyPatch(typ, id, body, ifMatch)
+	if err != nil {
+		rc.fail(err)
+		return
+	}
+	rc.writeResource(http.StatusOK, res, true)
+}
+
+// applyPatch applies a JSON Patch to the current version and stores the result. Without an
+// If-Match the patch is retried when another write slips in between read and commit.
+func (rc *reqContext) applyPatch(typ, id string, patch []byte, ifMatch int64) (fhir.Resource, error) {
+	ctx := rc.c.Request.Context()
+	for attempt := 0; ; attempt++ {
+		cur, err := rc.store.Read(ctx, rc.tenant.ID, typ, id)
+		if err != nil {
+			return fhir.Resource{}, err
+		}
+		if ifMatch != 0 && cur.Version != ifMatch {
+			return fhir.Resource{}, store.ErrVersionConflict
+		}
+		patched, err := applyJSONPatch(cur.Raw, patch)
+		if err != nil {
+			return fhir.Resource{}, err
+		}
+		w, err := rc.prepare(typ, id, store.Update, patched, rc.base)
+		if err != nil {
+			return fhir.Resource{}, err
+		}
+		w.IfMatch = cur.Version
+		results, err := rc.store.Commit(ctx, rc.tenant.ID, []store.Write{w})
+		if errors.Is(err, store.ErrVersionConflict) && ifMatch == 0 && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			return fhir.Resource{}, err
+		}
+		return results[0].Resource, nil
+	}
+}
+
+func (rc *reqContext) delete(typ, id string) {
+	ifMatch, err := rc.ifMatch()
+	if err != nil {
+		rc.fail(err)
+		return
+	}
+	if err := rc.authorize(auth.OpDelete, typ, id); err != nil {
+		rc.fail(err)
+		return
+	}
+	results, err := rc.store.Commit(rc.c.Request.Context(), rc.tenant.ID,
+		[]store.Write{{Type: typ, ID: id, Action: store.Delete, IfMatch: ifMatch}})
+	if err != nil {
+		rc.fail(err)
+		return
+	}
+	r := results[0]
+	if !r.Noop {
+		rc.versionHeaders(r.Resource)
+	}
+	if rc.prefer.Return == "minimal" {
+		rc.c.Status(http.StatusNoContent)
+		return
+	}
+	msg := "deleted " + typ + "/" + id
+	if r.Noop {
+		msg = typ + "/" + id + " did not exist or was deleted already"
+	}
+	rc.writeJSON(rc.c, http.StatusOK, fhir.Info(msg))
+}
+
+func (rc *reqContext) ifMatch() (int64, error) {
+	h := rc.c.GetHeader("If-Match")
+	if h == "" {
+		return 0, nil
+	}
+	return fhir.ParseETag(h)
+}
+
+// versionHeaders sets ETag and Last-Modified for a version (also a delete version).
+func (rc *reqContext) versionHeaders(res fhir.Resource) {
+	if res.Version == 0 {
+		return
+	}
+	rc.c.Header("ETag", res.ETag())
+	rc.c.Header("Last-Modified", res.LastUpdated.UTC().Format(http.TimeFormat))
+}
+
+// writeResource renders a version honouring Prefer: return=….
+func (rc *reqContext) writeResource(status int, res fhir.Resource, written bool) {
+	rc.versionHeaders(res)
+	if written {
+		rc.c.Header("Location", rc.base+"/"+res.Type+"/"+res.ID+"/_history/"+res.VersionID())
+		switch rc.prefer.Return {
+		case "minimal":
+			rc.c.Status(status)
+			return
+		case "OperationOutcome":
+			rc.writeJSON(rc.c, status, fhir.Info("stored "+res.Type+"/"+res.ID+" version "+res.VersionID()))
+			return
+		}
+	}
+	rc.write(rc.c, status, res.Raw)
+}
+
+// prepare checks a body for a create or update of typ/id and returns the write. base is the
+// tenant's FHIR base, so absolute references to this server count as local.
+func (s *Server) prepare(typ, id string, action store.Action, body []byte, base string) (store.Write, error) {
+	head, err := fhir.Parse(body, fhir.Limits{MaxDepth: s.limits.MaxDepth})
+	if err != nil {
+		return store.Write{}, err
+	}
+	if head.ResourceType != typ {
+		return store.Write{}, fhir.ErrorAt(http.StatusBadRequest, fhir.IssueInvalid, "resourceType",
+			"the resource is a %s but the URL names %s", head.ResourceType, typ)
+	}
+	if action == store.Update {
+		if !head.HasID {
+			return store.Write{}, fhir.ErrorAt(http.StatusBadRequest, fhir.IssueRequired, typ+".id", "an update must carry the resource id")
+		}
+		if head.ID != id {
+			return store.Write{}, fhir.ErrorAt(http.StatusBadRequest, fhir.IssueInvalid, typ+".id",
+				"the id in the body (%q) differs from the id in the URL (%q)", head.ID, id)
+		}
+	}
+	if err := s.validator.Validate(body); err != nil {
+		return store.Write{}, err
+	}
+	refs, err := localRefs(body, base)
+	if err != nil {
+		return store.Write{}, err
+	}
+	return store.Write{Type: typ, ID: id, Action: action, Resource: body, Refs: refs}, nil
+}
+
+func httpDate(t time.Time) string { return t.UTC().Format(http.TimeFormat) }
+
+// rawJSON is a helper for building bundles with raw resources.
+type rawJSON = json.RawMessage

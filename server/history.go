@@ -1,0 +1,145 @@
+package server
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kodomohub/kodomohub/auth"
+	"github.com/kodomohub/kodomohub/fhir"
+	"github.com/kodomohub/kodomohub/store"
+)
+
+// history serves instance (typ and id), type (typ) and system (neither) history.
+func (rc *reqContext) history(typ, id string) {
+	var err error
+	switch {
+	case id != "":
+		err = rc.authorize(auth.OpRead, typ, id)
+	case typ != "":
+		err = rc.authorize(auth.OpSearch, typ, "")
+	}
+	if err != nil {
+		rc.fail(err)
+		return
+	}
+	q, err := rc.historyQuery(typ, id)
+	if err != nil {
+		rc.fail(err)
+		return
+	}
+	page, err := rc.store.History(rc.c.Request.Context(), rc.tenant.ID, q)
+	if err != nil {
+		rc.fail(err)
+		return
+	}
+	if id != "" && len(page.Versions) == 0 && q.Before == 0 && q.Since.IsZero() && q.At.IsZero() {
+		if _, err := rc.store.VRead(rc.c.Request.Context(), rc.tenant.ID, typ, id, 1); err != nil {
+			rc.fail(err)
+			return
+		}
+	}
+	b := fhir.Bundle{ResourceType: "Bundle", ID: rc.newID(), Type: "history",
+		Timestamp: fhir.FormatInstant(rc.now())}
+	for _, v := range page.Versions {
+		if typ == "" && rc.authorize(auth.OpRead, v.Type, v.ID) != nil {
+			continue // system history shows only what the caller may read
+		}
+		b.Entry = append(b.Entry, rc.historyEntry(v))
+	}
+	b.Link = append(b.Link, fhir.BundleLink{Relation: "self", URL: rc.selfURL(nil)})
+	if page.Next != 0 {
+		b.Link = append(b.Link, fhir.BundleLink{Relation: "next",
+			URL: rc.selfURL(map[string]string{"_cursor": strconv.FormatInt(page.Next, 10)})})
+	}
+	rc.writeJSON(rc.c, http.StatusOK, b)
+}
+
+func (rc *reqContext) historyEntry(v fhir.Resource) fhir.BundleEntry {
+	e := fhir.BundleEntry{FullURL: rc.base + "/" + v.Type + "/" + v.ID}
+	e.Response = &fhir.BundleResponse{Etag: v.ETag(), LastModified: fhir.FormatInstant(v.LastUpdated)}
+	switch {
+	case v.Deleted:
+		e.Request = &fhir.BundleRequest{Method: http.MethodDelete, URL: v.Type + "/" + v.ID}
+		e.Response.Status = "204 No Content"
+	case v.Version == 1:
+		e.Request = &fhir.BundleRequest{Method: http.MethodPost, URL: v.Type}
+		e.Response.Status = "201 Created"
+		e.Resource = v.Raw
+	default:
+		e.Request = &fhir.BundleRequest{Method: http.MethodPut, URL: v.Type + "/" + v.ID}
+		e.Response.Status = "200 OK"
+		e.Resource = v.Raw
+	}
+	return e
+}
+
+func (rc *reqContext) historyQuery(typ, id string) (store.HistoryQuery, error) {
+	q := store.HistoryQuery{Type: typ, ID: id, Count: rc.limits.DefaultCount}
+	for k, vals := range rc.c.Request.URL.Query() {
+		v := vals[len(vals)-1]
+		var err error
+		switch k {
+		case "_count":
+			n, perr := strconv.Atoi(v)
+			if perr != nil || n < 0 {
+				return q, fhir.Errorf(http.StatusBadRequest, fhir.IssueValue, "_count must be a non-negative integer, not %q", v)
+			}
+			q.Count = min(n, rc.limits.MaxCount)
+		case "_since":
+			q.Since, err = parseInstant(k, v)
+		case "_at":
+			q.At, err = parseInstant(k, v)
+		case "_cursor":
+			q.Before, err = strconv.ParseInt(v, 10, 64)
+			if err != nil || q.Before < 1 {
+				err = fhir.Errorf(http.StatusBadRequest, fhir.IssueValue, "invalid paging cursor %q", v)
+			}
+		case "_format", "_pretty":
+		default:
+			if rc.prefer.Handling != "lenient" {
+				err = fhir.Errorf(http.StatusBadRequest, fhir.IssueNotSupported, "unknown parameter %q for history", k)
+			}
+		}
+		if err != nil {
+			return q, err
+		}
+	}
+	return q, nil
+}
+
+// parseInstant reads a FHIR dateTime with a time zone, or a date (taken as midnight UTC).
+func parseInstant(name, v string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00", "2006-01-02", "2006-01", "2006"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fhir.Errorf(http.StatusBadRequest, fhir.IssueValue,
+		"%s must be a FHIR instant such as 2026-04-01T09:00:00+09:00, not %q", name, v)
+}
+
+// selfURL is the request URL on the public base, with set overriding query parameters.
+func (rc *reqContext) selfURL(set map[string]string) string {
+	q := url.Values{}
+	for k, vs := range rc.c.Request.URL.Query() {
+		if _, over := set[k]; over {
+			continue
+		}
+		q[k] = vs
+	}
+	for k, v := range set {
+		q.Set(k, v)
+	}
+	path := strings.TrimPrefix(rc.c.Param("path"), "/")
+	u := rc.base
+	if path != "" {
+		u += "/" + path
+	}
+	if enc := q.Encode(); enc != "" {
+		u += "?" + enc
+	}
+	return u
+}

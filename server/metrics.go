@@ -1,0 +1,52 @@
+package server
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kodomohub_http_requests_total",
+			Help: "HTTP requests by FHIR interaction and status code.",
+		}, []string{"interaction", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "kodomohub_http_request_duration_seconds",
+			Help:    "HTTP request latency by FHIR interaction.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"interaction"}),
+	}
+	reg.MustRegister(m.requests, m.latency)
+	return m
+}
+
+const interactionKey = "kodomohub.interaction"
+
+// setInteraction names the FHIR interaction a request turned out to be, for metrics. Labels
+// never carry tenant or resource ids: metrics are shared by every tenant.
+func setInteraction(c *gin.Context, name string) { c.Set(interactionKey, name) }
+
+func (s *Server) instrument(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	name := c.GetString(interactionKey)
+	if name == "" {
+		switch c.FullPath() {
+		case "/healthz", "/readyz", "/metrics":
+			name = c.FullPath()[1:]
+		default:
+			name = "other"
+		}
+	}
+	s.metrics.requests.WithLabelValues(name, strconv.Itoa(c.Writer.Status())).Inc()
+	s.metrics.latency.WithLabelValues(name).Observe(time.Since(start).Seconds())
+}

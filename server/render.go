@@ -1,0 +1,188 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/kodomohub/kodomohub/fhir"
+	"github.com/kodomohub/kodomohub/store"
+)
+
+const (
+	mimeFHIRJSON  = "application/fhir+json"
+	mimeJSON      = "application/json"
+	mimeJSONPatch = "application/json-patch+json"
+)
+
+// negotiate picks the response media type from _format and Accept; ok is false when the
+// client accepts nothing the server produces (406).
+func negotiate(r *http.Request) (string, bool) {
+	if f := r.URL.Query().Get("_format"); f != "" {
+		switch strings.TrimSpace(strings.SplitN(f, ";", 2)[0]) {
+		case "json", mimeFHIRJSON:
+			return mimeFHIRJSON, true
+		case mimeJSON:
+			return mimeJSON, true
+		}
+		return "", false
+	}
+	accept := r.Header.Get("Accept")
+	if accept == "" {
+		return mimeFHIRJSON, true
+	}
+	for _, part := range strings.Split(accept, ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		if q, ok := params["q"]; ok && (q == "0" || q == "0.0" || q == "0.00" || q == "0.000") {
+			continue
+		}
+		switch mt {
+		case mimeFHIRJSON, "*/*", "application/*":
+			return mimeFHIRJSON, true
+		case mimeJSON:
+			return mimeJSON, true
+		}
+	}
+	return "", false
+}
+
+// checkContentType enforces the request body's media type (415 otherwise).
+func checkContentType(r *http.Request, allowed ...string) error {
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if ct == "" || err != nil {
+		return fhir.Errorf(http.StatusUnsupportedMediaType, fhir.IssueNotSupported,
+			"Content-Type must be one of %s", strings.Join(allowed, ", "))
+	}
+	for _, a := range allowed {
+		if mt == a {
+			return nil
+		}
+	}
+	return fhir.Errorf(http.StatusUnsupportedMediaType, fhir.IssueNotSupported,
+		"Content-Type %q is not supported here; use one of %s", mt, strings.Join(allowed, ", "))
+}
+
+// readBody reads the request body within the size limit.
+func (s *Server) readBody(c *gin.Context) ([]byte, error) {
+	r := http.MaxBytesReader(c.Writer, c.Request.Body, s.limits.MaxBodyBytes)
+	b, err := io.ReadAll(r)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, fhir.Errorf(http.StatusRequestEntityTooLarge, fhir.IssueTooLong,
+				"the request body exceeds %d bytes", s.limits.MaxBodyBytes)
+		}
+		return nil, fhir.Wrap(err, http.StatusBadRequest, fhir.IssueStructure, "cannot read the request body")
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil, fhir.Errorf(http.StatusBadRequest, fhir.IssueRequired, "the request body is empty")
+	}
+	return b, nil
+}
+
+// write sends a FHIR JSON body with the negotiated media type, indented when _pretty=true.
+func (s *Server) write(c *gin.Context, status int, body []byte) {
+	mt, ok := negotiate(c.Request)
+	if !ok {
+		mt = mimeFHIRJSON
+	}
+	if c.Query("_pretty") == "true" {
+		var b bytes.Buffer
+		if json.Indent(&b, body, "", "  ") == nil {
+			body = b.Bytes()
+		}
+	}
+	c.Data(status, mt+"; charset=utf-8", body)
+}
+
+func (s *Server) writeJSON(c *gin.Context, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	s.write(c, status, b)
+}
+
+// writeError renders err as an OperationOutcome; store sentinels get their FHIR status.
+func (s *Server) writeError(c *gin.Context, err error) {
+	err = storeError(err)
+	status, oo := fhir.Outcome(err)
+	if status >= 500 {
+		s.log.Error("request failed", "path", c.Request.URL.Path, "status", status, "err", err)
+	}
+	if status == http.StatusUnauthorized {
+		c.Header("WWW-Authenticate", `Bearer realm="kodomohub"`)
+	}
+	s.write(c, status, fhir.MarshalOutcome(oo))
+	c.Abort()
+}
+
+// storeError maps store sentinels to *fhir.Error; other errors pass unchanged.
+func storeError(err error) error {
+	if err == nil || fhir.AsError(err) != nil {
+		return err
+	}
+	prefix := ""
+	var we *store.WriteError
+	if errors.As(err, &we) {
+		prefix = we.Key.String() + ": "
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return fhir.Wrap(err, http.StatusNotFound, fhir.IssueNotFound, "%snot found", prefix)
+	case errors.Is(err, store.ErrGone):
+		return fhir.Wrap(err, http.StatusGone, fhir.IssueDeleted, "%sthe resource has been deleted", prefix)
+	case errors.Is(err, store.ErrVersionConflict):
+		return fhir.Wrap(err, http.StatusPreconditionFailed, fhir.IssueConflict, "%sthe resource has changed: the version in If-Match is not the current one", prefix)
+	case errors.Is(err, store.ErrExists):
+		return fhir.Wrap(err, http.StatusConflict, fhir.IssueDuplicate, "%sa resource with this id exists already", prefix)
+	case errors.Is(err, store.ErrReference):
+		return fhir.Wrap(err, http.StatusUnprocessableEntity, fhir.IssueInvalid, "%s%v", prefix, unwrapAll(err))
+	case errors.Is(err, store.ErrUnavailable):
+		return fhir.Wrap(err, http.StatusServiceUnavailable, fhir.IssueTransient, "storage is unavailable; retry later")
+	}
+	return err
+}
+
+// unwrapAll returns the innermost message of a reference error (which names the reference).
+func unwrapAll(err error) string {
+	var we *store.WriteError
+	if errors.As(err, &we) {
+		return we.Err.Error()
+	}
+	return err.Error()
+}
+
+// prefer is the parsed Prefer header.
+type prefer struct {
+	Return   string // minimal, representation, OperationOutcome
+	Handling string // strict, lenient
+}
+
+func parsePrefer(h []string) prefer {
+	var p prefer
+	for _, v := range h {
+		for _, part := range strings.Split(v, ",") {
+			k, val, _ := strings.Cut(strings.TrimSpace(part), "=")
+			val = strings.Trim(strings.TrimSpace(val), `"`)
+			switch strings.TrimSpace(k) {
+			case "return":
+				p.Return = val
+			case "handling":
+				p.Handling = val
+			}
+		}
+	}
+	return p
+}

@@ -1,0 +1,183 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/kodomohub/kodomohub/auth"
+	"github.com/kodomohub/kodomohub/fhir"
+	"github.com/kodomohub/kodomohub/store"
+)
+
+// Validator checks a resource against the R4 definitions. It returns nil or a *fhir.Error
+// whose issues name the elements at fault.
+type Validator interface {
+	Validate(raw []byte) error
+}
+
+// CapabilityBuilder renders the CapabilityStatement for what the server supports.
+type CapabilityBuilder func(Capabilities) ([]byte, error)
+
+// Limits bound what one request may ask of the server.
+type Limits struct {
+	// MaxBodyBytes is the largest request body (413 beyond it).
+	MaxBodyBytes int64
+	// MaxDepth is the deepest JSON nesting accepted.
+	MaxDepth int
+	// MaxBundleEntries is the largest transaction or batch.
+	MaxBundleEntries int
+	// DefaultCount and MaxCount bound page sizes.
+	DefaultCount, MaxCount int
+}
+
+// DefaultLimits are the limits used for zero fields of Config.Limits.
+var DefaultLimits = Limits{
+	MaxBodyBytes:     16 << 20,
+	MaxDepth:         64,
+	MaxBundleEntries: 1000,
+	DefaultCount:     50,
+	MaxCount:         1000,
+}
+
+// Config holds the server's dependencies.
+type Config struct {
+	Store     store.Store
+	Validator Validator
+	Auth      auth.Authenticator
+	// Policy decides every access; nil means auth.ScopePolicy.
+	Policy auth.Policy
+	// Capability builds /metadata; required.
+	Capability CapabilityBuilder
+	Limits     Limits
+	// PublicURL is the externally visible base (scheme://host[:port][/prefix]); empty means
+	// derived from each request.
+	PublicURL string
+	Logger    *slog.Logger
+	// Registerer receives the HTTP metrics; Gatherer serves /metrics. Nil means a new registry.
+	Registerer prometheus.Registerer
+	Gatherer   prometheus.Gatherer
+	Now        func() time.Time
+	NewID      func() string
+	Version    string
+}
+
+// Server is the FHIR REST API.
+type Server struct {
+	store     store.Store
+	validator Validator
+	authn     auth.Authenticator
+	policy    auth.Policy
+	capability CapabilityBuilder
+	limits    Limits
+	publicURL string
+	log       *slog.Logger
+	metrics   *metrics
+	gatherer  prometheus.Gatherer
+	now       func() time.Time
+	newID     func() string
+	version   string
+	engine    *gin.Engine
+}
+
+// New builds a Server.
+func New(cfg Config) *Server {
+	s := &Server{
+		store: cfg.Store, validator: cfg.Validator, authn: cfg.Auth, policy: cfg.Policy,
+		capability: cfg.Capability, limits: cfg.Limits, publicURL: cfg.PublicURL, log: cfg.Logger,
+		now: cfg.Now, newID: cfg.NewID, version: cfg.Version,
+	}
+	if s.policy == nil {
+		s.policy = auth.ScopePolicy{}
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.newID == nil {
+		s.newID = uuid.NewString
+	}
+	s.limits = withDefaults(s.limits)
+	reg, gat := cfg.Registerer, cfg.Gatherer
+	if reg == nil {
+		r := prometheus.NewRegistry()
+		reg, gat = r, r
+	}
+	s.metrics = newMetrics(reg)
+	s.gatherer = gat
+
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	e.HandleMethodNotAllowed = false
+	e.Use(s.recover, s.instrument)
+	e.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok\n") })
+	e.GET("/readyz", s.ready)
+	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(gat, promhttp.HandlerOpts{})))
+	e.Any("/:tenant/fhir", s.fhir)
+	e.Any("/:tenant/fhir/*path", s.fhir)
+	e.NoRoute(func(c *gin.Context) {
+		s.writeError(c, fhir.Errorf(http.StatusNotFound, fhir.IssueNotFound, "no such endpoint: %s", c.Request.URL.Path))
+	})
+	s.engine = e
+	return s
+}
+
+// Handler returns the http.Handler serving every route.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// Engine returns the gin engine, for mounting more routes (the dashboard) beside the API.
+func (s *Server) Engine() *gin.Engine { return s.engine }
+
+func withDefaults(l Limits) Limits {
+	d := DefaultLimits
+	if l.MaxBodyBytes > 0 {
+		d.MaxBodyBytes = l.MaxBodyBytes
+	}
+	if l.MaxDepth > 0 {
+		d.MaxDepth = l.MaxDepth
+	}
+	if l.MaxBundleEntries > 0 {
+		d.MaxBundleEntries = l.MaxBundleEntries
+	}
+	if l.DefaultCount > 0 {
+		d.DefaultCount = l.DefaultCount
+	}
+	if l.MaxCount > 0 {
+		d.MaxCount = l.MaxCount
+	}
+	return d
+}
+
+func (s *Server) ready(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.writeError(c, fhir.Wrap(err, http.StatusServiceUnavailable, fhir.IssueTransient, "storage unavailable"))
+		return
+	}
+	c.String(http.StatusOK, "ready\n")
+}
+
+func (s *Server) recover(c *gin.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			if r == http.ErrAbortHandler {
+				panic(r)
+			}
+			s.log.Error("panic in handler", "panic", r, "path", c.Request.URL.Path)
+			if !c.Writer.Written() {
+				s.writeError(c, fhir.Errorf(http.StatusInternalServerError, fhir.IssueException, "internal server error"))
+			}
+			c.Abort()
+		}
+	}()
+	c.Next()
+}
