@@ -70,20 +70,20 @@ type Config struct {
 
 // Server is the FHIR REST API.
 type Server struct {
-	store     store.Store
-	validator Validator
-	authn     auth.Authenticator
-	policy    auth.Policy
+	store      store.Store
+	validator  Validator
+	authn      auth.Authenticator
+	policy     auth.Policy
 	capability CapabilityBuilder
-	limits    Limits
-	publicURL string
-	log       *slog.Logger
-	metrics   *metrics
-	gatherer  prometheus.Gatherer
-	now       func() time.Time
-	newID     func() string
-	version   string
-	engine    *gin.Engine
+	limits     Limits
+	publicURL  string
+	log        *slog.Logger
+	metrics    *metrics
+	gatherer   prometheus.Gatherer
+	now        func() time.Time
+	newID      func() string
+	version    string
+	engine     *gin.Engine
 }
 
 // New builds a Server.

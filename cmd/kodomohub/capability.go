@@ -29,6 +29,6 @@ func capabilityStatement(c server.Capabilities) ([]byte, error) {
 		"kind": "instance", "fhirVersion": "4.0.1", "format": c.Formats, "patchFormat": c.PatchFormats,
 		"software":       map[string]any{"name": "kodomohub", "version": c.Version},
 		"implementation": map[string]any{"description": "kodomohub", "url": c.Base},
-		"rest": []any{map[string]any{"mode": "server", "resource": types, "interaction": si}},
+		"rest":           []any{map[string]any{"mode": "server", "resource": types, "interaction": si}},
 	})
 }
