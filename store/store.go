@@ -107,12 +107,14 @@ type Event struct {
 }
 
 // HistoryQuery selects versions for the history interaction. Type and ID narrow it to a type
-// or an instance; both empty means the whole tenant.
+// or an instance; both empty means the whole tenant. The history of an instance that never
+// existed is ErrNotFound (a deleted one still has its history).
 type HistoryQuery struct {
 	Type, ID string
 	// Since keeps versions with lastUpdated >= Since.
 	Since time.Time
-	// At keeps the versions that were current at that instant.
+	// At keeps the versions that were current at that instant (lastUpdated <= At and no later
+	// version with lastUpdated <= At); a delete version current then is listed too.
 	At time.Time
 	// Count is the page size (a backend may cap it).
 	Count int

@@ -1,0 +1,129 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// A migration is one step of a schema. The steps of a database run in order, each in the
+// transaction that also raises PRAGMA user_version to its position (1-based). Never edit a
+// released step: append a new one.
+type migration string
+
+// catalogMigrations build catalog.db.
+var catalogMigrations = []migration{
+	1: `
+CREATE TABLE tenant (
+	id        TEXT PRIMARY KEY,
+	name      TEXT NOT NULL,
+	integrity TEXT NOT NULL,
+	created   INTEGER NOT NULL -- Unix ms
+) WITHOUT ROWID;
+CREATE TABLE secret (
+	name  TEXT PRIMARY KEY,
+	value BLOB NOT NULL
+) WITHOUT ROWID;
+`,
+}
+
+// tenantMigrations build each tenants/<id>.db.
+var tenantMigrations = []migration{
+	1: `
+CREATE TABLE resource (
+	rid     INTEGER PRIMARY KEY,  -- internal resource key, used by every index row
+	type    TEXT NOT NULL,
+	id      TEXT NOT NULL,
+	ver     INTEGER NOT NULL,     -- current version
+	seq     INTEGER NOT NULL,     -- change seq of the current version (= version.seq)
+	deleted INTEGER NOT NULL,     -- 1 when the current version is a delete
+	ts      INTEGER NOT NULL,     -- lastUpdated of the current version, Unix ms
+	ix      BLOB                  -- the current index rows, encoded; lets an update remove them
+);
+CREATE UNIQUE INDEX resource_key ON resource (type, id);
+
+CREATE TABLE version (
+	seq    INTEGER PRIMARY KEY,   -- change sequence: one per version, strictly increasing
+	rid    INTEGER NOT NULL,
+	type   TEXT NOT NULL,
+	ver    INTEGER NOT NULL,
+	action INTEGER NOT NULL,      -- 1 create, 2 update, 3 delete
+	ts     INTEGER NOT NULL,      -- meta.lastUpdated, Unix ms, non-decreasing in seq
+	raw    BLOB                   -- stamped, compacted JSON; NULL for a delete
+);
+CREATE UNIQUE INDEX version_rid ON version (rid, ver);
+CREATE INDEX version_type ON version (type, seq);
+
+CREATE TABLE param (
+	pid   INTEGER PRIMARY KEY,
+	type  TEXT NOT NULL,          -- resource type
+	code  TEXT NOT NULL,          -- search parameter code
+	ptype INTEGER NOT NULL,       -- search.Type
+	UNIQUE (type, code, ptype)
+);
+
+-- string, token, reference and uri values: (param, value, system) → resource
+CREATE TABLE sp_str (
+	pid INTEGER NOT NULL,
+	val TEXT NOT NULL,
+	sys TEXT NOT NULL,
+	rid INTEGER NOT NULL,
+	PRIMARY KEY (pid, val, sys, rid)
+) WITHOUT ROWID;
+
+-- date ranges [lo, hi) in Unix ms
+CREATE TABLE sp_date (
+	pid INTEGER NOT NULL,
+	lo  INTEGER NOT NULL,
+	hi  INTEGER NOT NULL,
+	rid INTEGER NOT NULL,
+	PRIMARY KEY (pid, lo, hi, rid)
+) WITHOUT ROWID;
+
+-- numbers and quantities (system, unit code)
+CREATE TABLE sp_num (
+	pid INTEGER NOT NULL,
+	num REAL NOT NULL,
+	sys TEXT NOT NULL,
+	val TEXT NOT NULL,
+	rid INTEGER NOT NULL,
+	PRIMARY KEY (pid, num, sys, val, rid)
+) WITHOUT ROWID;
+`,
+}
+
+// migrate brings db up to the last step of steps. It is safe to run concurrently from several
+// processes: BEGIN IMMEDIATE serialises them and each re-reads user_version inside its transaction.
+func migrate(ctx context.Context, db *sql.DB, steps []migration) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	var v int
+	err = conn.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
+	last := len(steps) - 1
+	switch {
+	case err != nil:
+	case v > last:
+		err = fmt.Errorf("schema version %d is newer than this binary's %d", v, last)
+	default:
+		for i := v + 1; i <= last && err == nil; i++ {
+			if _, err = conn.ExecContext(ctx, string(steps[i])); err != nil {
+				err = fmt.Errorf("migration %d: %w", i, err)
+			}
+		}
+		if err == nil && v < last {
+			_, err = conn.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", last))
+		}
+	}
+	if err != nil {
+		conn.ExecContext(context.Background(), "ROLLBACK")
+		return err
+	}
+	_, err = conn.ExecContext(ctx, "COMMIT")
+	return err
+}

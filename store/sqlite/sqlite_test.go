@@ -1,0 +1,165 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/kodomohub/kodomohub/store"
+	"github.com/kodomohub/kodomohub/store/sqlite"
+	"github.com/kodomohub/kodomohub/store/storetest"
+)
+
+func mustOpen(tb testing.TB, dir string, opts sqlite.Options) *sqlite.Store {
+	tb.Helper()
+	s, err := sqlite.Open(dir, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return mustOpen(t, t.TempDir(), sqlite.Options{}) })
+}
+
+var ctx = context.Background()
+
+func TestReopenPersists(t *testing.T) {
+	dir := t.TempDir()
+	clock := time.Date(2025, 4, 1, 9, 30, 0, 123456789, time.UTC)
+	s := mustOpen(t, dir, sqlite.Options{Now: func() time.Time { return clock }})
+	if err := s.CreateTenant(ctx, store.Tenant{ID: "misato", Name: "美郷町"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Commit(ctx, "misato", []store.Write{{Type: "Patient", ID: "p1", Action: store.Create,
+		Resource: []byte(`{"resourceType":"Patient"}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := clock.Truncate(time.Millisecond); !res[0].Resource.LastUpdated.Equal(want) {
+		t.Fatalf("LastUpdated = %v, want the injected clock truncated to ms %v", res[0].Resource.LastUpdated, want)
+	}
+	s.LoadOrStoreSecret(ctx, "k", []byte("v"))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = mustOpen(t, dir, sqlite.Options{})
+	defer s.Close()
+	got, err := s.Read(ctx, "misato", "Patient", "p1")
+	if err != nil || string(got.Raw) != string(res[0].Resource.Raw) {
+		t.Fatalf("after reopen: %s, %v; want %s", got.Raw, err, res[0].Resource.Raw)
+	}
+	if v, _ := s.LoadOrStoreSecret(ctx, "k", []byte("other")); string(v) != "v" {
+		t.Fatalf("secret after reopen = %q", v)
+	}
+	// The next version continues the numbering and the event sequence.
+	res, err = s.Commit(ctx, "misato", []store.Write{{Type: "Patient", ID: "p1", Action: store.Update,
+		Resource: []byte(`{"resourceType":"Patient","active":true}`)}})
+	if err != nil || res[0].Resource.Version != 2 {
+		t.Fatalf("update after reopen: %+v, %v", res, err)
+	}
+	if evs, _ := s.Events(ctx, "misato", 0, 10); len(evs) != 2 || evs[1].Seq != evs[0].Seq+1 {
+		t.Fatalf("events after reopen: %+v", evs)
+	}
+}
+
+func TestSecondStoreSeesTenantAndSecret(t *testing.T) {
+	dir := t.TempDir()
+	server := mustOpen(t, dir, sqlite.Options{})
+	defer server.Close()
+	if _, err := server.Tenant(ctx, "kawajima"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Tenant before create: %v", err)
+	}
+	admin := mustOpen(t, dir, sqlite.Options{}) // stands for the admin CLI, another process
+	if err := admin.CreateTenant(ctx, store.Tenant{ID: "kawajima", Name: "川島町"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.LoadOrStoreSecret(ctx, "jwks", []byte("admin")); err != nil {
+		t.Fatal(err)
+	}
+	admin.Close()
+	got, err := server.Tenant(ctx, "kawajima")
+	if err != nil || got.Name != "川島町" {
+		t.Fatalf("server sees %+v, %v", got, err)
+	}
+	if v, _ := server.LoadOrStoreSecret(ctx, "jwks", []byte("server")); string(v) != "admin" {
+		t.Fatalf("server secret = %q, want the admin's", v)
+	}
+	if _, err := server.Commit(ctx, "kawajima", []store.Write{{Type: "Patient", ID: "p", Action: store.Create,
+		Resource: []byte(`{"resourceType":"Patient"}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	ts, _ := server.Tenants(ctx)
+	if len(ts) != 1 || ts[0].ID != "kawajima" {
+		t.Fatalf("Tenants = %+v", ts)
+	}
+}
+
+func TestTwoStoresWritingOneTenant(t *testing.T) {
+	dir := t.TempDir()
+	a := mustOpen(t, dir, sqlite.Options{})
+	defer a.Close()
+	b := mustOpen(t, dir, sqlite.Options{})
+	defer b.Close()
+	if err := a.CreateTenant(ctx, store.Tenant{ID: "misato"}); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range []*sqlite.Store{a, b, a, b} {
+		res, err := s.Commit(ctx, "misato", []store.Write{{Type: "Patient", ID: "p", Action: store.Update,
+			Resource: []byte(`{"resourceType":"Patient"}`)}})
+		if err != nil || res[0].Resource.Version != int64(i+1) {
+			t.Fatalf("write %d: %+v, %v", i, res, err)
+		}
+	}
+	evs, _ := b.Events(ctx, "misato", 0, 10)
+	for i, e := range evs {
+		if e.Seq != int64(i+1) || e.Version != int64(i+1) {
+			t.Fatalf("events %+v", evs)
+		}
+	}
+}
+
+func TestMigrationsIdempotent(t *testing.T) {
+	dir := t.TempDir()
+	for range 3 {
+		s := mustOpen(t, dir, sqlite.Options{})
+		if _, err := s.Tenant(ctx, "misato"); errors.Is(err, store.ErrNotFound) {
+			if err := s.CreateTenant(ctx, store.Tenant{ID: "misato"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.Commit(ctx, "misato", []store.Write{{Type: "Patient", ID: "p", Action: store.Update,
+			Resource: []byte(`{"resourceType":"Patient"}`)}}); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+	}
+	for _, f := range []string{"catalog.db", "tenants/misato.db"} {
+		db, err := sql.Open("sqlite", filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v int
+		if err := db.QueryRow("PRAGMA user_version").Scan(&v); err != nil || v != 1 {
+			t.Fatalf("%s: user_version %d, %v; want 1", f, v, err)
+		}
+		db.Close()
+	}
+}
+
+func TestInvalidTenantIDs(t *testing.T) {
+	s := mustOpen(t, t.TempDir(), sqlite.Options{})
+	defer s.Close()
+	for _, id := range []string{"", "Misato", "a_b", "../x", "abcdefghijklmnopqrstuvwxyz0123456"} {
+		if err := s.CreateTenant(ctx, store.Tenant{ID: id}); err == nil {
+			t.Errorf("CreateTenant(%q) accepted", id)
+		}
+	}
+	if err := s.CreateTenant(ctx, store.Tenant{ID: "x", ReferentialIntegrity: "loose"}); err == nil {
+		t.Error("CreateTenant accepted integrity \"loose\"")
+	}
+}

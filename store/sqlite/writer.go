@@ -1,0 +1,650 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/kodomohub/kodomohub/fhir"
+	"github.com/kodomohub/kodomohub/fhir/search"
+	"github.com/kodomohub/kodomohub/store"
+)
+
+// tenantDB is one open tenant database: a single write connection owned by the writer
+// goroutine, which runs queued Commits in group transactions, and a pool of read connections.
+type tenantDB struct {
+	s  *Store
+	id string
+	w  *sql.DB
+	r  *sql.DB
+
+	qmu    sync.RWMutex // held (read) while sending to q; Close takes it to close q
+	q      chan *request
+	closed bool
+	done   chan struct{}
+
+	// Writer state, touched only by the writer goroutine.
+	conn    *sql.Conn
+	stmts   map[string]*sql.Stmt
+	inserts map[insertKey]*sql.Stmt
+	stale   bool  // reload seq, rid and params before the next transaction
+	dv      int64 // PRAGMA data_version after the last reload or commit
+	seq     int64 // last change seq used
+	rid     int64 // last resource key used
+	lastTs  int64 // lastUpdated of the last transaction: keeps ts non-decreasing in seq
+	params  map[paramKey]int64
+}
+
+type insertKey struct {
+	into string
+	rows int
+}
+
+type paramKey struct {
+	typ, code string
+	ptype     search.Type
+}
+
+// request is one queued Commit.
+type request struct {
+	writes []store.Write
+	heads  [][]byte // stamped JSON up to the meta element, per write (nil for a delete)
+	tails  [][]byte // stamped JSON after meta.lastUpdated
+	strict bool
+
+	state   atomic.Int32 // reqQueued → reqTaken by the writer, or → reqAbandoned by the caller
+	results []store.Result
+	err     error
+	done    chan struct{}
+}
+
+const (
+	reqQueued = iota
+	reqTaken
+	reqAbandoned
+)
+
+func openTenant(ctx context.Context, s *Store, id string) (*tenantDB, error) {
+	path := filepath.Join(s.dir, "tenants", id+".db")
+	w, err := sql.Open("sqlite", s.dsn(path, false))
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, w, tenantMigrations); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", s.dsn(path, true))
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(s.opts.ReadPool)
+	r.SetMaxIdleConns(s.opts.ReadPool)
+	conn, err := w.Conn(ctx)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
+	t := &tenantDB{s: s, id: id, w: w, r: r, conn: conn, q: make(chan *request, 64), done: make(chan struct{}),
+		stmts: map[string]*sql.Stmt{}, inserts: map[insertKey]*sql.Stmt{}, stale: true}
+	go t.run()
+	return t, nil
+}
+
+func (t *tenantDB) close() error {
+	t.qmu.Lock()
+	t.closed = true
+	close(t.q)
+	t.qmu.Unlock()
+	<-t.done
+	for _, st := range t.stmts {
+		st.Close()
+	}
+	return errors.Join(t.conn.Close(), t.r.Close(), t.w.Close())
+}
+
+// stampMarker is what fhir.Stamp writes for version 1 at the Unix epoch; Commit stamps with
+// it on the caller's goroutine and the writer splices in the real version and time.
+var stampMarker = []byte(`"meta":{"versionId":"1","lastUpdated":"1970-01-01T00:00:00.000Z"`)
+
+// Commit implements store.Store. Concurrent Commits of one tenant are queued to its writer,
+// which runs several in one SQLite transaction, each inside its own savepoint: a failing
+// Commit rolls back only itself. A Commit returns after the transaction holding it committed.
+// A create of an id whose current version is a delete is ErrExists (the id stays taken:
+// update brings it back). Refs are checked against the state at the end of the Commit, so
+// a reference to a resource created (or updated) later in the same Commit resolves and one
+// to a resource deleted in it does not.
+func (s *Store) Commit(ctx context.Context, tenant string, writes []store.Write) ([]store.Result, error) {
+	tn, err := s.Tenant(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.tenantDB(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	if len(writes) == 0 {
+		return nil, nil
+	}
+	req := &request{writes: writes, heads: make([][]byte, len(writes)), tails: make([][]byte, len(writes)),
+		strict: tn.ReferentialIntegrity != store.IntegrityOff, done: make(chan struct{})}
+	for i, w := range writes {
+		if err := req.prepare(i, w); err != nil {
+			return nil, &store.WriteError{Index: i, Key: store.Key{Type: w.Type, ID: w.ID}, Err: err}
+		}
+	}
+	t.qmu.RLock()
+	if t.closed {
+		t.qmu.RUnlock()
+		return nil, fmt.Errorf("store/sqlite: closed: %w", store.ErrUnavailable)
+	}
+	select {
+	case t.q <- req:
+		t.qmu.RUnlock()
+	case <-ctx.Done():
+		t.qmu.RUnlock()
+		return nil, ctx.Err()
+	}
+	select {
+	case <-req.done:
+	case <-ctx.Done():
+		if req.state.CompareAndSwap(reqQueued, reqAbandoned) {
+			return nil, ctx.Err() // the writer will skip it: nothing is written
+		}
+		<-req.done // running already: its outcome is the answer
+	}
+	return req.results, req.err
+}
+
+// prepare validates write i and stamps its JSON with placeholder version and time.
+func (r *request) prepare(i int, w store.Write) error {
+	if !fhir.IsResourceType(w.Type) {
+		return fhir.Errorf(http.StatusBadRequest, fhir.IssueNotSupported, "unknown resource type %q", w.Type)
+	}
+	if !fhir.ValidID(w.ID) {
+		return fhir.Errorf(http.StatusBadRequest, fhir.IssueValue, "id %q does not match [A-Za-z0-9-.]{1,64}", w.ID)
+	}
+	switch w.Action {
+	case store.Delete:
+		return nil
+	case store.Create, store.Update:
+	default:
+		return fhir.Errorf(http.StatusBadRequest, fhir.IssueInvalid, "unknown write action %q", w.Action)
+	}
+	b, err := fhir.Stamp(w.Resource, w.ID, 1, time.UnixMilli(0))
+	if err != nil {
+		return err
+	}
+	if !bytes.HasPrefix(b, []byte(`{"resourceType":"`+w.Type+`","id":`)) {
+		return fhir.ErrorAt(http.StatusBadRequest, fhir.IssueInvalid, "resourceType", "resourceType is not %s", w.Type)
+	}
+	at := bytes.Index(b, stampMarker)
+	if at < 0 {
+		return fmt.Errorf("store/sqlite: fhir.Stamp output not understood")
+	}
+	r.heads[i], r.tails[i] = b[:at], b[at+len(stampMarker):]
+	return nil
+}
+
+// run is the writer goroutine: it takes the queued requests and commits them in groups.
+func (t *tenantDB) run() {
+	defer close(t.done)
+	for first := range t.q {
+		batch, n := []*request{first}, len(first.writes)
+	drain:
+		for n < t.s.opts.MaxBatch {
+			select {
+			case r, ok := <-t.q:
+				if !ok {
+					break drain
+				}
+				batch, n = append(batch, r), n+len(r.writes)
+			default:
+				break drain
+			}
+		}
+		t.runBatch(batch)
+	}
+}
+
+func (t *tenantDB) runBatch(batch []*request) {
+	live := batch[:0]
+	for _, r := range batch {
+		if r.state.CompareAndSwap(reqQueued, reqTaken) {
+			live = append(live, r)
+		} else {
+			close(r.done)
+		}
+	}
+	if len(live) == 0 {
+		return
+	}
+	ctx := context.Background() // a taken request runs to the end: its caller waits for it
+	err := t.begin(ctx)
+	if err == nil {
+		now := t.s.opts.Now().UnixMilli()
+		now = max(now, t.lastTs)
+		for _, r := range live {
+			if err = t.exec(ctx, "SAVEPOINT c"); err != nil {
+				break
+			}
+			seq, rid := t.seq, t.rid
+			var added []paramKey
+			r.results, added, r.err = t.apply(ctx, r, now)
+			if r.err != nil {
+				r.results = nil
+				t.seq, t.rid = seq, rid
+				for _, k := range added {
+					delete(t.params, k)
+				}
+				if err = t.exec(ctx, "ROLLBACK TO c"); err != nil {
+					break
+				}
+			}
+			if err = t.exec(ctx, "RELEASE c"); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = t.exec(ctx, "COMMIT")
+		}
+		if err == nil {
+			t.lastTs = now
+		}
+	}
+	if err != nil {
+		t.exec(ctx, "ROLLBACK")
+		t.stale = true
+		for _, r := range live {
+			r.results, r.err = nil, unavailable("Commit", err)
+		}
+	}
+	for _, r := range live {
+		close(r.done)
+	}
+}
+
+func (t *tenantDB) exec(ctx context.Context, q string, args ...any) error {
+	_, err := t.conn.ExecContext(ctx, q, args...)
+	return err
+}
+
+// begin starts the group transaction and reloads the writer's counters when another
+// connection (another process) wrote to the database since the last transaction.
+func (t *tenantDB) begin(ctx context.Context) error {
+	if err := t.exec(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	var dv int64
+	err := t.conn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&dv)
+	if err == nil && (t.stale || dv != t.dv) {
+		err = t.reload(ctx)
+		t.dv = dv
+	}
+	if err != nil {
+		t.exec(ctx, "ROLLBACK")
+		t.stale = true
+	}
+	return err
+}
+
+func (t *tenantDB) reload(ctx context.Context) error {
+	if err := t.conn.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM version").Scan(&t.seq); err != nil {
+		return err
+	}
+	if err := t.conn.QueryRowContext(ctx, "SELECT coalesce(max(rid), 0) FROM resource").Scan(&t.rid); err != nil {
+		return err
+	}
+	var lastTs int64
+	if err := t.conn.QueryRowContext(ctx, "SELECT coalesce(max(ts), 0) FROM version WHERE seq = ?", t.seq).Scan(&lastTs); err != nil {
+		return err
+	}
+	t.lastTs = max(t.lastTs, lastTs)
+	rows, err := t.conn.QueryContext(ctx, "SELECT pid, type, code, ptype FROM param")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	t.params = map[paramKey]int64{}
+	for rows.Next() {
+		var k paramKey
+		var pid int64
+		if err := rows.Scan(&pid, &k.typ, &k.code, &k.ptype); err != nil {
+			return err
+		}
+		t.params[k] = pid
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	t.stale = false
+	return nil
+}
+
+// stmt returns a prepared statement of the write connection.
+func (t *tenantDB) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st := t.stmts[q]; st != nil {
+		return st, nil
+	}
+	st, err := t.conn.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	t.stmts[q] = st
+	return st, nil
+}
+
+// state is what a Commit knows of one resource it touches.
+type state struct {
+	key     store.Key
+	rid     int64
+	ver     int64 // 0: the resource never existed
+	deleted bool
+	oldIx   []byte // index rows in the database before this Commit
+	written bool   // this Commit wrote a version
+	seq, ts int64
+	index   []search.Entry
+}
+
+func (t *tenantDB) lookup(ctx context.Context, k store.Key) (*state, error) {
+	st, err := t.stmt(ctx, `SELECT rid, ver, deleted, ix FROM resource WHERE type = ? AND id = ?`)
+	if err != nil {
+		return nil, err
+	}
+	s := &state{key: k}
+	err = st.QueryRowContext(ctx, k.Type, k.ID).Scan(&s.rid, &s.ver, &s.deleted, &s.oldIx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, nil
+	}
+	return s, err
+}
+
+// apply runs one Commit inside its savepoint. It returns the params it added to t.params so
+// that a rollback can forget them.
+func (t *tenantDB) apply(ctx context.Context, r *request, now int64) ([]store.Result, []paramKey, error) {
+	touched := map[store.Key]*state{}
+	var order []*state
+	results := make([]store.Result, len(r.writes))
+	var vargs []any // version rows
+	nv := 0
+	for i, w := range r.writes {
+		k := store.Key{Type: w.Type, ID: w.ID}
+		fail := func(err error) ([]store.Result, []paramKey, error) {
+			return nil, nil, &store.WriteError{Index: i, Key: k, Err: err}
+		}
+		s := touched[k]
+		if s == nil {
+			var err error
+			if s, err = t.lookup(ctx, k); err != nil {
+				return nil, nil, err
+			}
+			touched[k] = s
+			order = append(order, s)
+		}
+		if w.IfMatch != 0 && w.IfMatch != s.ver {
+			return fail(fmt.Errorf("%s is at version %d, not %d: %w", k, s.ver, w.IfMatch, store.ErrVersionConflict))
+		}
+		act := actUpdate
+		switch w.Action {
+		case store.Create:
+			if s.ver != 0 {
+				return fail(fmt.Errorf("%s: %w", k, store.ErrExists))
+			}
+			act = actCreate
+		case store.Update:
+			if s.ver == 0 || s.deleted {
+				act = actCreate
+			}
+		case store.Delete:
+			if s.ver == 0 || s.deleted {
+				results[i] = store.Result{Resource: fhir.Resource{Type: w.Type, ID: w.ID, Deleted: true}, Noop: true}
+				continue
+			}
+			act = actDelete
+		}
+		if s.rid == 0 {
+			t.rid++
+			s.rid = t.rid
+		}
+		t.seq++
+		s.ver, s.seq, s.ts, s.deleted, s.written = s.ver+1, t.seq, now, act == actDelete, true
+		s.index = nil
+		res := fhir.Resource{Type: w.Type, ID: w.ID, Version: s.ver, LastUpdated: time.UnixMilli(now).UTC(), Deleted: s.deleted}
+		if !s.deleted {
+			s.index = w.Index
+			res.Raw = splice(r.heads[i], r.tails[i], s.ver, res.LastUpdated)
+		}
+		var raw any
+		if res.Raw != nil {
+			raw = []byte(res.Raw)
+		}
+		vargs = append(vargs, s.seq, s.rid, w.Type, s.ver, act, now, raw)
+		nv++
+		results[i] = store.Result{Resource: res, Created: act == actCreate}
+	}
+	if r.strict {
+		if err := t.checkRefs(ctx, r.writes, touched); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := t.insertRows(ctx, "version (seq, rid, type, ver, action, ts, raw)", "", 7, vargs); err != nil {
+		return nil, nil, err
+	}
+	added, err := t.writeIndex(ctx, order)
+	return results, added, err
+}
+
+// splice builds the stamped JSON from the prepared parts.
+func splice(head, tail []byte, ver int64, ts time.Time) []byte {
+	b := make([]byte, 0, len(head)+len(tail)+64)
+	b = append(b, head...)
+	b = append(b, `"meta":{"versionId":"`...)
+	b = strconv.AppendInt(b, ver, 10)
+	b = append(b, `","lastUpdated":"`...)
+	b = append(b, fhir.FormatInstant(ts)...)
+	b = append(b, '"')
+	return append(b, tail...)
+}
+
+// checkRefs verifies on a strict tenant that every reference of a created or updated resource
+// names a resource that exists and is not deleted once the whole Commit is applied.
+func (t *tenantDB) checkRefs(ctx context.Context, writes []store.Write, touched map[store.Key]*state) error {
+	var exists map[store.Key]bool
+	for i, w := range writes {
+		if w.Action == store.Delete {
+			continue
+		}
+		for _, ref := range w.Refs {
+			ok, known := false, false
+			if s := touched[ref]; s != nil {
+				ok, known = s.ver != 0 && !s.deleted, true
+			} else if ok, known = exists[ref]; !known {
+				st, err := t.stmt(ctx, `SELECT deleted FROM resource WHERE type = ? AND id = ?`)
+				if err != nil {
+					return err
+				}
+				var deleted bool
+				switch err := st.QueryRowContext(ctx, ref.Type, ref.ID).Scan(&deleted); {
+				case errors.Is(err, sql.ErrNoRows):
+				case err != nil:
+					return err
+				default:
+					ok = !deleted
+				}
+				if exists == nil {
+					exists = map[store.Key]bool{}
+				}
+				exists[ref] = ok
+			}
+			if !ok {
+				return &store.WriteError{Index: i, Key: store.Key{Type: w.Type, ID: w.ID},
+					Err: fmt.Errorf("reference %s: %w", ref, store.ErrReference)}
+			}
+		}
+	}
+	return nil
+}
+
+// writeIndex replaces the index rows of every resource the Commit wrote (only rows that
+// changed are deleted or inserted) and upserts the resource rows.
+func (t *tenantDB) writeIndex(ctx context.Context, order []*state) ([]paramKey, error) {
+	var added []paramKey
+	var rargs []any
+	ins := map[byte][]any{}
+	var kb []byte
+	for _, s := range order {
+		if !s.written {
+			continue
+		}
+		keys := make([]string, 0, len(s.index))
+		seen := make(map[string]struct{}, len(s.index))
+		for _, e := range s.index {
+			tbl, err := tableOf(e.Type)
+			if err != nil {
+				return added, fmt.Errorf("%s: index %s: %w", s.key, e.Code, err)
+			}
+			pk := paramKey{s.key.Type, e.Code, e.Type}
+			pid, ok := t.params[pk]
+			if !ok {
+				pid = int64(len(t.params)) + 1
+				for _, p := range t.params { // pids are dense, but stay safe after a rollback
+					pid = max(pid, p+1)
+				}
+				if err := t.exec(ctx, `INSERT INTO param (pid, type, code, ptype) VALUES (?, ?, ?, ?)`,
+					pid, pk.typ, pk.code, pk.ptype); err != nil {
+					return added, err
+				}
+				t.params[pk] = pid
+				added = append(added, pk)
+			}
+			kb = rowOf(e, tbl, pid).key(kb[:0])
+			if _, dup := seen[string(kb)]; dup {
+				continue
+			}
+			k := string(kb)
+			seen[k] = struct{}{}
+			keys = append(keys, k)
+		}
+		var old map[string]struct{}
+		if len(s.oldIx) > 0 {
+			oldKeys, err := decodeKeys(s.oldIx)
+			if err != nil {
+				return added, fmt.Errorf("%s: %w", s.key, err)
+			}
+			old = make(map[string]struct{}, len(oldKeys))
+			for _, k := range oldKeys {
+				old[k] = struct{}{}
+				if _, keep := seen[k]; keep {
+					continue
+				}
+				if err := t.deleteRow(ctx, k, s.rid); err != nil {
+					return added, err
+				}
+			}
+		}
+		for _, k := range keys {
+			if _, had := old[k]; had {
+				continue
+			}
+			row, _ := parseKey(k)
+			switch row.tbl {
+			case tblStr:
+				ins[tblStr] = append(ins[tblStr], row.pid, row.val, row.sys, s.rid)
+			case tblDate:
+				ins[tblDate] = append(ins[tblDate], row.pid, row.lo, row.hi, s.rid)
+			case tblNum:
+				ins[tblNum] = append(ins[tblNum], row.pid, row.num, row.sys, row.val, s.rid)
+			}
+		}
+		var ix any
+		if len(keys) > 0 {
+			ix = encodeKeys(keys)
+		}
+		rargs = append(rargs, s.rid, s.key.Type, s.key.ID, s.ver, s.seq, s.deleted, s.ts, ix)
+	}
+	for _, x := range []struct {
+		tbl  byte
+		into string
+		cols int
+	}{{tblStr, "sp_str (pid, val, sys, rid)", 4}, {tblDate, "sp_date (pid, lo, hi, rid)", 4}, {tblNum, "sp_num (pid, num, sys, val, rid)", 5}} {
+		if err := t.insertRows(ctx, x.into, " ON CONFLICT DO NOTHING", x.cols, ins[x.tbl]); err != nil {
+			return added, err
+		}
+	}
+	err := t.insertRows(ctx, "resource (rid, type, id, ver, seq, deleted, ts, ix)",
+		" ON CONFLICT (rid) DO UPDATE SET ver = excluded.ver, seq = excluded.seq, deleted = excluded.deleted, ts = excluded.ts, ix = excluded.ix",
+		8, rargs)
+	return added, err
+}
+
+func (t *tenantDB) deleteRow(ctx context.Context, k string, rid int64) error {
+	row, err := parseKey(k)
+	if err != nil {
+		return err
+	}
+	var q string
+	var args []any
+	switch row.tbl {
+	case tblStr:
+		q, args = `DELETE FROM sp_str WHERE pid = ? AND val = ? AND sys = ? AND rid = ?`, []any{row.pid, row.val, row.sys, rid}
+	case tblDate:
+		q, args = `DELETE FROM sp_date WHERE pid = ? AND lo = ? AND hi = ? AND rid = ?`, []any{row.pid, row.lo, row.hi, rid}
+	case tblNum:
+		q, args = `DELETE FROM sp_num WHERE pid = ? AND num = ? AND sys = ? AND val = ? AND rid = ?`, []any{row.pid, row.num, row.sys, row.val, rid}
+	}
+	st, err := t.stmt(ctx, q)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx, args...)
+	return err
+}
+
+// rowsPerInsert bounds the rows of one multi-row INSERT.
+const rowsPerInsert = 128
+
+// insertRows inserts args (cols values per row) into `into` with multi-row INSERTs prepared
+// once per row count.
+func (t *tenantDB) insertRows(ctx context.Context, into, suffix string, cols int, args []any) error {
+	for len(args) > 0 {
+		n := min(len(args)/cols, rowsPerInsert)
+		ik := insertKey{into, n}
+		st := t.inserts[ik]
+		if st == nil {
+			var b strings.Builder
+			b.WriteString("INSERT INTO " + into + " VALUES ")
+			tuple := "(?" + strings.Repeat(", ?", cols-1) + ")"
+			for i := range n {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString(tuple)
+			}
+			b.WriteString(suffix)
+			var err error
+			if st, err = t.stmt(ctx, b.String()); err != nil {
+				return err
+			}
+			t.inserts[ik] = st
+		}
+		if _, err := st.ExecContext(ctx, args[:n*cols]...); err != nil {
+			return err
+		}
+		args = args[n*cols:]
+	}
+	return nil
+}
