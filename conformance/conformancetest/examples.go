@@ -1,0 +1,86 @@
+// Package conformancetest gives other packages' tests the official FHIR R4 example
+// resources that the conformance package validates.
+package conformancetest
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// ExamplesFile is the archive of the examples, relative to the conformance directory: a
+// gzipped tar of the 718 JSON resources of hl7.fhir.r4.examples 4.0.1 (as in
+// /work/shared/fhir-r4/examples, without package.json), each named Type-id.json.
+const ExamplesFile = "testdata/examples/examples.tar.gz"
+
+var load = sync.OnceValues(func() (map[string][]byte, error) {
+	_, self, _, ok := runtime.Caller(0)
+	if !ok {
+		return nil, fmt.Errorf("conformancetest: cannot locate the source directory")
+	}
+	return ReadExamples(filepath.Join(filepath.Dir(self), "..", filepath.FromSlash(ExamplesFile)))
+})
+
+// Examples returns the R4 example resources by file name ("Patient-example.json"). The map
+// is shared: callers must not modify it or its byte slices. It fails the test if the archive
+// cannot be read.
+func Examples(t testing.TB) map[string][]byte {
+	t.Helper()
+	m, err := load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// Names returns the sorted file names of the examples.
+func Names(t testing.TB) []string {
+	m := Examples(t)
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// ReadExamples reads an examples archive (a gzipped tar of JSON files).
+func ReadExamples(file string) (map[string][]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, fmt.Errorf("conformancetest: %w", err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("conformancetest: %s: %w", file, err)
+	}
+	tr := tar.NewReader(zr)
+	out := map[string][]byte{}
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("conformancetest: %s: %w", file, err)
+		}
+		if h.Typeflag != tar.TypeReg || !strings.HasSuffix(h.Name, ".json") {
+			continue
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			return nil, fmt.Errorf("conformancetest: %s: %w", file, err)
+		}
+		out[filepath.Base(h.Name)] = b
+	}
+	return out, nil
+}

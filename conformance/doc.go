@@ -1,0 +1,75 @@
+// Package conformance checks resources against the official FHIR R4 (4.0.1) definitions
+// and describes the server in a CapabilityStatement.
+//
+// # Validation
+//
+// Validator.Validate (or the package-level Validate, which uses Default) checks every write
+// against the base StructureDefinition of its resourceType, compiled into the binary:
+//
+//   - the body is one JSON object with a known, concrete resourceType;
+//   - no unknown elements anywhere: in backbone elements, in data types, in elements
+//     defined by contentReference (Questionnaire.item.item), in primitive extensions;
+//   - cardinality: required elements are present, an element with max 1 is not an array,
+//     a repeating element is an array, no element whose max is 0 (SimpleQuantity.comparator);
+//   - primitive formats: boolean, integer, positiveInt, unsignedInt (JSON numbers in 32-bit
+//     range), decimal (any JSON number, never a string), id, code (no leading, trailing or
+//     repeated whitespace), uri/url/canonical (no whitespace), oid, uuid, base64Binary,
+//     date, dateTime (a time needs a zone), instant, time (with calendar-valid days),
+//     string/markdown/xhtml (non-empty, not only whitespace, at most 1 MiB characters);
+//   - choice elements (value[x]): at most one of valueString, valueQuantity…, and only the
+//     types the definition allows;
+//   - required bindings: a code must be in the value set; a CodeableConcept must have at
+//     least one coding (system and code) from it;
+//   - primitive extensions (_birthDate, _given): an object, or an array aligned with the
+//     values, where null marks a missing value or extension;
+//   - extensions and modifierExtensions: url is required, and an extension has either one
+//     value[x] or nested extensions, not both (ext-1);
+//   - contained resources, Bundle.entry.resource and Parameters.parameter.resource are
+//     validated as whole resources of their own resourceType;
+//   - no empty objects, arrays or strings, no null outside primitive-extension alignment,
+//     no duplicate property names at any depth.
+//
+// FHIRPath invariants (the constraint elements of the definitions, other than ext-1 above)
+// are not evaluated; nor are profiles (meta.profile), reference targets, extension
+// definitions, or bindings other than required. The value sets that cannot be expanded from
+// the R4 package are not checked: mimetypes (BCP-13), currencies (ISO 4217), ucum-units
+// and the LOINC answer list LL379-9 (see Validator.UncheckedValueSets).
+//
+// Issues are collected, up to MaxIssues, and returned as a *fhir.Error with status 422:
+// code structure (unknown or malformed elements), required (missing elements), value
+// (primitive formats) or code-invalid (bindings), each with an expression such as
+// "Patient.name[0].given[1]" (choice elements use their JSON name: "Observation.valueQuantity").
+// A body that is not JSON at all gives status 400.
+//
+// # The compiled definitions
+//
+// r4defs.json.gz (about 60 KB) is generated from the hl7.fhir.core 4.0.1 package by
+// internal/gen, from a checkout that has ../shared next to the repository:
+//
+//	cd conformance && go generate
+//
+// which runs
+//
+//	go run ./internal/gen -core ../../shared/fhir-r4/core -out r4defs.json.gz
+//
+// It holds the snapshot elements (path, cardinality, types, contentReference, required
+// binding) of every primitive type, complex type and resource, plus SimpleQuantity, and the
+// codes of every value set with a required binding, expanded from the package's CodeSystems
+// (whole systems with nested concepts, concept lists, imported value sets, excludes).
+// Nothing under ../shared is read at run time or by tests.
+//
+// # Examples for tests
+//
+// testdata/examples/examples.tar.gz is a gzipped tar of the 718 resources of
+// hl7.fhir.r4.examples 4.0.1, named Type-id.json. Other packages' tests read them with
+// conformancetest.Examples(t), which returns a map from file name to JSON. Two of them are
+// not valid R4 (see skipExamples in examples_test.go): Questionnaire-qs1.json (nested items
+// without linkId) and ig-r4.json (no name or status).
+//
+// # CapabilityStatement
+//
+// CapabilityStatement builds the statement from a ServerSpec and checks it with the
+// validator before returning it.
+package conformance
+
+//go:generate go run ./internal/gen -core ../../shared/fhir-r4/core -out r4defs.json.gz

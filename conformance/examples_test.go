@@ -1,0 +1,65 @@
+package conformance_test
+
+import (
+	"testing"
+
+	"github.com/kodomohub/kodomohub/conformance"
+	"github.com/kodomohub/kodomohub/conformance/conformancetest"
+)
+
+// skipExamples are the official examples that are not valid R4, by cause. A skipped file
+// that starts to validate fails TestR4Examples, so the list cannot go stale.
+var skipExamples = map[string]string{
+	// Required elements missing in the published example.
+	"Questionnaire-qs1.json": "nested items (Questionnaire.item.item) have no linkId, which is 1..1",
+	"ig-r4.json":             "ImplementationGuide has no name and no status, both 1..1",
+}
+
+func TestR4Examples(t *testing.T) {
+	v := conformance.Default()
+	ex := conformancetest.Examples(t)
+	if len(ex) != 718 {
+		t.Errorf("got %d examples, want 718", len(ex))
+	}
+	if max := len(ex) * 2 / 100; len(skipExamples) > max {
+		t.Errorf("%d skipped examples; at most %d (2%%) allowed", len(skipExamples), max)
+	}
+	for _, name := range conformancetest.Names(t) {
+		err := v.Validate(ex[name])
+		if why, skip := skipExamples[name]; skip {
+			if err == nil {
+				t.Errorf("%s is skipped (%s) but validates: remove it from skipExamples", name, why)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	for name := range skipExamples {
+		if ex[name] == nil {
+			t.Errorf("skipped example %s does not exist", name)
+		}
+	}
+}
+
+func BenchmarkValidate(b *testing.B) {
+	ex := conformancetest.Examples(b)
+	v := conformance.Default()
+	for _, name := range []string{"Patient-example.json", "Observation-example.json", "Questionnaire-f201.json",
+		"Bundle-bundle-transaction.json", "ExplanationOfBenefit-EB3500.json"} {
+		raw := ex[name]
+		if raw == nil {
+			b.Fatalf("no example %s", name)
+		}
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(raw)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := v.Validate(raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
