@@ -1,0 +1,119 @@
+package fhir
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestStampKeepsElementsAndOrder(t *testing.T) {
+	in := `{ "resourceType": "Patient", "meta": {"profile": ["http://jpfhir.jp/fhir/core/StructureDefinition/JP_Patient"], "versionId": "9"},
+	  "name": [{"family": "山田"}], "id": "old", "birthDate": "2020-01-01", "_birthDate": {"extension": [{"url": "x", "valueString": "令和2年"}]} }`
+	at := time.Date(2026, 4, 1, 9, 30, 0, 123456789, time.FixedZone("JST", 9*3600))
+	out, err := Stamp([]byte(in), "p1", 3, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"resourceType":"Patient","id":"p1","meta":{"versionId":"3","lastUpdated":"2026-04-01T00:30:00.123Z",` +
+		`"profile":["http://jpfhir.jp/fhir/core/StructureDefinition/JP_Patient"]},"name":[{"family":"山田"}],` +
+		`"birthDate":"2020-01-01","_birthDate":{"extension":[{"url":"x","valueString":"令和2年"}]}}`
+	if string(out) != want {
+		t.Fatalf("got  %s\nwant %s", out, want)
+	}
+}
+
+func TestParse(t *testing.T) {
+	for _, c := range []struct {
+		name, in string
+		status   int
+		typ, id  string
+	}{
+		{"OK", `{"resourceType":"Patient","id":"a-1.b"}`, 0, "Patient", "a-1.b"},
+		{"NoID", `{"resourceType":"Observation"}`, 0, "Observation", ""},
+		{"ErrSyntax", `{"resourceType":`, 400, "", ""},
+		{"ErrArray", `[]`, 400, "", ""},
+		{"ErrNoType", `{"id":"x"}`, 400, "", ""},
+		{"ErrUnknownType", `{"resourceType":"Child"}`, 400, "", ""},
+		{"ErrTypeNotString", `{"resourceType":1}`, 400, "", ""},
+		{"ErrBadID", `{"resourceType":"Patient","id":"a b"}`, 400, "", ""},
+		{"ErrLongID", `{"resourceType":"Patient","id":"` + strings.Repeat("a", 65) + `"}`, 400, "", ""},
+		{"ErrDuplicate", `{"resourceType":"Patient","id":"a","id":"b"}`, 400, "", ""},
+		{"ErrDeep", `{"resourceType":"Patient","x":` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + `}`, 400, "", ""},
+		{"DeepInString", `{"resourceType":"Patient","id":"x","y":"` + strings.Repeat("[", 70) + `"}`, 0, "Patient", "x"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h, err := Parse([]byte(c.in), Limits{})
+			if c.status != 0 {
+				var fe *Error
+				if !errors.As(err, &fe) || fe.Status != c.status {
+					t.Fatalf("err %v, want status %d", err, c.status)
+				}
+				return
+			}
+			if err != nil || h.ResourceType != c.typ || h.ID != c.id {
+				t.Fatalf("got %+v, %v", h, err)
+			}
+		})
+	}
+}
+
+func TestParseReference(t *testing.T) {
+	for in, want := range map[string]Reference{
+		"Patient/123":            {Type: "Patient", ID: "123"},
+		"Patient/123/_history/2": {Type: "Patient", ID: "123", Version: "2"},
+		"https://hub.example.jp/misato/fhir/Patient/p1": {Base: "https://hub.example.jp/misato/fhir", Type: "Patient", ID: "p1"},
+		"urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a": {URN: "urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a"},
+		"#med1": {Contained: "med1"},
+	} {
+		got, ok := ParseReference(in)
+		if !ok || got != want {
+			t.Errorf("%s: got %+v %v, want %+v", in, got, ok, want)
+		}
+		if got.String() != in {
+			t.Errorf("%s: String() = %s", in, got.String())
+		}
+	}
+	for _, bad := range []string{"", "123", "Child/1", "Patient/", "Patient?identifier=x", "foo/Patient/1"} {
+		if r, ok := ParseReference(bad); ok {
+			t.Errorf("%q parsed as %+v", bad, r)
+		}
+	}
+}
+
+func TestOutcome(t *testing.T) {
+	status, oo := Outcome(ErrorAt(http.StatusUnprocessableEntity, IssueValue, "Patient.birthDate", "bad date %q", "x"))
+	b, _ := json.Marshal(oo)
+	if status != 422 || string(b) != `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"value","diagnostics":"bad date \"x\"","expression":["Patient.birthDate"]}]}` {
+		t.Fatalf("%d %s", status, b)
+	}
+	status, oo = Outcome(errors.New("disk on fire at /var/lib/x"))
+	if status != 500 || strings.Contains(oo.Issue[0].Diagnostics, "disk") {
+		t.Fatalf("internal errors must not leak: %d %+v", status, oo)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{`{"resourceType":"Patient","id":"p1","meta":{"versionId":"1"}}`, `{"resourceType":"Bundle","entry":[{"resource":{}}]}`, `[`, `{"a":"\u0000"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, err := Parse(b, Limits{})
+		if err != nil {
+			if AsError(err) == nil {
+				t.Fatalf("Parse returned a non-FHIR error: %v", err)
+			}
+			return
+		}
+		out, err := Stamp(b, "x", 1, time.Unix(0, 0))
+		if err != nil {
+			t.Fatalf("Stamp failed on a parsed resource: %v", err)
+		}
+		h2, err := Parse(out, Limits{MaxDepth: 1000})
+		if err != nil || h2.ResourceType != h.ResourceType || h2.ID != "x" {
+			t.Fatalf("stamped resource does not parse back: %v %+v\n%s", err, h2, out)
+		}
+	})
+}
