@@ -91,4 +91,3 @@ func comparable(b []byte) any {
 	}
 	return v
 }
-

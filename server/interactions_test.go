@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kodomohub/kodomohub/conformance"
 	"github.com/kodomohub/kodomohub/server"
 	"github.com/kodomohub/kodomohub/store"
 )
@@ -497,6 +498,14 @@ func TestOperationalEndpoints(t *testing.T) {
 	wantStatus(t, r, 200)
 	if r.json(t)["resourceType"] != "CapabilityStatement" {
 		t.Fatalf("metadata: %s", r.body)
+	}
+	if err := conformance.Default().Validate(r.body); err != nil {
+		t.Fatalf("the CapabilityStatement is not valid R4: %v", err)
+	}
+	for _, want := range []string{`"type":"Patient"`, `"code":"transaction"`, `"code":"patch"`, `"url":"` + h.url + `/misato/fhir"`} {
+		if !strings.Contains(string(r.body), want) {
+			t.Fatalf("CapabilityStatement lacks %s", want)
+		}
 	}
 	wantStatus(t, h.do(req{method: "GET", path: "/nothing/here/at/all", token: "-"}), http.StatusNotFound)
 }

@@ -2,59 +2,64 @@ package server
 
 import (
 	"net/http"
-	"slices"
 	"sync"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/kodomohub/kodomohub/conformance"
 	"github.com/kodomohub/kodomohub/fhir"
 	"github.com/kodomohub/kodomohub/store"
 )
 
-// Capabilities describes what this server serves; the CapabilityStatement is built from it,
-// and the dispatcher in fhir.go serves exactly these interactions.
-type Capabilities struct {
-	Base               string
-	Version            string
-	ResourceTypes      []string
-	TypeInteractions   []string
-	SystemInteractions []string
-	Formats            []string
-	PatchFormats       []string
-}
-
-// The interactions the dispatcher serves (names as in the CapabilityStatement).
+// The interactions the dispatcher in fhir.go serves, as the CapabilityStatement names them.
+// The statement is built from these lists, so it says what the router does.
 var (
 	typeInteractions   = []string{"read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create"}
 	systemInteractions = []string{"transaction", "batch", "history-system"}
 )
 
-// Supported returns what the server serves for a tenant whose FHIR base is base.
-func (s *Server) Supported(base string) Capabilities {
-	return Capabilities{
-		Base:               base,
-		Version:            s.version,
-		ResourceTypes:      slices.Clone(fhir.ResourceTypes),
-		TypeInteractions:   slices.Clone(typeInteractions),
-		SystemInteractions: slices.Clone(systemInteractions),
-		Formats:            []string{mimeFHIRJSON, mimeJSON},
-		PatchFormats:       []string{mimeJSONPatch},
+// Spec returns the CapabilityStatement description of a tenant whose FHIR base is base.
+func (s *Server) Spec(tenant store.Tenant, base string) conformance.ServerSpec {
+	spec := conformance.ServerSpec{
+		Name:                      "Kodomohub",
+		Title:                     "kodomohub FHIR API — " + tenant.Name,
+		SoftwareName:              "kodomohub",
+		SoftwareVersion:           s.version,
+		ImplementationURL:         base,
+		ImplementationDescription: "kodomohub child-data linkage hub, tenant " + tenant.ID,
+		FHIRVersion:               "4.0.1",
+		Formats:                   []string{mimeFHIRJSON, mimeJSON},
+		PatchFormats:              []string{mimeJSONPatch},
+		SystemInteractions:        systemInteractions,
 	}
+	for _, t := range fhir.ResourceTypes {
+		spec.Resources = append(spec.Resources, conformance.ResourceSpec{
+			Type:            t,
+			Profile:         "http://hl7.org/fhir/StructureDefinition/" + t,
+			Interactions:    typeInteractions,
+			Versioning:      "versioned",
+			ReadHistory:     true,
+			UpdateCreate:    true,
+			ConditionalRead: "not-supported",
+		})
+	}
+	return spec
 }
 
-var capabilityCache sync.Map // base URL → []byte
+var capabilityCache sync.Map // version, tenant and base URL → []byte
 
 func (s *Server) metadata(c *gin.Context, tenant store.Tenant) {
 	base := s.baseURL(c.Request, tenant.ID)
-	if b, ok := capabilityCache.Load(s.version + " " + base); ok {
+	key := s.version + "\x00" + tenant.ID + "\x00" + tenant.Name + "\x00" + base
+	if b, ok := capabilityCache.Load(key); ok {
 		s.write(c, http.StatusOK, b.([]byte))
 		return
 	}
-	b, err := s.capability(s.Supported(base))
+	b, err := conformance.CapabilityStatement(s.Spec(tenant, base))
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	capabilityCache.Store(s.version+" "+base, b)
+	capabilityCache.Store(key, b)
 	s.write(c, http.StatusOK, b)
 }

@@ -23,9 +23,6 @@ type Validator interface {
 	Validate(raw []byte) error
 }
 
-// CapabilityBuilder renders the CapabilityStatement for what the server supports.
-type CapabilityBuilder func(Capabilities) ([]byte, error)
-
 // Limits bound what one request may ask of the server.
 type Limits struct {
 	// MaxBodyBytes is the largest request body (413 beyond it).
@@ -54,9 +51,7 @@ type Config struct {
 	Auth      auth.Authenticator
 	// Policy decides every access; nil means auth.ScopePolicy.
 	Policy auth.Policy
-	// Capability builds /metadata; required.
-	Capability CapabilityBuilder
-	Limits     Limits
+	Limits Limits
 	// PublicURL is the externally visible base (scheme://host[:port][/prefix]); empty means
 	// derived from each request.
 	PublicURL string
@@ -71,27 +66,26 @@ type Config struct {
 
 // Server is the FHIR REST API.
 type Server struct {
-	store      store.Store
-	validator  Validator
-	authn      auth.Authenticator
-	policy     auth.Policy
-	capability CapabilityBuilder
-	limits     Limits
-	publicURL  string
-	log        *slog.Logger
-	metrics    *metrics
-	gatherer   prometheus.Gatherer
-	now        func() time.Time
-	newID      func() string
-	version    string
-	engine     *gin.Engine
+	store     store.Store
+	validator Validator
+	authn     auth.Authenticator
+	policy    auth.Policy
+	limits    Limits
+	publicURL string
+	log       *slog.Logger
+	metrics   *metrics
+	gatherer  prometheus.Gatherer
+	now       func() time.Time
+	newID     func() string
+	version   string
+	engine    *gin.Engine
 }
 
 // New builds a Server.
 func New(cfg Config) *Server {
 	s := &Server{
 		store: cfg.Store, validator: cfg.Validator, authn: cfg.Auth, policy: cfg.Policy,
-		capability: cfg.Capability, limits: cfg.Limits, publicURL: cfg.PublicURL, log: cfg.Logger,
+		limits: cfg.Limits, publicURL: cfg.PublicURL, log: cfg.Logger,
 		now: cfg.Now, newID: cfg.NewID, version: cfg.Version,
 	}
 	if s.policy == nil {

@@ -48,12 +48,7 @@ func mustHub(tb testing.TB, integrity string, limits server.Limits) *hub {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv := server.New(server.Config{Store: st, Validator: v, Auth: dev, Limits: limits, Version: "test",
-		Capability: func(c server.Capabilities) ([]byte, error) {
-			return json.Marshal(map[string]any{"resourceType": "CapabilityStatement", "status": "active",
-				"kind": "instance", "fhirVersion": "4.0.1", "date": "2026-01-01", "format": c.Formats,
-				"implementation": map[string]any{"url": c.Base, "description": "test"}})
-		}})
+	srv := server.New(server.Config{Store: st, Validator: v, Auth: dev, Limits: limits, Version: "test"})
 	hs := httptest.NewServer(srv.Handler())
 	tb.Cleanup(hs.Close)
 	h := &hub{t: tb, url: hs.URL, store: st, dev: dev, token: map[string]string{}}

@@ -148,14 +148,13 @@ func serve(ctx context.Context, st store.Store, f *serveFlags, log *slog.Logger,
 		return err
 	}
 	srv := server.New(server.Config{
-		Store:      st,
-		Validator:  validator,
-		Auth:       authn,
-		Capability: capabilityStatement,
-		Limits:     f.limits,
-		PublicURL:  f.publicURL,
-		Logger:     log,
-		Version:    version,
+		Store:     st,
+		Validator: validator,
+		Auth:      authn,
+		Limits:    f.limits,
+		PublicURL: f.publicURL,
+		Logger:    log,
+		Version:   version,
 	})
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
