@@ -1,10 +1,12 @@
 package conformance_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/kodomohub/kodomohub/conformance"
 	"github.com/kodomohub/kodomohub/conformance/conformancetest"
+	"github.com/kodomohub/kodomohub/fhir"
 )
 
 // skipExamples are the official examples that are not valid R4, by cause. A skipped file
@@ -47,7 +49,7 @@ func BenchmarkValidate(b *testing.B) {
 	ex := conformancetest.Examples(b)
 	v := conformance.Default()
 	for _, name := range []string{"Patient-example.json", "Observation-example.json", "Questionnaire-f201.json",
-		"Bundle-bundle-transaction.json", "ExplanationOfBenefit-EB3500.json"} {
+		"Bundle-bundle-transaction.json", "ExplanationOfBenefit-EB3500.json", "Bundle-types.json"} {
 		raw := ex[name]
 		if raw == nil {
 			b.Fatalf("no example %s", name)
@@ -61,5 +63,39 @@ func BenchmarkValidate(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestValidateConcurrent checks that the pooled parser state is not shared between calls.
+func TestValidateConcurrent(t *testing.T) {
+	v := conformance.Default()
+	ex := conformancetest.Examples(t)
+	names := conformancetest.Names(t)[:200]
+	bad := []byte(`{"resourceType":"Patient","name":[{"family":"a","foo":1}],"gender":"boy"}`)
+	done := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			for i, name := range names {
+				if (i+g)%3 == 0 {
+					if err := v.Validate(bad); err == nil || len(fhir.AsError(err).Issues) != 2 {
+						done <- fmt.Errorf("bad resource: %v", err)
+						return
+					}
+					continue
+				}
+				if _, skip := skipExamples[name]; !skip {
+					if err := v.Validate(ex[name]); err != nil {
+						done <- fmt.Errorf("%s: %v", name, err)
+						return
+					}
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }

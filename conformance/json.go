@@ -63,6 +63,7 @@ type parser struct {
 	stack []member
 	arena []member
 	chunk int
+	paths []path // lent to the walker
 }
 
 var parsers = sync.Pool{New: func() any { return &parser{} }}
@@ -80,6 +81,8 @@ func putParser(p *parser) {
 	p.stack = p.stack[:0]
 	clear(p.arena[:cap(p.arena)])
 	p.arena = p.arena[:0]
+	clear(p.paths[:cap(p.paths)])
+	p.paths = p.paths[:0]
 	parsers.Put(p)
 }
 
@@ -102,9 +105,9 @@ func (p *parser) fail(msg string) error {
 }
 
 func (p *parser) parse() (jvalue, error) {
-	var v jvalue
 	p.skipSpace()
-	if err := p.value(&v, 0); err != nil {
+	v, err := p.value(0)
+	if err != nil {
 		return v, err
 	}
 	p.skipSpace()
@@ -125,42 +128,48 @@ func (p *parser) skipSpace() {
 	}
 }
 
-func (p *parser) value(v *jvalue, depth int) error {
+func (p *parser) value(depth int) (jvalue, error) {
+	var v jvalue
 	if p.pos >= len(p.raw) {
-		return p.fail("unexpected end of JSON")
+		return v, p.fail("unexpected end of JSON")
 	}
+	var err error
 	switch c := p.raw[p.pos]; {
 	case c == '{':
-		return p.object(v, depth+1)
+		v.kind = jObj
+		v.kids, v.dup, err = p.object(depth + 1)
 	case c == '[':
-		return p.array(v, depth+1)
+		v.kind = jArr
+		v.kids, err = p.array(depth + 1)
 	case c == '"':
-		s, err := p.str()
-		v.kind, v.s = jStr, s
-		return err
+		v.kind = jStr
+		v.s, err = p.str()
 	case c == 't':
-		return p.literal(v, "true", jBool)
+		v.kind, err = jBool, p.literal("true")
+		v.s = "true"
 	case c == 'f':
-		return p.literal(v, "false", jBool)
+		v.kind, err = jBool, p.literal("false")
+		v.s = "false"
 	case c == 'n':
-		return p.literal(v, "null", jNull)
+		v.kind, err = jNull, p.literal("null")
 	case c == '-' || (c >= '0' && c <= '9'):
-		return p.number(v)
+		v.kind = jNum
+		v.s, err = p.number()
 	default:
-		return p.fail("invalid character at offset " + itoa(p.pos))
+		err = p.fail("invalid character at offset " + itoa(p.pos))
 	}
+	return v, err
 }
 
-func (p *parser) literal(v *jvalue, lit string, k jkind) error {
+func (p *parser) literal(lit string) error {
 	if len(p.raw)-p.pos < len(lit) || string(p.raw[p.pos:p.pos+len(lit)]) != lit {
 		return p.fail("invalid literal at offset " + itoa(p.pos))
 	}
-	v.kind, v.s = k, lit
 	p.pos += len(lit)
 	return nil
 }
 
-func (p *parser) number(v *jvalue) error {
+func (p *parser) number() (string, error) {
 	start := p.pos
 	raw := p.raw
 	i := p.pos
@@ -175,7 +184,7 @@ func (p *parser) number(v *jvalue) error {
 			i++
 		}
 	default:
-		return p.fail("invalid number at offset " + itoa(start))
+		return "", p.fail("invalid number at offset " + itoa(start))
 	}
 	if i < len(raw) && raw[i] == '.' {
 		i++
@@ -184,7 +193,7 @@ func (p *parser) number(v *jvalue) error {
 			i++
 		}
 		if i == d {
-			return p.fail("invalid number at offset " + itoa(start))
+			return "", p.fail("invalid number at offset " + itoa(start))
 		}
 	}
 	if i < len(raw) && (raw[i] == 'e' || raw[i] == 'E') {
@@ -197,12 +206,11 @@ func (p *parser) number(v *jvalue) error {
 			i++
 		}
 		if i == d {
-			return p.fail("invalid number at offset " + itoa(start))
+			return "", p.fail("invalid number at offset " + itoa(start))
 		}
 	}
 	p.pos = i
-	v.kind, v.s = jNum, bstr(raw[start:i])
-	return nil
+	return bstr(raw[start:i]), nil
 }
 
 // str reads a string token at p.pos.
@@ -247,48 +255,47 @@ func (p *parser) str() (string, error) {
 	return s, nil
 }
 
-func (p *parser) object(v *jvalue, depth int) error {
+func (p *parser) object(depth int) (kids []member, dup bool, err error) {
 	if depth > maxDepth {
-		return p.fail("JSON nests deeper than " + itoa(maxDepth))
+		return nil, false, p.fail("JSON nests deeper than " + itoa(maxDepth))
 	}
 	p.pos++ // {
-	v.kind = jObj
 	base := len(p.stack)
 	p.skipSpace()
 	if p.pos < len(p.raw) && p.raw[p.pos] == '}' {
 		p.pos++
-		return nil
+		return nil, false, nil
 	}
 	for {
 		p.skipSpace()
 		if p.pos >= len(p.raw) || p.raw[p.pos] != '"' {
-			return p.fail("expected a property name at offset " + itoa(p.pos))
+			return nil, false, p.fail("expected a property name at offset " + itoa(p.pos))
 		}
 		key, err := p.str()
 		if err != nil {
-			return err
+			return nil, false, err
 		}
 		p.skipSpace()
 		if p.pos >= len(p.raw) || p.raw[p.pos] != ':' {
-			return p.fail("expected ':' at offset " + itoa(p.pos))
+			return nil, false, p.fail("expected ':' at offset " + itoa(p.pos))
 		}
 		p.pos++
 		p.skipSpace()
 		for i := base; i < len(p.stack); i++ {
 			if p.stack[i].key == key {
-				v.dup = true
+				dup = true
 			}
 		}
 		p.stack = append(p.stack, member{key: key})
 		idx := len(p.stack) - 1
-		var m jvalue
-		if err := p.value(&m, depth); err != nil {
-			return err
+		m, err := p.value(depth)
+		if err != nil {
+			return nil, false, err
 		}
 		p.stack[idx].val = m
 		p.skipSpace()
 		if p.pos >= len(p.raw) {
-			return p.fail("unexpected end of JSON in object")
+			return nil, false, p.fail("unexpected end of JSON in object")
 		}
 		if p.raw[p.pos] == ',' {
 			p.pos++
@@ -298,39 +305,38 @@ func (p *parser) object(v *jvalue, depth int) error {
 			p.pos++
 			break
 		}
-		return p.fail("expected ',' or '}' at offset " + itoa(p.pos))
+		return nil, false, p.fail("expected ',' or '}' at offset " + itoa(p.pos))
 	}
-	v.kids = p.alloc(len(p.stack) - base)
-	copy(v.kids, p.stack[base:])
+	kids = p.alloc(len(p.stack) - base)
+	copy(kids, p.stack[base:])
 	clear(p.stack[base:])
 	p.stack = p.stack[:base]
-	return nil
+	return kids, dup, nil
 }
 
-func (p *parser) array(v *jvalue, depth int) error {
+func (p *parser) array(depth int) (kids []member, err error) {
 	if depth > maxDepth {
-		return p.fail("JSON nests deeper than " + itoa(maxDepth))
+		return nil, p.fail("JSON nests deeper than " + itoa(maxDepth))
 	}
 	p.pos++ // [
-	v.kind = jArr
 	base := len(p.stack)
 	p.skipSpace()
 	if p.pos < len(p.raw) && p.raw[p.pos] == ']' {
 		p.pos++
-		return nil
+		return nil, nil
 	}
 	for {
 		p.skipSpace()
 		p.stack = append(p.stack, member{})
 		idx := len(p.stack) - 1
-		var m jvalue
-		if err := p.value(&m, depth); err != nil {
-			return err
+		m, err := p.value(depth)
+		if err != nil {
+			return nil, err
 		}
 		p.stack[idx].val = m
 		p.skipSpace()
 		if p.pos >= len(p.raw) {
-			return p.fail("unexpected end of JSON in array")
+			return nil, p.fail("unexpected end of JSON in array")
 		}
 		if p.raw[p.pos] == ',' {
 			p.pos++
@@ -340,13 +346,13 @@ func (p *parser) array(v *jvalue, depth int) error {
 			p.pos++
 			break
 		}
-		return p.fail("expected ',' or ']' at offset " + itoa(p.pos))
+		return nil, p.fail("expected ',' or ']' at offset " + itoa(p.pos))
 	}
-	v.kids = p.alloc(len(p.stack) - base)
-	copy(v.kids, p.stack[base:])
+	kids = p.alloc(len(p.stack) - base)
+	copy(kids, p.stack[base:])
 	clear(p.stack[base:])
 	p.stack = p.stack[:base]
-	return nil
+	return kids, nil
 }
 
 // bstr views b as a string without copying. b must not change while the string is used;

@@ -55,7 +55,8 @@ func (v *Validator) Validate(raw []byte) error {
 	if err != nil {
 		return fhir.Errorf(http.StatusBadRequest, fhir.IssueStructure, "the body is not valid JSON: %s", p.err)
 	}
-	w := walker{s: v.s}
+	w := walker{s: v.s, paths: p.paths[:0]}
+	defer func() { p.paths = w.paths[:0] }()
 	if root.kind != jObj {
 		w.add(nil, fhir.IssueStructure, "a resource must be a JSON object, not a "+root.kind.String())
 	} else {
@@ -105,6 +106,27 @@ type walker struct {
 	s      *schema
 	issues []fhir.Issue
 	full   bool
+	paths  []path // slab for path segments; a full slab is replaced, never grown
+}
+
+// at returns the path of name (at index, or -1) under parent.
+func (w *walker) at(parent *path, name string, index int) *path {
+	if len(w.paths) == cap(w.paths) {
+		w.paths = make([]path, 0, 256)
+	}
+	w.paths = append(w.paths, path{parent, name, index})
+	return &w.paths[len(w.paths)-1]
+}
+
+// extOf returns the member "_"+key of obj, or nil.
+func extOf(obj *jvalue, key string) *jvalue {
+	for i := range obj.kids {
+		k := obj.kids[i].key
+		if len(k) == len(key)+1 && k[0] == '_' && k[1:] == key {
+			return &obj.kids[i].val
+		}
+	}
+	return nil
 }
 
 func (w *walker) add(at *path, code fhir.IssueType, msg string) {
@@ -128,10 +150,7 @@ func (w *walker) add(at *path, code fhir.IssueType, msg string) {
 // sits inside another one (contained, Bundle.entry.resource…).
 func (w *walker) resource(obj *jvalue, at *path) {
 	rt := obj.get("resourceType")
-	rtPath := &path{at, "resourceType", -1}
-	if at == nil {
-		rtPath = &path{nil, "resourceType", -1}
-	}
+	rtPath := w.at(at, "resourceType", -1)
 	switch {
 	case rt == nil:
 		w.add(rtPath, fhir.IssueRequired, "the resource has no resourceType")
@@ -145,7 +164,7 @@ func (w *walker) resource(obj *jvalue, at *path) {
 	}
 	n := w.s.types[rt.s]
 	if at == nil {
-		at = &path{name: rt.s, index: -1}
+		at = w.at(nil, rt.s, -1)
 	}
 	w.object(obj, n, at)
 }
@@ -175,7 +194,7 @@ func (w *walker) object(obj *jvalue, n *node, at *path) {
 		if len(key) > 1 && key[0] == '_' {
 			f := n.fields[key[1:]]
 			if f == nil || f.prim == 0 {
-				w.add(&path{at, key, -1}, fhir.IssueStructure, "unknown element "+strconv.Quote(key)+" in "+n.path)
+				w.add(w.at(at, key, -1), fhir.IssueStructure, "unknown element "+strconv.Quote(key)+" in "+n.path)
 				continue
 			}
 			if obj.get(key[1:]) != nil {
@@ -187,13 +206,13 @@ func (w *walker) object(obj *jvalue, n *node, at *path) {
 		}
 		f := n.fields[key]
 		if f == nil {
-			w.add(&path{at, key, -1}, fhir.IssueStructure, "unknown element "+strconv.Quote(key)+" in "+n.path)
+			w.add(w.at(at, key, -1), fhir.IssueStructure, "unknown element "+strconv.Quote(key)+" in "+n.path)
 			continue
 		}
 		seen[f.elem.idx]++
 		var ext *jvalue
 		if f.prim != 0 {
-			ext = obj.get("_" + key)
+			ext = extOf(obj, key)
 		}
 		w.property(f, key, &m.val, ext, at)
 	}
@@ -226,7 +245,7 @@ func (w *walker) duplicates(obj *jvalue, at *path) {
 	for i := range obj.kids {
 		for j := 0; j < i; j++ {
 			if obj.kids[j].key == obj.kids[i].key {
-				w.add(&path{at, obj.kids[i].key, -1}, fhir.IssueStructure,
+				w.add(w.at(at, obj.kids[i].key, -1), fhir.IssueStructure,
 					"duplicate property "+strconv.Quote(obj.kids[i].key))
 				break
 			}
@@ -239,20 +258,20 @@ func (w *walker) duplicates(obj *jvalue, at *path) {
 func (w *walker) property(f *field, name string, val, ext *jvalue, at *path) {
 	e := f.elem
 	if e.max == 0 {
-		w.add(&path{at, name, -1}, fhir.IssueStructure, "element "+strconv.Quote(name)+" is not allowed here")
+		w.add(w.at(at, name, -1), fhir.IssueStructure, "element "+strconv.Quote(name)+" is not allowed here")
 		return
 	}
 	if e.max == 1 {
 		if val != nil && val.kind == jArr || ext != nil && ext.kind == jArr {
-			w.add(&path{at, name, -1}, fhir.IssueStructure, strconv.Quote(name)+" has at most one value: it must not be an array")
+			w.add(w.at(at, name, -1), fhir.IssueStructure, strconv.Quote(name)+" has at most one value: it must not be an array")
 			return
 		}
-		w.item(f, val, ext, &path{at, name, -1})
+		w.item(f, val, ext, w.at(at, name, -1))
 		return
 	}
 	// A repeating element: arrays, aligned for primitives.
 	if val != nil && val.kind != jArr || ext != nil && ext.kind != jArr {
-		w.add(&path{at, name, -1}, fhir.IssueStructure, strconv.Quote(name)+" repeats: it must be an array")
+		w.add(w.at(at, name, -1), fhir.IssueStructure, strconv.Quote(name)+" repeats: it must be an array")
 		return
 	}
 	count := 0
@@ -261,17 +280,17 @@ func (w *walker) property(f *field, name string, val, ext *jvalue, at *path) {
 	}
 	if ext != nil {
 		if val != nil && len(ext.kids) != len(val.kids) {
-			w.add(&path{at, "_" + name, -1}, fhir.IssueStructure, "\"_"+name+"\" must have as many items as \""+name+"\"")
+			w.add(w.at(at, "_"+name, -1), fhir.IssueStructure, "\"_"+name+"\" must have as many items as \""+name+"\"")
 			return
 		}
 		count = max(count, len(ext.kids))
 	}
 	if count == 0 {
-		w.add(&path{at, name, -1}, fhir.IssueStructure, "empty array: omit the element instead")
+		w.add(w.at(at, name, -1), fhir.IssueStructure, "empty array: omit the element instead")
 		return
 	}
 	if e.max > 0 && count > e.max {
-		w.add(&path{at, name, -1}, fhir.IssueStructure, strconv.Quote(name)+" has "+strconv.Itoa(count)+
+		w.add(w.at(at, name, -1), fhir.IssueStructure, strconv.Quote(name)+" has "+strconv.Itoa(count)+
 			" items; at most "+strconv.Itoa(e.max)+" are allowed")
 	}
 	for i := 0; i < count; i++ {
@@ -282,7 +301,7 @@ func (w *walker) property(f *field, name string, val, ext *jvalue, at *path) {
 		if ext != nil {
 			x = &ext.kids[i].val
 		}
-		w.item(f, v, x, &path{at, name, i})
+		w.item(f, v, x, w.at(at, name, i))
 	}
 }
 
@@ -332,7 +351,7 @@ func (w *walker) item(f *field, val, ext *jvalue, at *path) {
 }
 
 func (w *walker) extPath(at *path) *path {
-	return &path{at.parent, "_" + at.name, at.index}
+	return w.at(at.parent, "_"+at.name, at.index)
 }
 
 // codeableConcept checks a required binding: at least one coding must be in the value set.
