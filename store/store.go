@@ -96,7 +96,9 @@ type WriteError struct {
 func (e *WriteError) Error() string { return fmt.Sprintf("write %d (%s): %v", e.Index, e.Key, e.Err) }
 func (e *WriteError) Unwrap() error { return e.Err }
 
-// Event is one change event (outbox entry).
+// Event is one change event (outbox entry). Action is what the write did: Create when the
+// resource did not exist or was deleted before (also for an Update), Update, or Delete. Time
+// is the version's lastUpdated.
 type Event struct {
 	Seq     int64
 	Type    string

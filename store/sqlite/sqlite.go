@@ -53,7 +53,7 @@ type Store struct {
 	dataVer  int64
 	loadedDV bool
 
-	mu     sync.Mutex
+	mu     sync.RWMutex
 	dbs    map[string]*tenantDB
 	closed bool
 }
@@ -258,9 +258,9 @@ func (s *Store) LoadOrStoreSecret(ctx context.Context, name string, value []byte
 
 // Ping implements store.Store.
 func (s *Store) Ping(ctx context.Context) error {
-	s.mu.Lock()
+	s.mu.RLock()
 	closed := s.closed
-	s.mu.Unlock()
+	s.mu.RUnlock()
 	if closed {
 		return fmt.Errorf("store/sqlite: closed: %w", store.ErrUnavailable)
 	}
@@ -291,6 +291,12 @@ func (s *Store) Close() error {
 
 // tenantDB returns the open database of a tenant, opening and migrating it at first use.
 func (s *Store) tenantDB(ctx context.Context, id string) (*tenantDB, error) {
+	s.mu.RLock()
+	t, closed := s.dbs[id], s.closed
+	s.mu.RUnlock()
+	if t != nil && !closed {
+		return t, nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

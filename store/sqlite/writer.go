@@ -185,6 +185,11 @@ func (r *request) prepare(i int, w store.Write) error {
 	default:
 		return fhir.Errorf(http.StatusBadRequest, fhir.IssueInvalid, "unknown write action %q", w.Action)
 	}
+	for _, e := range w.Index {
+		if _, err := tableOf(e.Type); err != nil {
+			return fhir.Errorf(http.StatusInternalServerError, fhir.IssueException, "index entry %s: %v", e.Code, err)
+		}
+	}
 	b, err := fhir.Stamp(w.Resource, w.ID, 1, time.UnixMilli(0))
 	if err != nil {
 		return err
@@ -245,6 +250,9 @@ func (t *tenantDB) runBatch(batch []*request) {
 			seq, rid := t.seq, t.rid
 			var added []paramKey
 			r.results, added, r.err = t.apply(ctx, r, now)
+			if _, ok := r.err.(*store.WriteError); r.err != nil && !ok {
+				r.err = unavailable("Commit", r.err)
+			}
 			if r.err != nil {
 				r.results = nil
 				t.seq, t.rid = seq, rid
