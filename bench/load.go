@@ -1,0 +1,101 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Limits bound a run. A run stops when Count operations have been started or Duration has
+// passed, whichever comes first; at least one of them must be set.
+type Limits struct {
+	Concurrency int
+	Count       int64         // operations to run; 0 means no count limit
+	Duration    time.Duration // wall-clock limit; 0 means no time limit
+}
+
+// Op performs operation seq (0, 1, 2, … across all workers). It returns how many resources
+// the operation carried (1 for a read, the entry count for a bundle) and an error if it
+// failed. A failed operation counts as an error and its latency is not recorded.
+type Op func(ctx context.Context, seq int64) (resources int, err error)
+
+// Stats is what a run measured.
+type Stats struct {
+	Requests  int64 // operations that succeeded
+	Resources int64 // resources carried by successful operations
+	Errors    int64
+	FirstErr  error // the first error seen, for diagnosis
+	Elapsed   time.Duration
+	Latency   *Recorder
+}
+
+// Run calls op from lim.Concurrency workers until the limits are reached or ctx ends, and
+// waits for the operations in flight to finish. An operation still running when the
+// duration ends is cancelled and not counted.
+func Run(ctx context.Context, lim Limits, op Op) (Stats, error) {
+	if lim.Concurrency < 1 {
+		return Stats{}, errors.New("bench: concurrency must be at least 1")
+	}
+	if lim.Count <= 0 && lim.Duration <= 0 {
+		return Stats{}, errors.New("bench: a run needs a count or a duration")
+	}
+	if lim.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, lim.Duration)
+		defer cancel()
+	}
+	var (
+		next     atomic.Int64
+		mu       sync.Mutex
+		st       = Stats{Latency: &Recorder{}}
+		wg       sync.WaitGroup
+		firstErr error
+	)
+	start := time.Now()
+	for range lim.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var rec Recorder
+			var reqs, res, errs int64
+			var werr error
+			for ctx.Err() == nil {
+				seq := next.Add(1) - 1
+				if lim.Count > 0 && seq >= lim.Count {
+					break
+				}
+				t0 := time.Now()
+				n, err := op(ctx, seq)
+				d := time.Since(t0)
+				if ctx.Err() != nil && err != nil {
+					break // cut off by the deadline: neither a success nor an error
+				}
+				if err != nil {
+					errs++
+					if werr == nil {
+						werr = err
+					}
+					continue
+				}
+				reqs++
+				res += int64(n)
+				rec.Record(d)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			st.Requests += reqs
+			st.Resources += res
+			st.Errors += errs
+			st.Latency.Merge(&rec)
+			if firstErr == nil {
+				firstErr = werr
+			}
+		}()
+	}
+	wg.Wait()
+	st.Elapsed = time.Since(start)
+	st.FirstErr = firstErr
+	return st, nil
+}
