@@ -64,3 +64,19 @@ func TestExtractDebug(t *testing.T) {
 		t.Logf("%s: %d entries\n%s", name, len(es), strings.Join(lines, "\n"))
 	}
 }
+
+// Every R4 example extracts without error (and without panicking).
+func TestExtractExamples(t *testing.T) {
+	r := Default()
+	total, n := 0, 0
+	for _, name := range conformancetest.Names(t) {
+		raw := conformancetest.Examples(t)[name]
+		es, err := r.Extract(mustDecode(t, raw))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		total += len(es)
+		n++
+	}
+	t.Logf("%d examples, %d entries", n, total)
+}

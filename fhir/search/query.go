@@ -31,6 +31,7 @@ package search
 // "|code").
 //
 //	(none)          (!v.HasSystem || e.System == v.System) && (v.Code == "" || e.Value == v.Code)
+//	                && e.Value != ""   ("system|" needs a code; text-only entries never match)
 //	:not            the clause matches when NO entry matches any value as in (none); a
 //	                resource without entries for the parameter matches.
 //	:text           strings.HasPrefix(e.Text, v.String), v.String = Normalize(value)
@@ -114,7 +115,6 @@ package search
 //	(none)   e.Value == v.Raw
 //	:above   strings.HasPrefix(v.Raw, e.Value)   (the entry is the value or an ancestor)
 //	:below   strings.HasPrefix(e.Value, v.Raw)
-//	:not     no entry equals any value (like token :not)
 //
 // # Composite (entries: Type Composite, Parts = one entry per component)
 //

@@ -193,4 +193,3 @@ func strs(ss []string) string {
 	}
 	return "[]string{" + strings.Join(q, ", ") + "}"
 }
-
