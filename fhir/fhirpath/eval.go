@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 )
@@ -69,7 +70,7 @@ func Decode(raw []byte) (any, error) {
 // Limits on one evaluation.
 const (
 	maxItems = 1 << 20 // items in any one collection
-	maxSteps = 1 << 24 // items produced or visited in total
+	maxSteps = 1 << 22 // items produced, visited or compared in total
 )
 
 // EvalError is the error Evaluate returns.
@@ -401,29 +402,102 @@ func (n *unionNode) eval(c *evalCtx, _ Collection) (Collection, error) {
 	return out, nil
 }
 
-// union appends the items of b not already in a.
+// union appends the items of b not already in a (nor earlier in b).
 func (c *evalCtx) union(a, b Collection) (Collection, error) {
-	if err := c.step(len(a) * len(b) / 64); err != nil { // quadratic distinctness check
-		return nil, err
+	var set itemSet
+	for _, it := range a {
+		if err := set.add(c, it); err != nil {
+			return nil, err
+		}
 	}
 	for _, it := range b {
-		if !containsItem(a, it) {
-			var err error
-			if a, err = c.add(a, it); err != nil {
-				return nil, err
-			}
+		if set.has(c, it) {
+			continue
+		}
+		if err := set.add(c, it); err != nil {
+			return nil, err
+		}
+		var err error
+		if a, err = c.add(a, it); err != nil {
+			return nil, err
 		}
 	}
 	return a, nil
 }
 
-func containsItem(a Collection, it Item) bool {
+// itemSet finds equal items: primitives by a canonical key, complex values by identity
+// and then by a (budgeted) deep comparison.
+type itemSet struct {
+	keys    map[string]bool
+	complex Collection
+}
+
+func primitiveKey(it Item) (string, bool) {
+	switch v := it.Value.(type) {
+	case string:
+		switch classOf(it) {
+		case cDate:
+			return "d" + v, true
+		case cTime:
+			return "t" + v, true
+		}
+		return "s" + v, true
+	case bool:
+		if v {
+			return "T", true
+		}
+		return "F", true
+	case json.Number:
+		if r, ok := parseRat(string(v)); ok {
+			return "n" + r.RatString(), true
+		}
+		return "n" + string(v), true
+	case nil:
+		return "0" + it.Type, true
+	}
+	return "", false
+}
+
+func (s *itemSet) add(c *evalCtx, it Item) error {
+	if k, ok := primitiveKey(it); ok {
+		if s.keys == nil {
+			s.keys = map[string]bool{}
+		}
+		s.keys[k] = true
+		return nil
+	}
+	s.complex = append(s.complex, it)
+	return nil
+}
+
+func (s *itemSet) has(c *evalCtx, it Item) bool {
+	if k, ok := primitiveKey(it); ok {
+		return s.keys[k]
+	}
+	if c.step(len(s.complex)) != nil {
+		return false // over budget: the caller's next add reports it
+	}
+	return containsItem(c, s.complex, it)
+}
+
+func containsItem(c *evalCtx, a Collection, it Item) bool {
+	m, isMap := it.Value.(map[string]any)
 	for _, x := range a {
-		if eq, ok := equal(x, it); ok && eq {
+		if isMap {
+			if xm, ok := x.Value.(map[string]any); ok && sameMap(xm, m) {
+				return true
+			}
+		}
+		if eq, ok := equal(c, x, it); ok && eq {
 			return true
 		}
 	}
 	return false
+}
+
+// sameMap reports whether a and b are the same map (not merely equal).
+func sameMap(a, b map[string]any) bool {
+	return len(a) == len(b) && reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
 
 type typeNode struct {

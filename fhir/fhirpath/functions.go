@@ -71,11 +71,11 @@ func init() {
 		"anyFalse": {0, 0, false, boolAgg(false, false)},
 		"subsetOf": {1, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
 			other, err := c.arg(n, 0)
-			return boolColl(subset(in, other)), err
+			return boolColl(subset(c, in, other)), err
 		}},
 		"supersetOf": {1, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
 			other, err := c.arg(n, 0)
-			return boolColl(subset(other, in)), err
+			return boolColl(subset(c, other, in)), err
 		}},
 		"count": {0, 0, false, func(_ *evalCtx, _ *callNode, in Collection) (Collection, error) {
 			return Collection{intItem(int64(len(in)))}, nil
@@ -111,11 +111,13 @@ func init() {
 		}},
 		"repeat": {1, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
 			var out Collection
+			var set itemSet
 			for len(in) > 0 {
 				var next Collection
 				err := c.lambda(n, 0, in, func(_ int, _ Item, v Collection) (bool, error) {
 					for _, it := range v {
-						if !containsItem(out, it) {
+						if !set.has(c, it) {
+							set.add(c, it)
 							var err error
 							if out, err = c.add(out, it); err != nil {
 								return false, err
@@ -123,7 +125,7 @@ func init() {
 							next = append(next, it)
 						}
 					}
-					return true, c.step(len(out) * len(v) / 64)
+					return true, c.step(len(v))
 				})
 				if err != nil {
 					return nil, err
@@ -220,7 +222,7 @@ func init() {
 			}
 			var out Collection
 			for _, it := range in {
-				if containsItem(other, it) && !containsItem(out, it) {
+				if containsItem(c, other, it) && !containsItem(c, out, it) {
 					out = append(out, it)
 				}
 			}
@@ -233,7 +235,7 @@ func init() {
 			}
 			var out Collection
 			for _, it := range in {
-				if !containsItem(other, it) {
+				if !containsItem(c, other, it) {
 					out = append(out, it)
 				}
 			}
@@ -577,9 +579,9 @@ func boolAgg(all, want bool) func(*evalCtx, *callNode, Collection) (Collection, 
 	}
 }
 
-func subset(a, b Collection) bool {
+func subset(c *evalCtx, a, b Collection) bool {
 	for _, it := range a {
-		if !containsItem(b, it) {
+		if !containsItem(c, b, it) {
 			return false
 		}
 	}

@@ -47,7 +47,7 @@ func (n *binaryNode) eval(c *evalCtx, _ Collection) (Collection, error) {
 		}
 		res := true
 		for i := range a {
-			eq, ok := equal(a[i], b[i])
+			eq, ok := equal(c, a[i], b[i])
 			if !ok {
 				return nil, nil
 			}
@@ -56,7 +56,7 @@ func (n *binaryNode) eval(c *evalCtx, _ Collection) (Collection, error) {
 				break
 			}
 		}
-		return boolColl(res == (n.op == "=")), nil
+		return boolColl(res == (n.op == "=")), c.step(0)
 	case "~", "!~":
 		res := len(a) == len(b)
 		if res {
@@ -65,7 +65,7 @@ func (n *binaryNode) eval(c *evalCtx, _ Collection) (Collection, error) {
 			for _, x := range a {
 				found := false
 				for j, y := range b {
-					if !used[j] && equivalent(x, y) {
+					if !used[j] && equivalent(c, x, y) {
 						used[j], found = true, true
 						break
 					}
@@ -76,7 +76,7 @@ func (n *binaryNode) eval(c *evalCtx, _ Collection) (Collection, error) {
 				}
 			}
 		}
-		return boolColl(res == (n.op == "~")), nil
+		return boolColl(res == (n.op == "~")), c.step(0)
 	case "<", ">", "<=", ">=":
 		if len(a) == 0 || len(b) == 0 {
 			return nil, nil
@@ -114,7 +114,7 @@ func (n *binaryNode) eval(c *evalCtx, _ Collection) (Collection, error) {
 		if err := c.step(len(coll)); err != nil {
 			return nil, err
 		}
-		return boolColl(containsItem(coll, elem[0])), nil
+		return boolColl(containsItem(c, coll, elem[0])), c.step(0)
 	case "&":
 		s1, _, err := toStr(a)
 		if err != nil {

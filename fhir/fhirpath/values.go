@@ -131,12 +131,15 @@ func ratItem(r *big.Rat, integer bool) Item {
 
 // equal is FHIRPath '=' on two items; ok is false when the result is empty (dates of
 // different precision).
-func equal(a, b Item) (eq, ok bool) {
+func equal(c *evalCtx, a, b Item) (eq, ok bool) {
 	ca, cb := classOf(a), classOf(b)
 	if ca == cString && cb == cDate || ca == cDate && cb == cString {
 		if d, ok := promoteDate(a, b); ok {
 			a, b, ca, cb = d[0], d[1], cDate, cDate
 		}
+	}
+	if ca == cNone && a.Value == nil || cb == cNone && b.Value == nil {
+		return false, false // a primitive with extensions only, or a resolve() stub
 	}
 	if ca != cb {
 		return false, true
@@ -156,7 +159,16 @@ func equal(a, b Item) (eq, ok bool) {
 		c, ok := cmpQuantity(a, b)
 		return c == 0, ok
 	case cComplex:
-		return jsonEqual(a.Value, b.Value, 0), true
+		budget := 1 << 16
+		if c != nil {
+			budget = max(maxSteps-c.steps, 0) + 1
+		}
+		left := budget
+		eq := jsonEqual(a.Value, b.Value, 0, &left)
+		if c != nil {
+			c.steps += budget - left // over budget makes the next step() fail
+		}
+		return eq, true
 	}
 	return a.Value == nil && b.Value == nil && a.Type == b.Type, true
 }
@@ -175,8 +187,9 @@ func promoteDate(a, b Item) ([2]Item, bool) {
 	return [2]Item{a, b}, true
 }
 
-func jsonEqual(a, b any, depth int) bool {
-	if depth > 100 {
+func jsonEqual(a, b any, depth int, left *int) bool {
+	*left--
+	if depth > 100 || *left < 0 {
 		return false
 	}
 	switch x := a.(type) {
@@ -187,7 +200,7 @@ func jsonEqual(a, b any, depth int) bool {
 		}
 		for k, v := range x {
 			w, ok := y[k]
-			if !ok || !jsonEqual(v, w, depth+1) {
+			if !ok || !jsonEqual(v, w, depth+1, left) {
 				return false
 			}
 		}
@@ -198,7 +211,7 @@ func jsonEqual(a, b any, depth int) bool {
 			return false
 		}
 		for i := range x {
-			if !jsonEqual(x[i], y[i], depth+1) {
+			if !jsonEqual(x[i], y[i], depth+1, left) {
 				return false
 			}
 		}
@@ -217,7 +230,7 @@ func jsonEqual(a, b any, depth int) bool {
 }
 
 // equivalent is FHIRPath '~'.
-func equivalent(a, b Item) bool {
+func equivalent(c *evalCtx, a, b Item) bool {
 	ca, cb := classOf(a), classOf(b)
 	if ca != cb {
 		return false
@@ -238,7 +251,7 @@ func equivalent(a, b Item) bool {
 		c, ok := cmpDate(a.Value.(string), b.Value.(string), ca == cTime)
 		return ok && c == 0
 	}
-	eq, ok := equal(a, b)
+	eq, ok := equal(c, a, b)
 	return ok && eq
 }
 

@@ -143,6 +143,9 @@ func run(core, out, params string) error {
 				if code == "String" {
 					code = "string"
 				}
+				if e.Path == "Resource.id" {
+					code = "id" // the snapshot says string; the specification's table says id
+				}
 				codes = append(codes, code)
 			}
 			if len(codes) == 1 && (codes[0] == "BackboneElement" || codes[0] == "Element") {
