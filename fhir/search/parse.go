@@ -3,6 +3,7 @@ package search
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"net/url"
 	"slices"
 	"strconv"
@@ -586,8 +587,22 @@ func decimalRange(s string) (n, lo, hi float64, err error) {
 	if err != nil || math.IsInf(n, 0) || math.IsNaN(n) {
 		return 0, 0, 0, fmt.Errorf("%q is not a number", s)
 	}
-	half := 0.5 * math.Pow(10, float64(e-len(frac)))
-	return n, n - half, n + half, nil
+	// Exact decimal arithmetic, so that the bounds are the floats of "0.35" and "0.45"
+	// for "0.4", as the stored values are.
+	x, ok := new(big.Rat).SetString(s)
+	if !ok {
+		return 0, 0, 0, fmt.Errorf("%q is not a number", s)
+	}
+	half := big.NewRat(5, 1)
+	scale := new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(abs(e-len(frac)-1))), nil))
+	if e-len(frac)-1 < 0 {
+		half.Quo(half, scale)
+	} else {
+		half.Mul(half, scale)
+	}
+	lo, _ = new(big.Rat).Sub(x, half).Float64()
+	hi, _ = new(big.Rat).Add(x, half).Float64()
+	return n, lo, hi, nil
 }
 
 func allDigits(s string) bool {
@@ -597,6 +612,13 @@ func allDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 func abs64(x int64) int64 {
