@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kodomohub/kodomohub/conformance/conformancetest"
 	"github.com/kodomohub/kodomohub/fhir"
 )
 
@@ -374,4 +375,57 @@ func FuzzParseQuery(f *testing.F) {
 		}
 		q.SelfParams()
 	})
+}
+
+// Every string, token, reference and uri entry of every R4 example, searched for as a
+// value, finds the example: parsing, extraction and matching agree on real data.
+func TestMatchExamplesSelf(t *testing.T) {
+	r := Default()
+	checked := 0
+	for _, name := range conformancetest.Names(t) {
+		res := mustDecode(t, conformancetest.Examples(t)[name])
+		rt := resourceTypeOf(res)
+		es, err := r.Extract(res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			if e.Kind != KindValue || e.Value == "" || strings.HasPrefix(e.Code, "_") && e.Code != "_id" {
+				continue
+			}
+			var val string
+			switch e.Type {
+			case String:
+				val = e.Text
+			case Token:
+				val = escape(e.System) + "|" + escape(e.Value)
+			case Reference:
+				if e.System == "" {
+					continue
+				}
+				val = e.System + "/" + e.Value
+			case URI:
+				val = escape(e.Value)
+			default:
+				continue
+			}
+			if strings.TrimSpace(val) == "" {
+				continue
+			}
+			q, err := r.ParseQuery(rt, url.Values{e.Code: {val}}, ParseOptions{Now: now})
+			if err != nil {
+				if e.Type == Reference { // e.g. a reference to a type the parameter does not target
+					continue
+				}
+				t.Errorf("%s: %s=%s: %v", name, e.Code, val, err)
+				continue
+			}
+			ok, err := r.Match(q, res, nil)
+			if err != nil || !ok {
+				t.Errorf("%s: %s=%s does not match (%v)", name, e.Code, val, err)
+			}
+			checked++
+		}
+	}
+	t.Logf("%d self-searches", checked)
 }
