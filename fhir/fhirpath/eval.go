@@ -404,6 +404,14 @@ func (n *unionNode) eval(c *evalCtx, _ Collection) (Collection, error) {
 
 // union appends the items of b not already in a (nor earlier in b).
 func (c *evalCtx) union(a, b Collection) (Collection, error) {
+	if len(a)+len(b) <= 16 { // small: compare directly
+		for _, it := range b {
+			if !containsItem(c, a, it) {
+				a = append(a, it)
+			}
+		}
+		return a, c.step(len(b))
+	}
 	var set itemSet
 	for _, it := range a {
 		if err := set.add(c, it); err != nil {

@@ -36,527 +36,523 @@ var unsupported = map[string]string{
 	"comparable":        "needs UCUM",
 }
 
-var functions map[string]*function
+var functions = map[string]*function{
+	// existence
+	"empty": {0, 0, false, func(_ *evalCtx, _ *callNode, in Collection) (Collection, error) {
+		return boolColl(len(in) == 0), nil
+	}},
+	"exists": {0, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
+		if len(n.args) == 0 {
+			return boolColl(len(in) > 0), nil
+		}
+		found := false
+		err := c.lambda(n, 0, in, func(_ int, _ Item, v Collection) (bool, error) {
+			b, known, err := truth(v)
+			found = known && b
+			return !found, err
+		})
+		return boolColl(found), err
+	}},
+	"all": {1, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
+		all := true
+		err := c.lambda(n, 0, in, func(_ int, _ Item, v Collection) (bool, error) {
+			b, known, err := truth(v)
+			all = known && b
+			return all, err
+		})
+		return boolColl(all), err
+	}},
+	"allTrue":  {0, 0, false, boolAgg(true, true)},
+	"anyTrue":  {0, 0, false, boolAgg(false, true)},
+	"allFalse": {0, 0, false, boolAgg(true, false)},
+	"anyFalse": {0, 0, false, boolAgg(false, false)},
+	"subsetOf": {1, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
+		other, err := c.arg(n, 0)
+		return boolColl(subset(c, in, other)), err
+	}},
+	"supersetOf": {1, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
+		other, err := c.arg(n, 0)
+		return boolColl(subset(c, other, in)), err
+	}},
+	"count": {0, 0, false, func(_ *evalCtx, _ *callNode, in Collection) (Collection, error) {
+		return Collection{intItem(int64(len(in)))}, nil
+	}},
+	"distinct": {0, 0, false, func(c *evalCtx, _ *callNode, in Collection) (Collection, error) {
+		return c.union(nil, in)
+	}},
+	"isDistinct": {0, 0, false, func(c *evalCtx, _ *callNode, in Collection) (Collection, error) {
+		d, err := c.union(nil, in)
+		return boolColl(len(d) == len(in)), err
+	}},
 
-func init() {
-	functions = map[string]*function{
-		// existence
-		"empty": {0, 0, false, func(_ *evalCtx, _ *callNode, in Collection) (Collection, error) {
-			return boolColl(len(in) == 0), nil
-		}},
-		"exists": {0, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
-			if len(n.args) == 0 {
-				return boolColl(len(in) > 0), nil
-			}
-			found := false
-			err := c.lambda(n, 0, in, func(_ int, _ Item, v Collection) (bool, error) {
-				b, known, err := truth(v)
-				found = known && b
-				return !found, err
-			})
-			return boolColl(found), err
-		}},
-		"all": {1, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
-			all := true
-			err := c.lambda(n, 0, in, func(_ int, _ Item, v Collection) (bool, error) {
-				b, known, err := truth(v)
-				all = known && b
-				return all, err
-			})
-			return boolColl(all), err
-		}},
-		"allTrue":  {0, 0, false, boolAgg(true, true)},
-		"anyTrue":  {0, 0, false, boolAgg(false, true)},
-		"allFalse": {0, 0, false, boolAgg(true, false)},
-		"anyFalse": {0, 0, false, boolAgg(false, false)},
-		"subsetOf": {1, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
-			other, err := c.arg(n, 0)
-			return boolColl(subset(c, in, other)), err
-		}},
-		"supersetOf": {1, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
-			other, err := c.arg(n, 0)
-			return boolColl(subset(c, other, in)), err
-		}},
-		"count": {0, 0, false, func(_ *evalCtx, _ *callNode, in Collection) (Collection, error) {
-			return Collection{intItem(int64(len(in)))}, nil
-		}},
-		"distinct": {0, 0, false, func(c *evalCtx, _ *callNode, in Collection) (Collection, error) {
-			return c.union(nil, in)
-		}},
-		"isDistinct": {0, 0, false, func(c *evalCtx, _ *callNode, in Collection) (Collection, error) {
-			d, err := c.union(nil, in)
-			return boolColl(len(d) == len(in)), err
-		}},
-
-		// filtering and projection
-		"where": {1, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
-			var out Collection
-			err := c.lambda(n, 0, in, func(_ int, it Item, v Collection) (bool, error) {
-				b, known, err := truth(v)
-				if known && b {
-					out = append(out, it)
-				}
-				return true, err
-			})
-			return out, err
-		}},
-		"select": {1, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
-			var out Collection
-			err := c.lambda(n, 0, in, func(_ int, _ Item, v Collection) (bool, error) {
-				var err error
-				out, err = c.add(out, v...)
-				return true, err
-			})
-			return out, err
-		}},
-		"repeat": {1, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
-			var out Collection
-			var set itemSet
-			for len(in) > 0 {
-				var next Collection
-				err := c.lambda(n, 0, in, func(_ int, _ Item, v Collection) (bool, error) {
-					for _, it := range v {
-						if !set.has(c, it) {
-							set.add(c, it)
-							var err error
-							if out, err = c.add(out, it); err != nil {
-								return false, err
-							}
-							next = append(next, it)
-						}
-					}
-					return true, c.step(len(v))
-				})
-				if err != nil {
-					return nil, err
-				}
-				in = next
-			}
-			return out, nil
-		}},
-		"aggregate": {1, 2, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
-			total, err := c.arg(n, 1)
-			if err != nil {
-				return nil, err
-			}
-			save := c.total
-			defer func() { c.total = save }()
-			c.total = total
-			err = c.lambda(n, 0, in, func(_ int, _ Item, v Collection) (bool, error) {
-				c.total = v
-				return true, nil
-			})
-			return c.total, err
-		}},
-		"ofType": {1, 1, true, func(_ *evalCtx, n *callNode, in Collection) (Collection, error) {
-			return ofType(in, n.typ), nil
-		}},
-		"as": {1, 1, true, func(_ *evalCtx, n *callNode, in Collection) (Collection, error) {
-			return ofType(in, n.typ), nil
-		}},
-		"is": {1, 1, true, func(_ *evalCtx, n *callNode, in Collection) (Collection, error) {
-			switch len(in) {
-			case 0:
-				return nil, nil
-			case 1:
-				return boolColl(isType(in[0], n.typ)), nil
-			}
-			return nil, errorf("is() needs a single item, got %d", len(in))
-		}},
-
-		// subsetting
-		"single": {0, 0, false, func(_ *evalCtx, _ *callNode, in Collection) (Collection, error) {
-			if len(in) > 1 {
-				return nil, errorf("single() got %d items", len(in))
-			}
-			return in, nil
-		}},
-		"first": {0, 0, false, func(_ *evalCtx, _ *callNode, in Collection) (Collection, error) {
-			if len(in) == 0 {
-				return nil, nil
-			}
-			return in[:1:1], nil
-		}},
-		"last": {0, 0, false, func(_ *evalCtx, _ *callNode, in Collection) (Collection, error) {
-			if len(in) == 0 {
-				return nil, nil
-			}
-			return in[len(in)-1:], nil
-		}},
-		"tail": {0, 0, false, func(_ *evalCtx, _ *callNode, in Collection) (Collection, error) {
-			if len(in) == 0 {
-				return nil, nil
-			}
-			return in[1:], nil
-		}},
-		"skip": {1, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
-			k, err := intArg(c, n, 0)
-			if err != nil {
-				return nil, err
-			}
-			if k <= 0 {
-				return in, nil
-			}
-			if k >= int64(len(in)) {
-				return nil, nil
-			}
-			return in[k:], nil
-		}},
-		"take": {1, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
-			k, err := intArg(c, n, 0)
-			if err != nil {
-				return nil, err
-			}
-			if k <= 0 {
-				return nil, nil
-			}
-			if k >= int64(len(in)) {
-				return in, nil
-			}
-			return in[:k:k], nil
-		}},
-		"intersect": {1, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
-			other, err := c.arg(n, 0)
-			if err != nil {
-				return nil, err
-			}
-			var out Collection
-			for _, it := range in {
-				if containsItem(c, other, it) && !containsItem(c, out, it) {
-					out = append(out, it)
-				}
-			}
-			return out, c.step(len(in) * len(other) / 64)
-		}},
-		"exclude": {1, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
-			other, err := c.arg(n, 0)
-			if err != nil {
-				return nil, err
-			}
-			var out Collection
-			for _, it := range in {
-				if !containsItem(c, other, it) {
-					out = append(out, it)
-				}
-			}
-			return out, c.step(len(in) * len(other) / 64)
-		}},
-		"union": {1, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
-			other, err := c.arg(n, 0)
-			if err != nil {
-				return nil, err
-			}
-			out, err := c.union(nil, in)
-			if err != nil {
-				return nil, err
-			}
-			return c.union(out, other)
-		}},
-		"combine": {1, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
-			other, err := c.arg(n, 0)
-			if err != nil {
-				return nil, err
-			}
-			return c.add(slices.Clip(in), other...)
-		}},
-
-		// logic and utility
-		"iif": {2, 3, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
-			if n.recv != nil {
-				save := c.this
-				defer func() { c.this = save }()
-				c.this = in
-			}
-			cond, err := c.arg(n, 0)
-			if err != nil {
-				return nil, err
-			}
-			b, known, err := truth(cond)
-			if err != nil {
-				return nil, err
-			}
+	// filtering and projection
+	"where": {1, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
+		var out Collection
+		err := c.lambda(n, 0, in, func(_ int, it Item, v Collection) (bool, error) {
+			b, known, err := truth(v)
 			if known && b {
-				return c.arg(n, 1)
+				out = append(out, it)
 			}
-			return c.arg(n, 2)
-		}},
-		"not": {0, 0, false, func(_ *evalCtx, _ *callNode, in Collection) (Collection, error) {
-			b, known, err := truth(in)
-			if err != nil || !known {
+			return true, err
+		})
+		return out, err
+	}},
+	"select": {1, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
+		var out Collection
+		err := c.lambda(n, 0, in, func(_ int, _ Item, v Collection) (bool, error) {
+			var err error
+			out, err = c.add(out, v...)
+			return true, err
+		})
+		return out, err
+	}},
+	"repeat": {1, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
+		var out Collection
+		var set itemSet
+		for len(in) > 0 {
+			var next Collection
+			err := c.lambda(n, 0, in, func(_ int, _ Item, v Collection) (bool, error) {
+				for _, it := range v {
+					if !set.has(c, it) {
+						set.add(c, it)
+						var err error
+						if out, err = c.add(out, it); err != nil {
+							return false, err
+						}
+						next = append(next, it)
+					}
+				}
+				return true, c.step(len(v))
+			})
+			if err != nil {
 				return nil, err
 			}
-			return boolColl(!b), nil
-		}},
-		"hasValue": {0, 0, false, func(_ *evalCtx, _ *callNode, in Collection) (Collection, error) {
-			if len(in) != 1 {
-				return boolColl(false), nil
-			}
-			switch in[0].Value.(type) {
-			case string, json.Number, bool:
-				return boolColl(true), nil
-			}
-			return boolColl(false), nil
-		}},
-		"htmlChecks": {0, 0, false, func(_ *evalCtx, _ *callNode, in Collection) (Collection, error) {
-			return boolColl(true), nil // narrative is not checked
-		}},
-		"trace": {1, 2, false, func(_ *evalCtx, _ *callNode, in Collection) (Collection, error) {
+			in = next
+		}
+		return out, nil
+	}},
+	"aggregate": {1, 2, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
+		total, err := c.arg(n, 1)
+		if err != nil {
+			return nil, err
+		}
+		save := c.total
+		defer func() { c.total = save }()
+		c.total = total
+		err = c.lambda(n, 0, in, func(_ int, _ Item, v Collection) (bool, error) {
+			c.total = v
+			return true, nil
+		})
+		return c.total, err
+	}},
+	"ofType": {1, 1, true, func(_ *evalCtx, n *callNode, in Collection) (Collection, error) {
+		return ofType(in, n.typ), nil
+	}},
+	"as": {1, 1, true, func(_ *evalCtx, n *callNode, in Collection) (Collection, error) {
+		return ofType(in, n.typ), nil
+	}},
+	"is": {1, 1, true, func(_ *evalCtx, n *callNode, in Collection) (Collection, error) {
+		switch len(in) {
+		case 0:
+			return nil, nil
+		case 1:
+			return boolColl(isType(in[0], n.typ)), nil
+		}
+		return nil, errorf("is() needs a single item, got %d", len(in))
+	}},
+
+	// subsetting
+	"single": {0, 0, false, func(_ *evalCtx, _ *callNode, in Collection) (Collection, error) {
+		if len(in) > 1 {
+			return nil, errorf("single() got %d items", len(in))
+		}
+		return in, nil
+	}},
+	"first": {0, 0, false, func(_ *evalCtx, _ *callNode, in Collection) (Collection, error) {
+		if len(in) == 0 {
+			return nil, nil
+		}
+		return in[:1:1], nil
+	}},
+	"last": {0, 0, false, func(_ *evalCtx, _ *callNode, in Collection) (Collection, error) {
+		if len(in) == 0 {
+			return nil, nil
+		}
+		return in[len(in)-1:], nil
+	}},
+	"tail": {0, 0, false, func(_ *evalCtx, _ *callNode, in Collection) (Collection, error) {
+		if len(in) == 0 {
+			return nil, nil
+		}
+		return in[1:], nil
+	}},
+	"skip": {1, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
+		k, err := intArg(c, n, 0)
+		if err != nil {
+			return nil, err
+		}
+		if k <= 0 {
 			return in, nil
-		}},
-		"children": {0, 0, false, func(c *evalCtx, _ *callNode, in Collection) (Collection, error) {
-			var out Collection
-			for i := range in {
+		}
+		if k >= int64(len(in)) {
+			return nil, nil
+		}
+		return in[k:], nil
+	}},
+	"take": {1, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
+		k, err := intArg(c, n, 0)
+		if err != nil {
+			return nil, err
+		}
+		if k <= 0 {
+			return nil, nil
+		}
+		if k >= int64(len(in)) {
+			return in, nil
+		}
+		return in[:k:k], nil
+	}},
+	"intersect": {1, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
+		other, err := c.arg(n, 0)
+		if err != nil {
+			return nil, err
+		}
+		var out Collection
+		for _, it := range in {
+			if containsItem(c, other, it) && !containsItem(c, out, it) {
+				out = append(out, it)
+			}
+		}
+		return out, c.step(len(in) * len(other) / 64)
+	}},
+	"exclude": {1, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
+		other, err := c.arg(n, 0)
+		if err != nil {
+			return nil, err
+		}
+		var out Collection
+		for _, it := range in {
+			if !containsItem(c, other, it) {
+				out = append(out, it)
+			}
+		}
+		return out, c.step(len(in) * len(other) / 64)
+	}},
+	"union": {1, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
+		other, err := c.arg(n, 0)
+		if err != nil {
+			return nil, err
+		}
+		out, err := c.union(nil, in)
+		if err != nil {
+			return nil, err
+		}
+		return c.union(out, other)
+	}},
+	"combine": {1, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
+		other, err := c.arg(n, 0)
+		if err != nil {
+			return nil, err
+		}
+		return c.add(slices.Clip(in), other...)
+	}},
+
+	// logic and utility
+	"iif": {2, 3, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
+		if n.recv != nil {
+			save := c.this
+			defer func() { c.this = save }()
+			c.this = in
+		}
+		cond, err := c.arg(n, 0)
+		if err != nil {
+			return nil, err
+		}
+		b, known, err := truth(cond)
+		if err != nil {
+			return nil, err
+		}
+		if known && b {
+			return c.arg(n, 1)
+		}
+		return c.arg(n, 2)
+	}},
+	"not": {0, 0, false, func(_ *evalCtx, _ *callNode, in Collection) (Collection, error) {
+		b, known, err := truth(in)
+		if err != nil || !known {
+			return nil, err
+		}
+		return boolColl(!b), nil
+	}},
+	"hasValue": {0, 0, false, func(_ *evalCtx, _ *callNode, in Collection) (Collection, error) {
+		if len(in) != 1 {
+			return boolColl(false), nil
+		}
+		switch in[0].Value.(type) {
+		case string, json.Number, bool:
+			return boolColl(true), nil
+		}
+		return boolColl(false), nil
+	}},
+	"htmlChecks": {0, 0, false, func(_ *evalCtx, _ *callNode, in Collection) (Collection, error) {
+		return boolColl(true), nil // narrative is not checked
+	}},
+	"trace": {1, 2, false, func(_ *evalCtx, _ *callNode, in Collection) (Collection, error) {
+		return in, nil
+	}},
+	"children": {0, 0, false, func(c *evalCtx, _ *callNode, in Collection) (Collection, error) {
+		var out Collection
+		for i := range in {
+			var err error
+			if out, err = c.allChildren(out, &in[i]); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}},
+	"descendants": {0, 0, false, func(c *evalCtx, _ *callNode, in Collection) (Collection, error) {
+		var out Collection
+		for level := in; len(level) > 0; {
+			start := len(out)
+			for i := range level {
 				var err error
-				if out, err = c.allChildren(out, &in[i]); err != nil {
+				if out, err = c.allChildren(out, &level[i]); err != nil {
 					return nil, err
 				}
 			}
-			return out, nil
-		}},
-		"descendants": {0, 0, false, func(c *evalCtx, _ *callNode, in Collection) (Collection, error) {
-			var out Collection
-			for level := in; len(level) > 0; {
-				start := len(out)
-				for i := range level {
-					var err error
-					if out, err = c.allChildren(out, &level[i]); err != nil {
-						return nil, err
-					}
-				}
-				level = out[start:]
-			}
-			return out, nil
-		}},
-		"now": {0, 0, false, func(_ *evalCtx, _ *callNode, _ Collection) (Collection, error) {
-			return Collection{{Value: time.Now().Format("2006-01-02T15:04:05.000Z07:00"), Type: "dateTime"}}, nil
-		}},
-		"today": {0, 0, false, func(_ *evalCtx, _ *callNode, _ Collection) (Collection, error) {
-			return Collection{{Value: time.Now().Format("2006-01-02"), Type: "date"}}, nil
-		}},
-		"timeOfDay": {0, 0, false, func(_ *evalCtx, _ *callNode, _ Collection) (Collection, error) {
-			return Collection{{Value: time.Now().Format("15:04:05.000"), Type: "time"}}, nil
-		}},
+			level = out[start:]
+		}
+		return out, nil
+	}},
+	"now": {0, 0, false, func(_ *evalCtx, _ *callNode, _ Collection) (Collection, error) {
+		return Collection{{Value: time.Now().Format("2006-01-02T15:04:05.000Z07:00"), Type: "dateTime"}}, nil
+	}},
+	"today": {0, 0, false, func(_ *evalCtx, _ *callNode, _ Collection) (Collection, error) {
+		return Collection{{Value: time.Now().Format("2006-01-02"), Type: "date"}}, nil
+	}},
+	"timeOfDay": {0, 0, false, func(_ *evalCtx, _ *callNode, _ Collection) (Collection, error) {
+		return Collection{{Value: time.Now().Format("15:04:05.000"), Type: "time"}}, nil
+	}},
 
-		// conversion
-		"toString": {0, 0, false, single(func(it Item) (Collection, error) {
-			if s, ok := stringValue(it); ok {
-				return Collection{strItem(s)}, nil
-			}
-			return nil, nil
-		})},
-		"toInteger": {0, 0, false, single(func(it Item) (Collection, error) {
-			if i, ok := convInteger(it); ok {
-				return Collection{intItem(i)}, nil
-			}
-			return nil, nil
-		})},
-		"convertsToInteger": {0, 0, false, single(func(it Item) (Collection, error) {
-			_, ok := convInteger(it)
-			return boolColl(ok), nil
-		})},
-		"toDecimal": {0, 0, false, single(func(it Item) (Collection, error) {
-			if r, ok := convDecimal(it); ok {
-				return Collection{ratItem(r, false)}, nil
-			}
-			return nil, nil
-		})},
-		"convertsToDecimal": {0, 0, false, single(func(it Item) (Collection, error) {
-			_, ok := convDecimal(it)
-			return boolColl(ok), nil
-		})},
-		"toBoolean": {0, 0, false, single(func(it Item) (Collection, error) {
-			if b, ok := convBoolean(it); ok {
-				return boolColl(b), nil
-			}
-			return nil, nil
-		})},
-		"convertsToBoolean": {0, 0, false, single(func(it Item) (Collection, error) {
-			_, ok := convBoolean(it)
-			return boolColl(ok), nil
-		})},
-		"convertsToString": {0, 0, false, single(func(it Item) (Collection, error) {
-			_, ok := stringValue(it)
-			return boolColl(ok), nil
-		})},
-		"toDate": {0, 0, false, single(func(it Item) (Collection, error) {
-			s, ok := it.Value.(string)
-			if d, okd := parseDateTime(s, false); ok && okd && d.prec <= 3 && !d.tz {
-				return Collection{{Value: s, Type: "date"}}, nil
-			} else if ok && okd {
-				return Collection{{Value: s[:min(len(s), 10)], Type: "date"}}, nil
-			}
-			return nil, nil
-		})},
-		"toDateTime": {0, 0, false, single(func(it Item) (Collection, error) {
-			s, ok := it.Value.(string)
-			if _, okd := parseDateTime(s, false); ok && okd {
-				return Collection{{Value: s, Type: "dateTime"}}, nil
-			}
-			return nil, nil
-		})},
+	// conversion
+	"toString": {0, 0, false, single(func(it Item) (Collection, error) {
+		if s, ok := stringValue(it); ok {
+			return Collection{strItem(s)}, nil
+		}
+		return nil, nil
+	})},
+	"toInteger": {0, 0, false, single(func(it Item) (Collection, error) {
+		if i, ok := convInteger(it); ok {
+			return Collection{intItem(i)}, nil
+		}
+		return nil, nil
+	})},
+	"convertsToInteger": {0, 0, false, single(func(it Item) (Collection, error) {
+		_, ok := convInteger(it)
+		return boolColl(ok), nil
+	})},
+	"toDecimal": {0, 0, false, single(func(it Item) (Collection, error) {
+		if r, ok := convDecimal(it); ok {
+			return Collection{ratItem(r, false)}, nil
+		}
+		return nil, nil
+	})},
+	"convertsToDecimal": {0, 0, false, single(func(it Item) (Collection, error) {
+		_, ok := convDecimal(it)
+		return boolColl(ok), nil
+	})},
+	"toBoolean": {0, 0, false, single(func(it Item) (Collection, error) {
+		if b, ok := convBoolean(it); ok {
+			return boolColl(b), nil
+		}
+		return nil, nil
+	})},
+	"convertsToBoolean": {0, 0, false, single(func(it Item) (Collection, error) {
+		_, ok := convBoolean(it)
+		return boolColl(ok), nil
+	})},
+	"convertsToString": {0, 0, false, single(func(it Item) (Collection, error) {
+		_, ok := stringValue(it)
+		return boolColl(ok), nil
+	})},
+	"toDate": {0, 0, false, single(func(it Item) (Collection, error) {
+		s, ok := it.Value.(string)
+		if d, okd := parseDateTime(s, false); ok && okd && d.prec <= 3 && !d.tz {
+			return Collection{{Value: s, Type: "date"}}, nil
+		} else if ok && okd {
+			return Collection{{Value: s[:min(len(s), 10)], Type: "date"}}, nil
+		}
+		return nil, nil
+	})},
+	"toDateTime": {0, 0, false, single(func(it Item) (Collection, error) {
+		s, ok := it.Value.(string)
+		if _, okd := parseDateTime(s, false); ok && okd {
+			return Collection{{Value: s, Type: "dateTime"}}, nil
+		}
+		return nil, nil
+	})},
 
-		// strings
-		"indexOf": {1, 1, false, strFn(func(s string, a []string) (Collection, error) {
-			i := strings.Index(s, a[0])
-			if i > 0 {
-				i = utf8.RuneCountInString(s[:i])
-			}
-			return Collection{intItem(int64(i))}, nil
-		})},
-		"substring": {1, 2, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
-			s, ok, err := toStr(in)
-			if err != nil || !ok {
-				return nil, err
-			}
-			start, err := intArg(c, n, 0)
+	// strings
+	"indexOf": {1, 1, false, strFn(func(s string, a []string) (Collection, error) {
+		i := strings.Index(s, a[0])
+		if i > 0 {
+			i = utf8.RuneCountInString(s[:i])
+		}
+		return Collection{intItem(int64(i))}, nil
+	})},
+	"substring": {1, 2, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
+		s, ok, err := toStr(in)
+		if err != nil || !ok {
+			return nil, err
+		}
+		start, err := intArg(c, n, 0)
+		if err != nil {
+			return nil, err
+		}
+		r := []rune(s)
+		if start < 0 || start >= int64(len(r)) {
+			return nil, nil
+		}
+		end := int64(len(r))
+		if len(n.args) > 1 {
+			l, err := intArg(c, n, 1)
 			if err != nil {
 				return nil, err
 			}
-			r := []rune(s)
-			if start < 0 || start >= int64(len(r)) {
-				return nil, nil
+			end = min(end, start+max(l, 0))
+		}
+		return Collection{strItem(string(r[start:end]))}, nil
+	}},
+	"startsWith": {1, 1, false, strFn(func(s string, a []string) (Collection, error) {
+		return boolColl(strings.HasPrefix(s, a[0])), nil
+	})},
+	"endsWith": {1, 1, false, strFn(func(s string, a []string) (Collection, error) {
+		return boolColl(strings.HasSuffix(s, a[0])), nil
+	})},
+	"contains": {1, 1, false, strFn(func(s string, a []string) (Collection, error) {
+		return boolColl(strings.Contains(s, a[0])), nil
+	})},
+	"upper": {0, 0, false, strFn(func(s string, _ []string) (Collection, error) {
+		return Collection{strItem(strings.ToUpper(s))}, nil
+	})},
+	"lower": {0, 0, false, strFn(func(s string, _ []string) (Collection, error) {
+		return Collection{strItem(strings.ToLower(s))}, nil
+	})},
+	"replace": {2, 2, false, strFn(func(s string, a []string) (Collection, error) {
+		if len(s)*max(1, len(a[1])) > maxStringLen {
+			return nil, errorf("replace() result too long")
+		}
+		return Collection{strItem(strings.ReplaceAll(s, a[0], a[1]))}, nil
+	})},
+	"matches": {1, 1, false, strFn(func(s string, a []string) (Collection, error) {
+		re, err := compileRegexp(a[0])
+		if err != nil {
+			return nil, err
+		}
+		return boolColl(re.MatchString(s)), nil
+	})},
+	"replaceMatches": {2, 2, false, strFn(func(s string, a []string) (Collection, error) {
+		re, err := compileRegexp(a[0])
+		if err != nil {
+			return nil, err
+		}
+		out := re.ReplaceAllString(s, a[1])
+		if len(out) > maxStringLen {
+			return nil, errorf("replaceMatches() result too long")
+		}
+		return Collection{strItem(out)}, nil
+	})},
+	"length": {0, 0, false, strFn(func(s string, _ []string) (Collection, error) {
+		return Collection{intItem(int64(utf8.RuneCountInString(s)))}, nil
+	})},
+	"trim": {0, 0, false, strFn(func(s string, _ []string) (Collection, error) {
+		return Collection{strItem(strings.TrimSpace(s))}, nil
+	})},
+	"toChars": {0, 0, false, strFn(func(s string, _ []string) (Collection, error) {
+		var out Collection
+		for _, r := range s {
+			out = append(out, strItem(string(r)))
+		}
+		return out, nil
+	})},
+	"split": {1, 1, false, strFn(func(s string, a []string) (Collection, error) {
+		var out Collection
+		for _, p := range strings.Split(s, a[0]) {
+			out = append(out, strItem(p))
+		}
+		return out, nil
+	})},
+	"join": {0, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
+		sepC, err := c.arg(n, 0)
+		if err != nil {
+			return nil, err
+		}
+		sep, _, err := toStr(sepC)
+		if err != nil {
+			return nil, err
+		}
+		parts := make([]string, 0, len(in))
+		size := 0
+		for _, it := range in {
+			s, ok := stringValue(it)
+			if !ok {
+				return nil, errorf("join() needs strings, got %s", typeName(it))
 			}
-			end := int64(len(r))
-			if len(n.args) > 1 {
-				l, err := intArg(c, n, 1)
-				if err != nil {
-					return nil, err
-				}
-				end = min(end, start+max(l, 0))
+			size += len(s) + len(sep)
+			if size > maxStringLen {
+				return nil, errorf("join() result too long")
 			}
-			return Collection{strItem(string(r[start:end]))}, nil
-		}},
-		"startsWith": {1, 1, false, strFn(func(s string, a []string) (Collection, error) {
-			return boolColl(strings.HasPrefix(s, a[0])), nil
-		})},
-		"endsWith": {1, 1, false, strFn(func(s string, a []string) (Collection, error) {
-			return boolColl(strings.HasSuffix(s, a[0])), nil
-		})},
-		"contains": {1, 1, false, strFn(func(s string, a []string) (Collection, error) {
-			return boolColl(strings.Contains(s, a[0])), nil
-		})},
-		"upper": {0, 0, false, strFn(func(s string, _ []string) (Collection, error) {
-			return Collection{strItem(strings.ToUpper(s))}, nil
-		})},
-		"lower": {0, 0, false, strFn(func(s string, _ []string) (Collection, error) {
-			return Collection{strItem(strings.ToLower(s))}, nil
-		})},
-		"replace": {2, 2, false, strFn(func(s string, a []string) (Collection, error) {
-			if len(s)*max(1, len(a[1])) > maxStringLen {
-				return nil, errorf("replace() result too long")
-			}
-			return Collection{strItem(strings.ReplaceAll(s, a[0], a[1]))}, nil
-		})},
-		"matches": {1, 1, false, strFn(func(s string, a []string) (Collection, error) {
-			re, err := compileRegexp(a[0])
-			if err != nil {
-				return nil, err
-			}
-			return boolColl(re.MatchString(s)), nil
-		})},
-		"replaceMatches": {2, 2, false, strFn(func(s string, a []string) (Collection, error) {
-			re, err := compileRegexp(a[0])
-			if err != nil {
-				return nil, err
-			}
-			out := re.ReplaceAllString(s, a[1])
-			if len(out) > maxStringLen {
-				return nil, errorf("replaceMatches() result too long")
-			}
-			return Collection{strItem(out)}, nil
-		})},
-		"length": {0, 0, false, strFn(func(s string, _ []string) (Collection, error) {
-			return Collection{intItem(int64(utf8.RuneCountInString(s)))}, nil
-		})},
-		"trim": {0, 0, false, strFn(func(s string, _ []string) (Collection, error) {
-			return Collection{strItem(strings.TrimSpace(s))}, nil
-		})},
-		"toChars": {0, 0, false, strFn(func(s string, _ []string) (Collection, error) {
-			var out Collection
-			for _, r := range s {
-				out = append(out, strItem(string(r)))
-			}
-			return out, nil
-		})},
-		"split": {1, 1, false, strFn(func(s string, a []string) (Collection, error) {
-			var out Collection
-			for _, p := range strings.Split(s, a[0]) {
-				out = append(out, strItem(p))
-			}
-			return out, nil
-		})},
-		"join": {0, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
-			sepC, err := c.arg(n, 0)
-			if err != nil {
-				return nil, err
-			}
-			sep, _, err := toStr(sepC)
-			if err != nil {
-				return nil, err
-			}
-			parts := make([]string, 0, len(in))
-			size := 0
-			for _, it := range in {
-				s, ok := stringValue(it)
-				if !ok {
-					return nil, errorf("join() needs strings, got %s", typeName(it))
-				}
-				size += len(s) + len(sep)
-				if size > maxStringLen {
-					return nil, errorf("join() result too long")
-				}
-				parts = append(parts, s)
-			}
-			return Collection{strItem(strings.Join(parts, sep))}, nil
-		}},
+			parts = append(parts, s)
+		}
+		return Collection{strItem(strings.Join(parts, sep))}, nil
+	}},
 
-		// math
-		"abs":      {0, 0, false, mathFn(func(r *big.Rat) *big.Rat { return r.Abs(r) })},
-		"ceiling":  {0, 0, false, mathFn(func(r *big.Rat) *big.Rat { return intPart(r, 1) })},
-		"floor":    {0, 0, false, mathFn(func(r *big.Rat) *big.Rat { return intPart(r, -1) })},
-		"truncate": {0, 0, false, mathFn(func(r *big.Rat) *big.Rat { return intPart(r, 0) })},
-		"round": {0, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
-			p := int64(0)
-			if len(n.args) > 0 {
+	// math
+	"abs":      {0, 0, false, mathFn(func(r *big.Rat) *big.Rat { return r.Abs(r) })},
+	"ceiling":  {0, 0, false, mathFn(func(r *big.Rat) *big.Rat { return intPart(r, 1) })},
+	"floor":    {0, 0, false, mathFn(func(r *big.Rat) *big.Rat { return intPart(r, -1) })},
+	"truncate": {0, 0, false, mathFn(func(r *big.Rat) *big.Rat { return intPart(r, 0) })},
+	"round": {0, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
+		p := int64(0)
+		if len(n.args) > 0 {
+			var err error
+			if p, err = intArg(c, n, 0); err != nil {
+				return nil, err
+			}
+		}
+		if p < 0 || p > 20 {
+			return nil, errorf("round() precision out of range")
+		}
+		if len(in) == 0 {
+			return nil, nil
+		}
+		r, ok := num(in[0])
+		if len(in) > 1 || !ok {
+			return nil, errorf("round() needs a single number")
+		}
+		return Collection{ratItem(roundRat(r, int(p)), false)}, nil
+	}},
+
+	// FHIR
+	"extension": {1, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
+		return c.extensions(n, in)
+	}},
+	"hasExtension": {1, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
+		v, err := c.extensions(n, in)
+		return boolColl(len(v) > 0), err
+	}},
+	"resolve": {0, 0, false, func(c *evalCtx, _ *callNode, in Collection) (Collection, error) {
+		var out Collection
+		for _, it := range in {
+			if r, ok := c.resolve(it); ok {
 				var err error
-				if p, err = intArg(c, n, 0); err != nil {
+				if out, err = c.add(out, r); err != nil {
 					return nil, err
 				}
 			}
-			if p < 0 || p > 20 {
-				return nil, errorf("round() precision out of range")
-			}
-			if len(in) == 0 {
-				return nil, nil
-			}
-			r, ok := num(in[0])
-			if len(in) > 1 || !ok {
-				return nil, errorf("round() needs a single number")
-			}
-			return Collection{ratItem(roundRat(r, int(p)), false)}, nil
-		}},
-
-		// FHIR
-		"extension": {1, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
-			return c.extensions(n, in)
-		}},
-		"hasExtension": {1, 1, false, func(c *evalCtx, n *callNode, in Collection) (Collection, error) {
-			v, err := c.extensions(n, in)
-			return boolColl(len(v) > 0), err
-		}},
-		"resolve": {0, 0, false, func(c *evalCtx, _ *callNode, in Collection) (Collection, error) {
-			var out Collection
-			for _, it := range in {
-				if r, ok := c.resolve(it); ok {
-					var err error
-					if out, err = c.add(out, r); err != nil {
-						return nil, err
-					}
-				}
-			}
-			return out, nil
-		}},
-	}
+		}
+		return out, nil
+	}},
 }
 
 const maxStringLen = 1 << 20
