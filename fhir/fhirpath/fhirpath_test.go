@@ -351,7 +351,7 @@ func TestFunctions(t *testing.T) {
 func TestCompileErrors(t *testing.T) {
 	for _, expr := range []string{
 		"", "Patient.", "Patient.name[", "Patient.name[0", "(1 + 2", "1 +", "name.where(", "'abc",
-		"Patient.name.nosuchfn()", "Patient.memberOf('x')", "1 is", "Patient.where()", "first(1)",
+		"Patient.name.nosuchfn()", "Patient.memberOf('x')", "Patient.type()", "1 is", "Patient.where()", "first(1)",
 		"@20", "$foo", "%", "#", "1 2", "and", "Patient..name", strings.Repeat("(", 1000) + "1" + strings.Repeat(")", 1000),
 		strings.Repeat("-", 1000) + "1", "substring(1,2,3)", "'it''s'",
 	} {
@@ -510,5 +510,54 @@ func TestElementTypes(t *testing.T) {
 	}
 	if BaseType("Age") != "Quantity" || BaseType("code") != "string" || BaseType("Patient") != "DomainResource" {
 		t.Error("BaseType")
+	}
+}
+
+func TestMoreSemantics(t *testing.T) {
+	r, _ := Decode([]byte(`{"resourceType":"Observation","valueQuantity":{"value":1.50,"code":"mg"},"effectiveDateTime":"2020-02-03T10:00:00+09:00",
+		"component":[{"valueQuantity":{"value":100000000000000000000.000000000000000001}},{"valueInteger":3}]}`))
+	runCases(t, r, []evalCase{
+		{"Observation.value.value = 1.5", "true"},
+		{"Observation.value.value.toString()", "1.50"},
+		{"Observation.value > 1.4 'mg'", "true"},
+		{"Observation.value < 1 'g'", ""}, // no UCUM conversion
+		{"3 days = 3 'd'", "true"},
+		{"Observation.effective = @2020-02-03T01:00:00Z", "true"},
+		{"Observation.effective > @2020-02-03", ""},
+		{"Observation.effective > @2020-02-02", "true"},
+		{"Observation.component.value.ofType(Quantity).value > 100000000000000000000", "true"},
+		{"Observation.component.value.ofType(integer)", "3"},
+		{"Observation.component.value.ofType(Integer) + 1", "4"},
+		{"Observation.component[0].value is System.Quantity", "true"},
+	})
+	if _, err := Decode([]byte(`{} {}`)); err == nil {
+		t.Error("Decode accepted trailing data")
+	}
+}
+
+func TestConcurrentEvaluate(t *testing.T) {
+	p := exampleNamed(t, "Patient-example.json")
+	e := MustCompile("Patient.name.where(given.first().matches('^J')).family | Patient.telecom.where(system = 'phone').value")
+	want, err := e.Evaluate(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan string)
+	for range 8 {
+		go func() {
+			for range 200 {
+				got, err := e.Evaluate(p)
+				if err != nil || render(got) != render(want) {
+					done <- fmt.Sprint(render(got), err)
+					return
+				}
+			}
+			done <- ""
+		}()
+	}
+	for range 8 {
+		if msg := <-done; msg != "" {
+			t.Error(msg)
+		}
 	}
 }

@@ -34,6 +34,7 @@ var unsupported = map[string]string{
 	"checkModifiers":    "needs the full StructureDefinitions",
 	"getValue":          "not supported",
 	"comparable":        "needs UCUM",
+	"type":              "type reflection is not implemented",
 }
 
 var functions = map[string]*function{
