@@ -138,6 +138,25 @@ func typedValue(v any, t *typeInfo, path string) Item {
 	return it
 }
 
+// model returns the type model entry of it: its own, or one found from Type or from a
+// resourceType (for items built by callers, such as variables).
+func (it *Item) model() *typeInfo {
+	if it.def != nil {
+		return it.def
+	}
+	if it.Type != "" {
+		return lookupType(it.Type)
+	}
+	if m, ok := it.Value.(map[string]any); ok {
+		if rt, _ := m["resourceType"].(string); rt != "" {
+			if t := lookupType(rt); t != nil && t.kind == 'r' {
+				return t
+			}
+		}
+	}
+	return nil
+}
+
 func (c *evalCtx) step(n int) error {
 	c.steps += n
 	if c.steps > maxSteps {
@@ -214,7 +233,7 @@ func (n *memberNode) eval(c *evalCtx, _ Collection) (Collection, error) {
 			return nil, err
 		}
 	} else if n.name != "" && n.name[0] >= 'A' && n.name[0] <= 'Z' {
-		if len(in) > 0 && in[0].def != nil && in[0].def.isA(n.name) {
+		if len(in) > 0 && in[0].model() != nil && in[0].model().isA(n.name) {
 			return in, nil
 		}
 	}
@@ -237,19 +256,20 @@ func (c *evalCtx) children(out Collection, it *Item, name string) (Collection, e
 		}
 		return out, nil
 	}
-	if it.def == nil { // untyped JSON
+	def := it.model()
+	if def == nil { // untyped JSON
 		if v, ok := m[name]; ok {
 			return c.appendValues(out, v, m["_"+name], nil, it.Path+"."+name)
 		}
 		return out, nil
 	}
-	e := it.def.element(name)
+	e := def.element(name)
 	if e == nil {
 		// Not an element of the type: a choice element written with its type
 		// ("valueQuantity"), or data the model does not know.
 		for i := 1; i < len(name); i++ {
 			if name[i] >= 'A' && name[i] <= 'Z' {
-				if ce := it.def.element(name[:i]); ce != nil && ce.choice {
+				if ce := def.element(name[:i]); ce != nil && ce.choice {
 					if t := ce.bySuffix[name[i:]]; t != nil {
 						return c.appendValues(out, m[name], m["_"+name], t, it.Path+"."+name[:i])
 					}
@@ -562,7 +582,7 @@ func isType(it Item, name string) bool {
 	} else if rest, ok := strings.CutPrefix(name, "System."); ok {
 		name = rest
 		if rest == "Quantity" {
-			return it.def != nil && it.def.isA("Quantity") || it.Type == "Quantity"
+			return it.Type == "Quantity" || it.model() != nil && it.model().isA("Quantity")
 		}
 		return slices.Contains(systemTypes[rest], it.Type)
 	}
@@ -570,10 +590,11 @@ func isType(it Item, name string) bool {
 		return true
 	}
 	if t := lookupType(name); t != nil {
-		if t.kind == 'p' || it.def == nil {
+		def := it.model()
+		if t.kind == 'p' || def == nil {
 			return false
 		}
-		return it.def.isA(name)
+		return def.isA(name)
 	}
 	return slices.Contains(systemTypes[name], it.Type)
 }

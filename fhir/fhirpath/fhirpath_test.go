@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go/build"
 	"strings"
 	"testing"
 	"time"
@@ -558,6 +559,33 @@ func TestConcurrentEvaluate(t *testing.T) {
 	for range 8 {
 		if msg := <-done; msg != "" {
 			t.Error(msg)
+		}
+	}
+}
+
+func TestVariables(t *testing.T) {
+	p := exampleNamed(t, "Patient-example.json")
+	obs := exampleNamed(t, "Observation-example.json")
+	runCases(t, obs, []evalCase{
+		{"%patient.name.family", "Chalmers,Windsor"},
+		{"%patient is Patient", "true"},
+		{"%patient.birthDate is date", "true"},
+		{"%typed.value", "185"},
+		{"%typed is Quantity", "true"},
+		{"Observation.subject.reference = 'Patient/' + %patient.id", "true"},
+	}, WithVariable("patient", Collection{{Value: p}}),
+		WithVariable("typed", Collection{{Value: obs.(map[string]any)["valueQuantity"], Type: "Quantity"}}))
+}
+
+// TestImports keeps the package free of infrastructure: the standard library and fhir only.
+func TestImports(t *testing.T) {
+	pkg, err := build.ImportDir(".", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, imp := range pkg.Imports {
+		if first, _, _ := strings.Cut(imp, "/"); strings.Contains(first, ".") && imp != "github.com/kodomohub/kodomohub/fhir" {
+			t.Errorf("fhirpath imports %s", imp)
 		}
 	}
 }

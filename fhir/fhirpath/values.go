@@ -44,7 +44,7 @@ func classOf(it Item) class {
 		}
 		return cString
 	case map[string]any:
-		if it.Type == "Quantity" || it.def != nil && it.def.isA("Quantity") {
+		if it.Type == "Quantity" || it.model() != nil && it.model().isA("Quantity") {
 			if _, ok := v["value"].(json.Number); ok {
 				return cQuantity
 			}
