@@ -38,6 +38,7 @@ type elementJSON struct {
 	Types   []string `json:"t"`
 	Binding string   `json:"b"`
 	Ref     string   `json:"r"`
+	Summary bool     `json:"s"`
 }
 
 type valueSetJSON struct {
@@ -63,7 +64,8 @@ type elemDef struct {
 	max     int // -1 for *
 	choice  bool
 	binding *valueSet
-	idx     int // position in node.elems
+	summary bool // isSummary: kept by _summary=true
+	idx     int  // position in node.elems
 }
 
 // field is one JSON property: an element, or one type of a choice element.
@@ -162,7 +164,7 @@ func compile(t *tableJSON) (*schema, error) {
 			if td.Kind == "primitive-type" && ename == "value" {
 				continue // the primitive's own value is the JSON value, not a property
 			}
-			ed := &elemDef{name: ename, min: e.Min, max: e.Max, idx: len(parent.elems)}
+			ed := &elemDef{name: ename, min: e.Min, max: e.Max, summary: e.Summary, idx: len(parent.elems)}
 			if e.Binding != "" {
 				ed.binding = s.valueSets[e.Binding]
 				if ed.binding == nil {

@@ -269,3 +269,76 @@ func WithoutElements(raw []byte, names ...string) ([]byte, error) {
 	fields = slices.DeleteFunc(fields, func(f field) bool { return slices.Contains(names, f.key) })
 	return joinObject(fields), nil
 }
+
+// AddTag returns raw with a meta.tag coding added (unless one with the same system and code
+// is there already). Element order is kept; meta is created when absent.
+func AddTag(raw []byte, system, code, display string) ([]byte, error) {
+	fields, err := splitObject(raw)
+	if err != nil {
+		return nil, err
+	}
+	type coding struct {
+		System  string `json:"system,omitempty"`
+		Code    string `json:"code,omitempty"`
+		Display string `json:"display,omitempty"`
+	}
+	tag, _ := json.Marshal(coding{system, code, display})
+	at := -1
+	for i, f := range fields {
+		if f.key == "meta" {
+			at = i
+		}
+	}
+	if at < 0 {
+		meta, _ := json.Marshal(map[string][]json.RawMessage{"tag": {tag}})
+		pos := 0
+		for i, f := range fields {
+			if f.key == "resourceType" || f.key == "id" {
+				pos = i + 1
+			}
+		}
+		fields = slices.Insert(fields, pos, field{"meta", meta})
+		return joinObject(fields), nil
+	}
+	meta, err := splitObject(fields[at].value)
+	if err != nil {
+		return nil, ErrorAt(http.StatusBadRequest, IssueStructure, "meta", "meta must be an object")
+	}
+	found := false
+	for i, f := range meta {
+		if f.key != "tag" {
+			continue
+		}
+		found = true
+		var tags []coding
+		if err := json.Unmarshal(f.value, &tags); err != nil {
+			return nil, ErrorAt(http.StatusBadRequest, IssueStructure, "meta.tag", "meta.tag must be an array of Coding")
+		}
+		if slices.ContainsFunc(tags, func(c coding) bool { return c.System == system && c.Code == code }) {
+			return raw, nil
+		}
+		var list []json.RawMessage
+		_ = json.Unmarshal(f.value, &list)
+		list = append(list, tag)
+		meta[i].value, _ = json.Marshal(list)
+	}
+	if !found {
+		list, _ := json.Marshal([]json.RawMessage{tag})
+		meta = append(meta, field{"tag", list})
+	}
+	fields[at].value = joinObject(meta)
+	return joinObject(fields), nil
+}
+
+// Keys returns the top-level element names of raw in document order.
+func Keys(raw []byte) ([]string, error) {
+	fields, err := splitObject(raw)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(fields))
+	for i, f := range fields {
+		out[i] = f.key
+	}
+	return out, nil
+}

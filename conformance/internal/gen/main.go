@@ -47,6 +47,7 @@ type element struct {
 	Types   []string `json:"t,omitempty"`
 	Binding string   `json:"b,omitempty"` // required ValueSet url
 	Ref     string   `json:"r,omitempty"` // contentReference path, without '#'
+	Summary bool     `json:"s,omitempty"` // isSummary: part of _summary=true
 }
 
 type valueSet struct {
@@ -78,6 +79,7 @@ type structureDefinition struct {
 				} `json:"extension"`
 			} `json:"type"`
 			ContentReference string `json:"contentReference"`
+			IsSummary        bool   `json:"isSummary"`
 			Binding          *struct {
 				Strength string `json:"strength"`
 				ValueSet string `json:"valueSet"`
@@ -193,7 +195,7 @@ func build(core string) (*table, error) {
 			if i == 0 {
 				continue // the type itself
 			}
-			el := &element{Path: name + strings.TrimPrefix(e.Path, sd.Type), Min: e.Min, Max: -1}
+			el := &element{Path: name + strings.TrimPrefix(e.Path, sd.Type), Min: e.Min, Max: -1, Summary: e.IsSummary}
 			if e.Max != "*" {
 				n, err := strconv.Atoi(e.Max)
 				if err != nil {
