@@ -24,6 +24,9 @@ var (
 	ErrReference = errors.New("store: unresolved reference")
 	// ErrUnavailable: the backend cannot be reached now; the request may be retried.
 	ErrUnavailable = errors.New("store: unavailable")
+	// ErrCursor: a search cursor is malformed, was not issued by this store, or belongs to
+	// another tenant or query. Backends return it wrapped in a *fhir.Error with status 400.
+	ErrCursor = errors.New("store: invalid search cursor")
 )
 
 // Referential integrity modes of a tenant.
@@ -134,6 +137,45 @@ type HistoryPage struct {
 	Next int64
 }
 
+// SearchOptions are the server's settings of one Search.
+type SearchOptions struct {
+	// Count is the page size to use when q.Count < 0 (the server's default); the store may
+	// cap it. Zero means the store's default.
+	Count int
+	// Compartment, when set, restricts results to resources in the compartment of Type/ID:
+	// a resource of type T matches when one of its reference entries (KindValue) of the
+	// params Params[T] has System == Type and Value == ID (plus the compartment owner itself
+	// when IncludeOwner). Types without params are not in the compartment.
+	Compartment *Compartment
+}
+
+// Compartment is a compartment (R4 CompartmentDefinition) instance: Patient/123 with the
+// reference parameters that put each resource type in it.
+type Compartment struct {
+	Type, ID string
+	// Params maps a resource type to its parameters that link it to the compartment owner
+	// ("Observation": {"subject", "performer"}).
+	Params map[string][]string
+	// IncludeOwner adds the owner resource (Patient/123 itself).
+	IncludeOwner bool
+}
+
+// SearchPage is one page of search results.
+type SearchPage struct {
+	// Resources are the matches in order: by q.Sort, then by a stable tiebreak of the store
+	// (insertion order for store/sqlite). Without q.Sort the order is the tiebreak alone.
+	Resources []fhir.Resource
+	// Included are the _include and _revinclude results of this page: deduplicated, never
+	// one of Resources.
+	Included []fhir.Resource
+	// Total is the number of matches when q.Total is accurate (exact) or estimate (may be
+	// approximate), or when q.Summary is "count"; -1 otherwise.
+	Total int64
+	// Next is the opaque cursor of the following page (passed back in q.Cursor with the
+	// same query), "" at the end.
+	Next string
+}
+
 // Store is the storage contract. All methods are safe for concurrent use.
 type Store interface {
 	// CreateTenant registers a tenant (ErrExists when the id is taken).
@@ -157,6 +199,18 @@ type Store interface {
 	History(ctx context.Context, tenant string, q HistoryQuery) (HistoryPage, error)
 	// Events returns up to limit change events with Seq > after, in Seq order.
 	Events(ctx context.Context, tenant string, after int64, limit int) ([]Event, error)
+
+	// Search returns one page of the resources of tenant matching q (current, non-deleted
+	// versions), by the semantics of package fhir/search (query.go) over the Index entries
+	// of the writes; _id and _lastUpdated are answered from the resources themselves.
+	// q.Type "" is a system-level search (q.Types narrows it) on common parameters.
+	// q.Summary "count" returns no resources, only Total. Paging is keyset-based: the
+	// cursor of a page names the last resource's sort keys and tiebreak, so writes between
+	// pages never duplicate or skip a resource that did not change; a cursor is bound to
+	// the tenant and the query (clauses, types, sort, compartment) it was issued for. A
+	// cursor that is malformed or issued for another tenant or query is ErrCursor inside a
+	// *fhir.Error with status 400. ErrNotFound for an unknown tenant.
+	Search(ctx context.Context, tenant string, q *search.Query, opts SearchOptions) (SearchPage, error)
 
 	// LoadOrStoreSecret stores value under name unless a value is stored already, and returns
 	// the stored value. Hubs sharing the data use it to agree on keys.

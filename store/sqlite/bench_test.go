@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/kodomohub/kodomohub/fhir/search"
 	"github.com/kodomohub/kodomohub/store"
 	"github.com/kodomohub/kodomohub/store/sqlite"
+	"github.com/kodomohub/kodomohub/store/storetest"
 )
 
 // benchPatient returns a Patient of about 900 bytes with 20 index entries and one reference.
@@ -109,4 +111,70 @@ func BenchmarkRead(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// townWrites returns the writes of a synthetic town of children (about 10 resources each)
+// with the index entries search.Default().Extract computes, in bundles of 100.
+func townWrites(tb testing.TB, children int) [][]store.Write {
+	tb.Helper()
+	reg := search.Default()
+	docs := storetest.Town(1, children)
+	var bundles [][]store.Write
+	for i := 0; i < len(docs); i += 100 {
+		var ws []store.Write
+		for _, d := range docs[i:min(i+100, len(docs))] {
+			ws = append(ws, storetest.IndexedWrite(reg, d, store.Create))
+		}
+		bundles = append(bundles, ws)
+	}
+	return bundles
+}
+
+// BenchmarkCommitTown measures ingest of realistic resources (Patients, Observations,
+// Encounters, QuestionnaireResponses with the entries Extract computes, ~20-40 each): 4
+// goroutines commit bundles of 100. Entries are extracted before the timer starts (the
+// server does that work on its request goroutines).
+func BenchmarkCommitTown(b *testing.B) {
+	const workers = 4
+	bundles := townWrites(b, 2000)
+	entries := 0
+	for _, ws := range bundles {
+		for _, w := range ws {
+			entries += len(w.Index)
+		}
+	}
+	s := mustOpen(b, b.TempDir(), sqlite.Options{})
+	b.Cleanup(func() { s.Close() })
+	if err := s.CreateTenant(ctx, store.Tenant{ID: "misato", ReferentialIntegrity: store.IntegrityOff}); err != nil {
+		b.Fatal(err)
+	}
+	var next atomic.Int64
+	var written atomic.Int64
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(b.N) {
+					return
+				}
+				ws := slices.Clone(bundles[int(i)%len(bundles)])
+				for j := range ws {
+					ws[j].Action = store.Update // later rounds rewrite the same resources
+				}
+				if _, err := s.Commit(ctx, "misato", ws); err != nil {
+					b.Error(err)
+					return
+				}
+				written.Add(int64(len(ws)))
+			}
+		}()
+	}
+	wg.Wait()
+	b.ReportMetric(float64(written.Load())/time.Since(start).Seconds(), "resources/s")
+	b.ReportMetric(float64(entries)/float64(len(bundles)*100), "entries/resource")
 }

@@ -90,6 +90,60 @@ CREATE TABLE sp_num (
 	PRIMARY KEY (pid, num, sys, val, rid)
 ) WITHOUT ROWID;
 `,
+	// 2: search. Index rows are keyed by (param, kind) and carry every field the semantics
+	// need; each index table gets an index by resource for the checks of a search's other
+	// clauses; common parameters get type '' in param; counts keeps the number of live
+	// resources per type. Existing rows are kept (kind 0, txt '').
+	2: `
+CREATE TABLE param2 (
+	pid   INTEGER PRIMARY KEY,
+	type  TEXT NOT NULL,          -- resource type; '' for the common parameters (_tag, _profile…)
+	code  TEXT NOT NULL,          -- search parameter code
+	ptype INTEGER NOT NULL,       -- search.Type (of the component, for composite parts)
+	kind  INTEGER NOT NULL,       -- search.Kind; 8 token text; 16+4*i+kind: part i of a composite
+	UNIQUE (type, code, ptype, kind)
+);
+INSERT INTO param2 (pid, type, code, ptype, kind) SELECT pid, type, code, ptype, 0 FROM param;
+DROP TABLE param;
+ALTER TABLE param2 RENAME TO param;
+
+CREATE TABLE sp_str2 (
+	pid INTEGER NOT NULL,
+	val TEXT NOT NULL,
+	sys TEXT NOT NULL,
+	txt TEXT NOT NULL,            -- string: the text as written when it differs from val; of-type: the identifier
+	rid INTEGER NOT NULL,         -- resource key; rid<<12|n for part rows of composite entry n
+	PRIMARY KEY (pid, val, sys, txt, rid)
+) WITHOUT ROWID;
+INSERT INTO sp_str2 (pid, val, sys, txt, rid) SELECT pid, val, sys, '', rid FROM sp_str;
+DROP TABLE sp_str;
+ALTER TABLE sp_str2 RENAME TO sp_str;
+CREATE INDEX sp_str_rid ON sp_str (rid, pid);
+
+CREATE INDEX sp_date_rid ON sp_date (rid, pid);
+
+CREATE TABLE sp_num2 (
+	pid INTEGER NOT NULL,
+	num REAL NOT NULL,
+	sys TEXT NOT NULL,
+	val TEXT NOT NULL,
+	txt TEXT NOT NULL,            -- quantity: the human unit
+	rid INTEGER NOT NULL,
+	PRIMARY KEY (pid, num, sys, val, txt, rid)
+) WITHOUT ROWID;
+INSERT INTO sp_num2 (pid, num, sys, val, txt, rid) SELECT pid, num, sys, val, '', rid FROM sp_num;
+DROP TABLE sp_num;
+ALTER TABLE sp_num2 RENAME TO sp_num;
+CREATE INDEX sp_num_rid ON sp_num (rid, pid);
+
+CREATE INDEX resource_live ON resource (type, deleted);
+
+CREATE TABLE counts (
+	type TEXT PRIMARY KEY,
+	n    INTEGER NOT NULL         -- live (not deleted) resources of the type
+) WITHOUT ROWID;
+INSERT INTO counts (type, n) SELECT type, count(*) FROM resource WHERE deleted = 0 GROUP BY type;
+`,
 }
 
 // migrate brings db up to the last step of steps. It is safe to run concurrently from several

@@ -56,6 +56,9 @@ type Store struct {
 	mu     sync.RWMutex
 	dbs    map[string]*tenantDB
 	closed bool
+
+	kmu  sync.Mutex
+	ckey []byte // signs search cursors (cursorKey)
 }
 
 // tenantCheck is how long Tenant trusts its cache before asking the catalog whether another

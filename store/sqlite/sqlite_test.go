@@ -138,14 +138,14 @@ func TestMigrationsIdempotent(t *testing.T) {
 		}
 		s.Close()
 	}
-	for _, f := range []string{"catalog.db", "tenants/misato.db"} {
+	for f, want := range map[string]int{"catalog.db": 1, "tenants/misato.db": 2} {
 		db, err := sql.Open("sqlite", filepath.Join(dir, f))
 		if err != nil {
 			t.Fatal(err)
 		}
 		var v int
-		if err := db.QueryRow("PRAGMA user_version").Scan(&v); err != nil || v != 1 {
-			t.Fatalf("%s: user_version %d, %v; want 1", f, v, err)
+		if err := db.QueryRow("PRAGMA user_version").Scan(&v); err != nil || v != want {
+			t.Fatalf("%s: user_version %d, %v; want %d", f, v, err, want)
 		}
 		db.Close()
 	}

@@ -42,6 +42,10 @@ type tenantDB struct {
 	rid     int64 // last resource key used
 	lastTs  int64 // lastUpdated of the last transaction: keeps ts non-decreasing in seq
 	params  map[paramKey]int64
+
+	// The readers' cache of the param dictionary (committed pids only).
+	pmu  sync.RWMutex
+	pids map[paramKey]int64
 }
 
 type insertKey struct {
@@ -49,9 +53,21 @@ type insertKey struct {
 	rows int
 }
 
+// paramKey names a row of the param dictionary.
 type paramKey struct {
 	typ, code string
 	ptype     search.Type
+	kind      uint8
+}
+
+// keyOf is the param of code on resource type typ. Common parameters (their codes start
+// with "_": _tag, _profile, _security, _source…) are one param for every type, type "", so
+// that a system-level search scans one range.
+func keyOf(typ, code string, ptype search.Type, kind uint8) paramKey {
+	if strings.HasPrefix(code, "_") {
+		typ = ""
+	}
+	return paramKey{typ, code, ptype, kind}
 }
 
 // request is one queued Commit.
@@ -100,7 +116,7 @@ func openTenant(ctx context.Context, s *Store, id string) (*tenantDB, error) {
 		return nil, err
 	}
 	t := &tenantDB{s: s, id: id, w: w, r: r, conn: conn, q: make(chan *request, 64), done: make(chan struct{}),
-		stmts: map[string]*sql.Stmt{}, inserts: map[insertKey]*sql.Stmt{}, stale: true}
+		stmts: map[string]*sql.Stmt{}, inserts: map[insertKey]*sql.Stmt{}, stale: true, pids: map[paramKey]int64{}}
 	go t.run()
 	return t, nil
 }
@@ -186,7 +202,7 @@ func (r *request) prepare(i int, w store.Write) error {
 		return fhir.Errorf(http.StatusBadRequest, fhir.IssueInvalid, "unknown write action %q", w.Action)
 	}
 	for _, e := range w.Index {
-		if _, err := tableOf(e.Type); err != nil {
+		if err := checkEntry(&e); err != nil {
 			return fhir.Errorf(http.StatusInternalServerError, fhir.IssueException, "index entry %s: %v", e.Code, err)
 		}
 	}
@@ -322,7 +338,7 @@ func (t *tenantDB) reload(ctx context.Context) error {
 		return err
 	}
 	t.lastTs = max(t.lastTs, lastTs)
-	rows, err := t.conn.QueryContext(ctx, "SELECT pid, type, code, ptype FROM param")
+	rows, err := t.conn.QueryContext(ctx, "SELECT pid, type, code, ptype, kind FROM param")
 	if err != nil {
 		return err
 	}
@@ -331,7 +347,7 @@ func (t *tenantDB) reload(ctx context.Context) error {
 	for rows.Next() {
 		var k paramKey
 		var pid int64
-		if err := rows.Scan(&pid, &k.typ, &k.code, &k.ptype); err != nil {
+		if err := rows.Scan(&pid, &k.typ, &k.code, &k.ptype, &k.kind); err != nil {
 			return err
 		}
 		t.params[k] = pid
@@ -389,6 +405,7 @@ func (t *tenantDB) apply(ctx context.Context, r *request, now int64) ([]store.Re
 	results := make([]store.Result, len(r.writes))
 	var vargs []any // version rows
 	nv := 0
+	counts := map[string]int64{} // change of the live resources per type
 	for i, w := range r.writes {
 		k := store.Key{Type: w.Type, ID: w.ID}
 		fail := func(err error) ([]store.Result, []paramKey, error) {
@@ -442,6 +459,12 @@ func (t *tenantDB) apply(ctx context.Context, r *request, now int64) ([]store.Re
 		}
 		vargs = append(vargs, s.seq, s.rid, w.Type, s.ver, act, now, raw)
 		nv++
+		switch act {
+		case actCreate:
+			counts[w.Type]++
+		case actDelete:
+			counts[w.Type]--
+		}
 		results[i] = store.Result{Resource: res, Created: act == actCreate}
 	}
 	if r.strict {
@@ -453,7 +476,19 @@ func (t *tenantDB) apply(ctx context.Context, r *request, now int64) ([]store.Re
 		return nil, nil, err
 	}
 	added, err := t.writeIndex(ctx, order)
-	return results, added, err
+	if err != nil {
+		return nil, added, err
+	}
+	var cargs []any
+	for typ, n := range counts {
+		if n != 0 {
+			cargs = append(cargs, typ, n)
+		}
+	}
+	if err := t.insertRows(ctx, "counts (type, n)", " ON CONFLICT (type) DO UPDATE SET n = n + excluded.n", 2, cargs); err != nil {
+		return nil, added, err
+	}
+	return results, added, nil
 }
 
 // splice builds the stamped JSON from the prepared parts.
@@ -520,32 +555,68 @@ func (t *tenantDB) writeIndex(ctx context.Context, order []*state) ([]paramKey, 
 		}
 		keys := make([]string, 0, len(s.index))
 		seen := make(map[string]struct{}, len(s.index))
-		for _, e := range s.index {
-			tbl, err := tableOf(e.Type)
-			if err != nil {
-				return added, fmt.Errorf("%s: index %s: %w", s.key, e.Code, err)
+		pidOf := func(pk paramKey) (int64, error) {
+			if pid, ok := t.params[pk]; ok {
+				return pid, nil
 			}
-			pk := paramKey{s.key.Type, e.Code, e.Type}
-			pid, ok := t.params[pk]
-			if !ok {
-				pid = int64(len(t.params)) + 1
-				for _, p := range t.params { // pids are dense, but stay safe after a rollback
-					pid = max(pid, p+1)
-				}
-				if err := t.exec(ctx, `INSERT INTO param (pid, type, code, ptype) VALUES (?, ?, ?, ?)`,
-					pid, pk.typ, pk.code, pk.ptype); err != nil {
-					return added, err
-				}
-				t.params[pk] = pid
-				added = append(added, pk)
+			pid := int64(len(t.params)) + 1
+			for _, p := range t.params { // pids are dense, but stay safe after a rollback
+				pid = max(pid, p+1)
 			}
-			kb = rowOf(e, tbl, pid).key(kb[:0])
+			if err := t.exec(ctx, `INSERT INTO param (pid, type, code, ptype, kind) VALUES (?, ?, ?, ?, ?)`,
+				pid, pk.typ, pk.code, pk.ptype, pk.kind); err != nil {
+				return 0, err
+			}
+			t.params[pk] = pid
+			added = append(added, pk)
+			return pid, nil
+		}
+		addRow := func(r irow) {
+			kb = r.key(kb[:0])
 			if _, dup := seen[string(kb)]; dup {
-				continue
+				return
 			}
 			k := string(kb)
 			seen[k] = struct{}{}
 			keys = append(keys, k)
+		}
+		var grp int64
+		for i := range s.index {
+			e := &s.index[i]
+			if e.Code == "_id" || e.Code == "_lastUpdated" {
+				continue // answered from the resource table: the store stamps them
+			}
+			if e.Type == search.Composite {
+				if grp == maxGroups {
+					continue // documented limit: later composite entries of a huge resource are not indexed
+				}
+				grp++
+				for j := range e.Parts {
+					p := &e.Parts[j]
+					tbl, _ := tableOf(p.Type)
+					pid, err := pidOf(keyOf(s.key.Type, e.Code, p.Type, uint8(kindPart+4*j)+uint8(p.Kind)))
+					if err != nil {
+						return added, err
+					}
+					r := rowOf(p, tbl, pid)
+					r.grp = grp
+					addRow(r)
+				}
+				continue
+			}
+			tbl, _ := tableOf(e.Type)
+			pid, err := pidOf(keyOf(s.key.Type, e.Code, e.Type, uint8(e.Kind)))
+			if err != nil {
+				return added, err
+			}
+			addRow(rowOf(e, tbl, pid))
+			if e.Type == search.Token && e.Kind == search.KindValue && e.Text != "" {
+				pid, err := pidOf(keyOf(s.key.Type, e.Code, e.Type, kindText))
+				if err != nil {
+					return added, err
+				}
+				addRow(irow{tbl: tblStr, pid: pid, val: e.Text})
+			}
 		}
 		var old map[string]struct{}
 		if len(s.oldIx) > 0 {
@@ -569,13 +640,13 @@ func (t *tenantDB) writeIndex(ctx context.Context, order []*state) ([]paramKey, 
 				continue
 			}
 			row, _ := parseKey(k)
-			switch row.tbl {
+			switch rid := row.ridOf(s.rid); row.tbl {
 			case tblStr:
-				ins[tblStr] = append(ins[tblStr], row.pid, row.val, row.sys, s.rid)
+				ins[tblStr] = append(ins[tblStr], row.pid, row.val, row.sys, row.txt, rid)
 			case tblDate:
-				ins[tblDate] = append(ins[tblDate], row.pid, row.lo, row.hi, s.rid)
+				ins[tblDate] = append(ins[tblDate], row.pid, row.lo, row.hi, rid)
 			case tblNum:
-				ins[tblNum] = append(ins[tblNum], row.pid, row.num, row.sys, row.val, s.rid)
+				ins[tblNum] = append(ins[tblNum], row.pid, row.num, row.sys, row.val, row.txt, rid)
 			}
 		}
 		var ix any
@@ -588,7 +659,7 @@ func (t *tenantDB) writeIndex(ctx context.Context, order []*state) ([]paramKey, 
 		tbl  byte
 		into string
 		cols int
-	}{{tblStr, "sp_str (pid, val, sys, rid)", 4}, {tblDate, "sp_date (pid, lo, hi, rid)", 4}, {tblNum, "sp_num (pid, num, sys, val, rid)", 5}} {
+	}{{tblStr, "sp_str (pid, val, sys, txt, rid)", 5}, {tblDate, "sp_date (pid, lo, hi, rid)", 4}, {tblNum, "sp_num (pid, num, sys, val, txt, rid)", 6}} {
 		if err := t.insertRows(ctx, x.into, " ON CONFLICT DO NOTHING", x.cols, ins[x.tbl]); err != nil {
 			return added, err
 		}
@@ -606,13 +677,13 @@ func (t *tenantDB) deleteRow(ctx context.Context, k string, rid int64) error {
 	}
 	var q string
 	var args []any
-	switch row.tbl {
+	switch rid = row.ridOf(rid); row.tbl {
 	case tblStr:
-		q, args = `DELETE FROM sp_str WHERE pid = ? AND val = ? AND sys = ? AND rid = ?`, []any{row.pid, row.val, row.sys, rid}
+		q, args = `DELETE FROM sp_str WHERE pid = ? AND val = ? AND sys = ? AND txt = ? AND rid = ?`, []any{row.pid, row.val, row.sys, row.txt, rid}
 	case tblDate:
 		q, args = `DELETE FROM sp_date WHERE pid = ? AND lo = ? AND hi = ? AND rid = ?`, []any{row.pid, row.lo, row.hi, rid}
 	case tblNum:
-		q, args = `DELETE FROM sp_num WHERE pid = ? AND num = ? AND sys = ? AND val = ? AND rid = ?`, []any{row.pid, row.num, row.sys, row.val, rid}
+		q, args = `DELETE FROM sp_num WHERE pid = ? AND num = ? AND sys = ? AND val = ? AND txt = ? AND rid = ?`, []any{row.pid, row.num, row.sys, row.val, row.txt, rid}
 	}
 	st, err := t.stmt(ctx, q)
 	if err != nil {
@@ -653,6 +724,29 @@ func (t *tenantDB) insertRows(ctx context.Context, into, suffix string, cols int
 			return err
 		}
 		args = args[n*cols:]
+	}
+	return nil
+}
+
+// checkEntry rejects entries the index cannot hold: unknown types, composites without
+// parts or with composite parts.
+func checkEntry(e *search.Entry) error {
+	if _, err := tableOf(e.Type); err != nil {
+		return err
+	}
+	if e.Type != search.Composite {
+		return nil
+	}
+	if len(e.Parts) == 0 || len(e.Parts) > 8 {
+		return fmt.Errorf("composite entry with %d parts", len(e.Parts))
+	}
+	for i := range e.Parts {
+		if e.Parts[i].Type == search.Composite {
+			return fmt.Errorf("composite part of a composite")
+		}
+		if _, err := tableOf(e.Parts[i].Type); err != nil {
+			return err
+		}
 	}
 	return nil
 }

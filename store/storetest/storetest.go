@@ -53,6 +53,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Concurrency/ManyCommitsUniqueSeqs", testConcurrentCommits},
 		{"Secrets/LoadOrStore", testSecrets},
 		{"Ping/OK", testPing},
+		{"Search/Oracle", testSearchOracle},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStore(t)

@@ -1,0 +1,584 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kodomohub/kodomohub/fhir"
+	"github.com/kodomohub/kodomohub/fhir/search"
+	"github.com/kodomohub/kodomohub/store"
+)
+
+// Search limits.
+const (
+	maxIncluded    = 1000 // _include/_revinclude results of one page
+	maxIterate     = 3    // rounds of :iterate
+	cursorSecret   = "store/sqlite/search-cursor"
+	cursorMACBytes = 16
+)
+
+// Search implements store.Store. See doc.go ("Search") for the SQL.
+func (s *Store) Search(ctx context.Context, tenant string, q *search.Query, opts store.SearchOptions) (store.SearchPage, error) {
+	page := store.SearchPage{Total: -1}
+	if q == nil {
+		return page, fmt.Errorf("store/sqlite: Search: nil query")
+	}
+	t, err := s.tenantDB(ctx, tenant)
+	if err != nil {
+		return page, err
+	}
+	count := q.Count
+	if count < 0 {
+		count = opts.Count
+		if count <= 0 {
+			count = defaultCount
+		}
+	}
+	count = min(count, maxCount)
+	scope := cursorScope(tenant, q, opts)
+	var after *cursor
+	if q.Cursor != "" {
+		key, err := s.cursorKey(ctx)
+		if err != nil {
+			return page, err
+		}
+		if after, err = decodeCursor(key, scope, q.Cursor, len(q.Sort)); err != nil {
+			return page, err
+		}
+	}
+	tx, err := t.r.BeginTx(ctx, nil)
+	if err != nil {
+		return page, unavailable("Search", err)
+	}
+	defer tx.Rollback()
+	b := &builder{t: t, ctx: ctx, tx: tx}
+	pl := b.plan(q, opts)
+	if len(b.errs) > 0 {
+		return page, unavailable("Search", errors.Join(b.errs...))
+	}
+	if q.Total == search.TotalAccurate || q.Total == search.TotalEstimate || q.Summary == "count" {
+		if page.Total, err = b.total(q, opts, pl); err != nil {
+			return page, unavailable("Search", err)
+		}
+	}
+	if q.Summary == "count" || count == 0 {
+		return page, nil
+	}
+	rows, keys, err := b.page(q, pl, after, count+1)
+	if err != nil {
+		return page, unavailable("Search", err)
+	}
+	if len(rows) > count {
+		key, err := s.cursorKey(ctx)
+		if err != nil {
+			return page, err
+		}
+		last := count - 1
+		page.Next = encodeCursor(key, scope, cursor{Rid: rows[last].rid, Keys: keys[last]})
+		rows = rows[:count]
+	}
+	for _, r := range rows {
+		page.Resources = append(page.Resources, r.res)
+	}
+	if len(q.Include) > 0 || len(q.RevInclude) > 0 {
+		if page.Included, err = b.includes(q, rows); err != nil {
+			return page, unavailable("Search", err)
+		}
+	}
+	return page, nil
+}
+
+// plan is a search's filter: the rids to start from (driver, or none: every resource of the
+// types in scope) and the conditions every result must meet on resource alias r.
+type plan struct {
+	driver frag // "SELECT rid …", or sql "" for a scan of the types in scope
+	where  frag // on r, including type and deleted
+	empty  bool // nothing can match
+	simple bool // no clause and no compartment: the counts table answers the total
+}
+
+func (b *builder) plan(q *search.Query, opts store.SearchOptions) plan {
+	var types []string
+	switch {
+	case q.Type != "":
+		types = []string{q.Type}
+	case len(q.Types) > 0:
+		types = q.Types
+	}
+	inScope := func(typ string) bool { return len(types) == 0 || slices.Contains(types, typ) }
+	where := []frag{{sql: "r.deleted = 0"}}
+	switch len(types) {
+	case 0:
+	case 1:
+		where = append(where, cat("r.type = ", arg{types[0]}))
+	default:
+		where = append(where, cat("r.type IN (", list(types), ")"))
+	}
+	// Choose the driver: the clause (or compartment) expected to match the fewest rows.
+	best, bestRank := -1, rankNone
+	var bestDrv frag
+	var drivers []frag
+	for i, c := range q.Clauses {
+		d, rank := b.driver(c, q.Type, types)
+		drivers = append(drivers, d)
+		if rank < bestRank {
+			best, bestRank, bestDrv = i, rank, d
+		}
+	}
+	var compTest frag
+	if cp := opts.Compartment; cp != nil {
+		var drv frag
+		compTest, drv = b.compartment(cp, "r", inScope)
+		if bestRank > rankKey {
+			best, bestDrv = -2, drv
+		}
+	}
+	for i, c := range q.Clauses {
+		if i != best {
+			where = append(where, b.test(c, "r", q.Type))
+		}
+	}
+	if best != -2 && opts.Compartment != nil {
+		where = append(where, compTest)
+	}
+	p := plan{driver: bestDrv, where: and(where...), simple: len(q.Clauses) == 0 && opts.Compartment == nil}
+	p.empty = p.where.sql == "0"
+	return p
+}
+
+// from is "resource r <join> WHERE <plan>" for rids after afterRid (0: from the start).
+func (p plan) from(join string, afterRid int64) frag {
+	where := p.where
+	if p.driver.sql != "" {
+		drv := p.driver
+		if afterRid > 0 {
+			drv = cat("SELECT rid FROM (", drv, ") WHERE rid > ", arg{afterRid})
+		}
+		where = and(cat("r.rid IN (", drv, ")"), where)
+	} else if afterRid > 0 {
+		where = and(where, cat("r.rid > ", arg{afterRid}))
+	}
+	return cat("resource r ", join, "WHERE ", where)
+}
+
+func (b *builder) total(q *search.Query, opts store.SearchOptions, p plan) (int64, error) {
+	if p.empty {
+		return 0, nil
+	}
+	var f frag
+	switch {
+	case p.simple && q.Type != "":
+		f = cat("SELECT coalesce((SELECT n FROM counts WHERE type = ", arg{q.Type}, "), 0)")
+	case p.simple && len(q.Types) > 0:
+		f = cat("SELECT coalesce(sum(n), 0) FROM counts WHERE type IN (", list(q.Types), ")")
+	case p.simple:
+		f = frag{sql: "SELECT coalesce(sum(n), 0) FROM counts"}
+	default:
+		f = cat("SELECT count(*) FROM ", p.from("", 0))
+	}
+	var n int64
+	err := b.tx.QueryRowContext(b.ctx, f.sql, f.args...).Scan(&n)
+	return n, err
+}
+
+// row is one result with its key.
+type row struct {
+	rid int64
+	res fhir.Resource
+}
+
+// sortKey returns the expression of the sort value of k on resource alias r: the lowest
+// entry value ascending, the highest descending (query.go, Results); NULL when the
+// resource has no entry.
+func (b *builder) sortKey(k search.SortKey, typ string) string {
+	agg := "min"
+	if k.Desc {
+		agg = "max"
+	}
+	p := k.Param
+	switch p.Code {
+	case "_id":
+		return "r.id"
+	case "_lastUpdated":
+		return "r.ts"
+	}
+	pid := b.pid(keyOf(typ, p.Code, p.Type, 0))
+	x := b.alias("x")
+	var tbl, col string
+	switch p.Type {
+	case search.Date:
+		tbl, col = "sp_date", x+".lo"
+		if k.Desc {
+			col = x + ".hi"
+		}
+	case search.Number, search.Quantity:
+		tbl, col = "sp_num", x+".num"
+	case search.Reference:
+		tbl, col = "sp_str", x+".sys || '/' || "+x+".val"
+	default:
+		tbl, col = "sp_str", x+".val"
+	}
+	// pid is an integer from the param table, not a value of the client: written inline so
+	// that the key expressions need no placeholders of their own.
+	return fmt.Sprintf("(SELECT %s(%s) FROM %s %s WHERE %s.rid = r.rid AND %s.pid = %d)", agg, col, tbl, x, x, x, pid)
+}
+
+// page returns up to limit results after the cursor, in order, with their sort keys.
+func (b *builder) page(q *search.Query, p plan, after *cursor, limit int) ([]row, [][]any, error) {
+	if p.empty {
+		return nil, nil, nil
+	}
+	cols := "r.rid, r.type, r.id, v.ver, v.ts, v.raw"
+	var f frag
+	if len(q.Sort) == 0 {
+		var afterRid int64
+		if after != nil {
+			afterRid = after.Rid
+		}
+		f = cat("SELECT ", cols, " FROM ", p.from("JOIN version v ON v.seq = r.seq ", afterRid), " ORDER BY r.rid LIMIT ", arg{limit})
+	} else {
+		var keys, order []string
+		for i, k := range q.Sort {
+			name := "k" + strconv.Itoa(i)
+			keys = append(keys, b.sortKey(k, q.Type)+" AS "+name)
+			dir := "ASC"
+			if k.Desc {
+				dir = "DESC"
+			}
+			order = append(order, "s."+name+" IS NULL, s."+name+" "+dir)
+		}
+		order = append(order, "s.rid")
+		keyset := fTrue
+		if after != nil {
+			keyset = keysetAfter(q.Sort, after)
+		}
+		var kcols []string
+		for i := range q.Sort {
+			kcols = append(kcols, "s.k"+strconv.Itoa(i))
+		}
+		f = cat("WITH s AS MATERIALIZED (SELECT r.rid AS rid, ", strings.Join(keys, ", "), " FROM ", p.from("", 0), ") ",
+			"SELECT ", cols, ", ", strings.Join(kcols, ", "), " FROM s JOIN resource r ON r.rid = s.rid JOIN version v ON v.seq = r.seq WHERE ",
+			keyset, " ORDER BY ", strings.Join(order, ", "), " LIMIT ", arg{limit})
+	}
+	rs, err := b.tx.QueryContext(b.ctx, f.sql, f.args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rs.Close()
+	var out []row
+	var keys [][]any
+	for rs.Next() {
+		var r row
+		var ts int64
+		dest := []any{&r.rid, &r.res.Type, &r.res.ID, &r.res.Version, &ts, (*[]byte)(&r.res.Raw)}
+		k := make([]any, len(q.Sort))
+		for i := range k {
+			dest = append(dest, &k[i])
+		}
+		if err := rs.Scan(dest...); err != nil {
+			return nil, nil, err
+		}
+		r.res.LastUpdated = time.UnixMilli(ts).UTC()
+		out = append(out, r)
+		keys = append(keys, k)
+	}
+	return out, keys, rs.Err()
+}
+
+// keysetAfter is "row s comes after the cursor" in the order of sort (NULLs last in both
+// directions, then rid).
+func keysetAfter(sort []search.SortKey, c *cursor) frag {
+	var ors []frag
+	var eqs []frag
+	for i, k := range sort {
+		col := "s.k" + strconv.Itoa(i)
+		v := c.Keys[i]
+		var after frag
+		switch {
+		case v == nil:
+			after = fFalse // nothing sorts after a missing value but other missing values
+		case k.Desc:
+			after = cat("(", col, " IS NULL OR ", col, " < ", arg{v}, ")")
+		default:
+			after = cat("(", col, " IS NULL OR ", col, " > ", arg{v}, ")")
+		}
+		ors = append(ors, and(append(slices.Clone(eqs), after)...))
+		eqs = append(eqs, cat(col, " IS ", arg{v}))
+	}
+	ors = append(ors, and(append(eqs, cat("s.rid > ", arg{c.Rid}))...))
+	return or(ors...)
+}
+
+// ---- includes ----
+
+type resKey struct{ typ, id string }
+
+// includes follows q.Include and q.RevInclude from the page's resources (and, for
+// :iterate, from what they bring in, maxIterate rounds).
+func (b *builder) includes(q *search.Query, matches []row) ([]fhir.Resource, error) {
+	seen := map[resKey]bool{}
+	for _, m := range matches {
+		seen[resKey{m.res.Type, m.res.ID}] = true
+	}
+	var out []fhir.Resource
+	from := matches
+	for round := 0; round <= maxIterate && len(from) > 0 && len(out) < maxIncluded; round++ {
+		var next []row
+		add := func(rs []row) {
+			for _, r := range rs {
+				k := resKey{r.res.Type, r.res.ID}
+				if seen[k] || len(out) >= maxIncluded {
+					continue
+				}
+				seen[k] = true
+				out = append(out, r.res)
+				next = append(next, r)
+			}
+		}
+		for _, in := range q.Include {
+			if round > 0 && !in.Iterate {
+				continue
+			}
+			rs, err := b.include(in, from)
+			if err != nil {
+				return nil, err
+			}
+			add(rs)
+		}
+		for _, in := range q.RevInclude {
+			if round > 0 && !in.Iterate {
+				continue
+			}
+			rs, err := b.revInclude(in, from)
+			if err != nil {
+				return nil, err
+			}
+			add(rs)
+		}
+		from = next
+	}
+	return out, nil
+}
+
+// refPids are the pids of in's reference parameter (every reference parameter of in.Type
+// for "*").
+func (b *builder) refPids(in search.Include) []int64 {
+	if in.Param != nil {
+		if pid := b.pid(keyOf(in.Type, in.Param.Code, search.Reference, 0)); pid != 0 {
+			return []int64{pid}
+		}
+		return nil
+	}
+	var pids []int64
+	rows, err := b.tx.QueryContext(b.ctx, `SELECT pid FROM param WHERE type = ? AND ptype = ? AND kind = 0 ORDER BY pid`,
+		in.Type, search.Reference)
+	if err != nil {
+		b.errs = append(b.errs, err)
+		return nil
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var pid int64
+		if rows.Scan(&pid) == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+const resCols = "r.rid, r.type, r.id, v.ver, v.ts, v.raw"
+
+func (b *builder) rows(f frag) ([]row, error) {
+	rs, err := b.tx.QueryContext(b.ctx, f.sql, f.args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var out []row
+	for rs.Next() {
+		var r row
+		var ts int64
+		if err := rs.Scan(&r.rid, &r.res.Type, &r.res.ID, &r.res.Version, &ts, (*[]byte)(&r.res.Raw)); err != nil {
+			return nil, err
+		}
+		r.res.LastUpdated = time.UnixMilli(ts).UTC()
+		out = append(out, r)
+	}
+	return out, rs.Err()
+}
+
+// include returns the live resources that in's references of the sources point to.
+func (b *builder) include(in search.Include, from []row) ([]row, error) {
+	var rids []int64
+	for _, r := range from {
+		if r.res.Type == in.Type {
+			rids = append(rids, r.rid)
+		}
+	}
+	pids := b.refPids(in)
+	if len(rids) == 0 || len(pids) == 0 {
+		return nil, errors.Join(b.errs...)
+	}
+	target := fTrue
+	if in.Target != "" {
+		target = cat("x.sys = ", arg{in.Target})
+	}
+	return b.rows(cat("SELECT DISTINCT ", resCols, " FROM sp_str x JOIN resource r ON r.type = x.sys AND r.id = x.val ",
+		"JOIN version v ON v.seq = r.seq WHERE x.rid IN (", list(rids), ") AND x.pid IN (", list(pids), ") AND ", target,
+		" AND r.deleted = 0 ORDER BY r.rid LIMIT ", arg{maxIncluded}))
+}
+
+// revInclude returns the live resources of in.Type whose reference parameter points to one
+// of the sources.
+func (b *builder) revInclude(in search.Include, from []row) ([]row, error) {
+	pids := b.refPids(in)
+	if len(pids) == 0 {
+		return nil, errors.Join(b.errs...)
+	}
+	var refs []frag
+	for _, r := range from {
+		if in.Target != "" && r.res.Type != in.Target || in.Param != nil && !in.Param.HasTarget(r.res.Type) {
+			continue
+		}
+		refs = append(refs, cat("(x.val = ", arg{r.res.ID}, " AND x.sys = ", arg{r.res.Type}, ")"))
+	}
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	return b.rows(cat("SELECT DISTINCT ", resCols, " FROM sp_str x JOIN resource r ON r.rid = x.rid JOIN version v ON v.seq = r.seq ",
+		"WHERE x.pid IN (", list(pids), ") AND ", or(refs...), " AND x.txt = '' AND r.type = ", arg{in.Type},
+		" ORDER BY r.rid LIMIT ", arg{maxIncluded}))
+}
+
+// ---- cursors ----
+
+// cursor is a position in a result order: the sort keys and rid of the last row of a page.
+type cursor struct {
+	Rid  int64 `json:"r"`
+	Keys []any `json:"k,omitempty"`
+}
+
+// cursorScope binds a cursor to the tenant and to what decides the order and the matches.
+func cursorScope(tenant string, q *search.Query, opts store.SearchOptions) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\x00%s\x00%s\x00", tenant, q.Type, strings.Join(q.Types, ","))
+	for _, c := range q.Clauses {
+		fmt.Fprintf(&b, "%q=%q&", c.Key, c.Raw)
+	}
+	for _, k := range q.Sort {
+		fmt.Fprintf(&b, "\x00%s:%v", k.Param.Code, k.Desc)
+	}
+	if cp := opts.Compartment; cp != nil {
+		params, _ := json.Marshal(cp.Params) // map keys are sorted
+		fmt.Fprintf(&b, "\x00%s/%s/%v/%s", cp.Type, cp.ID, cp.IncludeOwner, params)
+	}
+	return b.String()
+}
+
+// Cursor keys are typed in JSON: ["i", 1] int64, ["f", 1.5] float64, ["s", "x"] string, null.
+func encodeCursor(key []byte, scope string, c cursor) string {
+	keys := make([]any, len(c.Keys))
+	for i, k := range c.Keys {
+		switch k := k.(type) {
+		case int64:
+			keys[i] = []any{"i", strconv.FormatInt(k, 10)}
+		case float64:
+			keys[i] = []any{"f", strconv.FormatFloat(k, 'g', -1, 64)}
+		case string:
+			keys[i] = []any{"s", k}
+		case []byte:
+			keys[i] = []any{"s", string(k)}
+		}
+	}
+	payload, _ := json.Marshal(cursor{Rid: c.Rid, Keys: keys})
+	return base64.RawURLEncoding.EncodeToString(payload) + "." + base64.RawURLEncoding.EncodeToString(mac(key, scope, payload))
+}
+
+func mac(key []byte, scope string, payload []byte) []byte {
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte(scope))
+	h.Write([]byte{0})
+	h.Write(payload)
+	return h.Sum(nil)[:cursorMACBytes]
+}
+
+func badCursor(why string) error {
+	return &fhir.Error{Status: http.StatusBadRequest, Err: store.ErrCursor, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+		Code: fhir.IssueInvalid, Diagnostics: "invalid _cursor: " + why + "; start the search again"}}}
+}
+
+func decodeCursor(key []byte, scope, s string, nkeys int) (*cursor, error) {
+	p64, m64, ok := strings.Cut(s, ".")
+	if !ok {
+		return nil, badCursor("malformed")
+	}
+	payload, err1 := base64.RawURLEncoding.DecodeString(p64)
+	sum, err2 := base64.RawURLEncoding.DecodeString(m64)
+	if err1 != nil || err2 != nil {
+		return nil, badCursor("malformed")
+	}
+	if !hmac.Equal(sum, mac(key, scope, payload)) {
+		return nil, badCursor("not issued for this search")
+	}
+	var raw struct {
+		Rid  int64             `json:"r"`
+		Keys []json.RawMessage `json:"k"`
+	}
+	if err := json.Unmarshal(payload, &raw); err != nil || len(raw.Keys) != nkeys {
+		return nil, badCursor("malformed")
+	}
+	c := &cursor{Rid: raw.Rid, Keys: make([]any, nkeys)}
+	for i, k := range raw.Keys {
+		var tv []string
+		if string(k) == "null" {
+			continue
+		}
+		if err := json.Unmarshal(k, &tv); err != nil || len(tv) != 2 {
+			return nil, badCursor("malformed")
+		}
+		var err error
+		switch tv[0] {
+		case "i":
+			c.Keys[i], err = strconv.ParseInt(tv[1], 10, 64)
+		case "f":
+			c.Keys[i], err = strconv.ParseFloat(tv[1], 64)
+		case "s":
+			c.Keys[i] = tv[1]
+		default:
+			err = errors.New("unknown key type")
+		}
+		if err != nil {
+			return nil, badCursor("malformed")
+		}
+	}
+	return c, nil
+}
+
+// cursorKey returns the key that signs cursors, shared through the catalog by every process
+// using the data directory.
+func (s *Store) cursorKey(ctx context.Context) ([]byte, error) {
+	s.kmu.Lock()
+	defer s.kmu.Unlock()
+	if s.ckey != nil {
+		return s.ckey, nil
+	}
+	fresh := make([]byte, 32)
+	rand.Read(fresh)
+	key, err := s.LoadOrStoreSecret(ctx, cursorSecret, fresh)
+	if err != nil {
+		return nil, err
+	}
+	s.ckey = key
+	return key, nil
+}
