@@ -55,7 +55,7 @@ func (b *builder) pid(k paramKey) int64 {
 	return pid
 }
 
-// pidsWhere lists the pids of code on typ (common codes: type '') that satisfy cond.
+// pidsWhere lists the pids of code on typ (common codes: type ”) that satisfy cond.
 func (b *builder) pidsWhere(typ, code string, cond frag) []int64 {
 	k := keyOf(typ, code, 0, 0)
 	f := cat(`SELECT pid FROM param WHERE type = `, arg{k.typ}, ` AND code = `, arg{k.code}, ` AND `, cond, ` ORDER BY pid`)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -90,8 +91,11 @@ func seedOracle(t *testing.T, s store.Store, tenant string, r *rand.Rand, childr
 	return c
 }
 
+// oracleSeed can be changed (go test -ldflags or a debugger) to explore other data and queries.
+var oracleSeed uint64 = 2025
+
 func testSearchOracle(t *testing.T, s store.Store) {
-	r := rand.New(rand.NewPCG(2025, 4))
+	r := rand.New(rand.NewPCG(oracleSeed, 4))
 	mustTenant(t, s, "misato", store.IntegrityOff)
 	mustTenant(t, s, "kawajima", store.IntegrityOff)
 	c := seedOracle(t, s, "misato", r, 40, 250)
@@ -100,7 +104,14 @@ func testSearchOracle(t *testing.T, s store.Store) {
 	g := newGen(c, r)
 	stats := map[string]int{}
 	ran, skipped, failed := 0, 0, 0
-	for ran < oracleQueries {
+	n := oracleQueries
+	if v, err := strconv.Atoi(os.Getenv("KODOMOHUB_ORACLE_QUERIES")); err == nil {
+		n = v
+	}
+	if v, err := strconv.ParseUint(os.Getenv("KODOMOHUB_ORACLE_SEED"), 10, 64); err == nil {
+		r = rand.New(rand.NewPCG(v, 4))
+	}
+	for ran < n {
 		typ, qs, feats := g.query()
 		q, err := parseQuery(typ, qs)
 		if err != nil {
@@ -115,7 +126,19 @@ func testSearchOracle(t *testing.T, s store.Store) {
 			skipped++
 			continue
 		}
-		want, err := c.match(q, nil)
+		var opts store.SearchOptions
+		if r.IntN(10) == 0 { // in a compartment (Patient/x/Observation, $everything)
+			owner := []string{"Patient", "Patient", "Encounter", "Practitioner"}[r.IntN(4)]
+			if ids := c.order[owner]; len(ids) > 0 && (q.Type == "" || slices.Contains(search.CompartmentTypes(owner), q.Type)) {
+				params, _ := search.Compartment(owner)
+				opts.Compartment = &store.Compartment{Type: owner, ID: ids[r.IntN(len(ids))], Params: params, IncludeOwner: r.IntN(2) == 0}
+				feats = append(feats, "compartment")
+				if r.IntN(2) == 0 && q.Type == "" {
+					q.Clauses = nil // $everything
+				}
+			}
+		}
+		want, err := c.match(q, opts.Compartment)
 		if err != nil {
 			stats["match-error"]++
 			continue
@@ -128,7 +151,7 @@ func testSearchOracle(t *testing.T, s store.Store) {
 			stats["non-empty"]++
 		}
 		q.Count = 1 + r.IntN(12)
-		got, _ := searchAll(t, s, "misato", q, store.SearchOptions{})
+		got, _ := searchAll(t, s, "misato", q, opts)
 		if gk := sortedKeys(got); !slices.Equal(gk, want) {
 			failed++
 			if failed <= 15 {

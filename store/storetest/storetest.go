@@ -53,6 +53,14 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Concurrency/ManyCommitsUniqueSeqs", testConcurrentCommits},
 		{"Secrets/LoadOrStore", testSecrets},
 		{"Ping/OK", testPing},
+		{"Search/ParameterTypesPrefixesModifiers", testSearchTable},
+		{"Search/Sort", testSearchSort},
+		{"Search/PagingWhileWriting", testSearchPagingWhileWriting},
+		{"Search/Total", testSearchTotal},
+		{"Search/IncludeRevinclude", testSearchIncludes},
+		{"Search/Compartment", testSearchCompartment},
+		{"Search/TenantIsolation", testSearchIsolation},
+		{"Search/CursorBoundAndValidated", testSearchCursor},
 		{"Search/Oracle", testSearchOracle},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

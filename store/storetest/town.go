@@ -116,7 +116,7 @@ func Town(seed uint64, children int) []Doc {
 				"type": []any{map[string]any{"coding": []any{map[string]any{"system": "urn:kodomohub:encounter-type",
 					"code": []string{"kenshin-3y", "kenshin-18m", "visit"}[r.IntN(3)], "display": "乳幼児健診"}}}},
 				"serviceProvider": map[string]any{"reference": fmt.Sprint("Organization/org", r.IntN(len(cities)))},
-				"participant": []any{map[string]any{"individual": map[string]any{"reference": fmt.Sprint("Practitioner/pr", r.IntN(6))}}}}
+				"participant":     []any{map[string]any{"individual": map[string]any{"reference": fmt.Sprint("Practitioner/pr", r.IntN(6))}}}}
 			if r.IntN(4) != 0 {
 				enc["period"] = map[string]any{"start": start, "end": start[:10]}
 			} else if r.IntN(2) == 0 {
