@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/kodomohub/kodomohub/auth"
 	"github.com/kodomohub/kodomohub/fhir"
+	"github.com/kodomohub/kodomohub/fhir/fhirpath"
 	"github.com/kodomohub/kodomohub/store"
 )
 
@@ -24,6 +26,14 @@ type entryOp struct {
 	fullURL string
 	body    []byte // resource for POST/PUT, patch document for PATCH
 	ifMatch int64
+	// criteria are the search criteria of a conditional entry (ifNoneExist of a POST, the
+	// query of a PUT, PATCH or DELETE url); search is the query of a GET search entry.
+	criteria string
+	search   url.Values
+	// existing is the match of a conditional create (nothing is written); noop marks a
+	// conditional delete that matched nothing.
+	existing *fhir.Resource
+	noop     bool
 }
 
 // bundle processes a transaction or batch posted to the base URL.
@@ -115,14 +125,6 @@ func (rc *reqContext) parseEntries(entries []fhir.BundleEntry) ([]entryOp, error
 		if err != nil || e.Request.URL == "" {
 			return nil, fhir.ErrorAt(http.StatusBadRequest, fhir.IssueValue, at+".request.url", "invalid request url %q", e.Request.URL)
 		}
-		if u.RawQuery != "" {
-			return nil, fhir.ErrorAt(http.StatusNotImplemented, fhir.IssueNotSupported, at+".request.url",
-				"conditional and search requests in bundles are not available on this server yet")
-		}
-		if e.Request.IfNoneExist != "" {
-			return nil, fhir.ErrorAt(http.StatusNotImplemented, fhir.IssueNotSupported, at+".request.ifNoneExist",
-				"conditional create is not available on this server yet")
-		}
 		path := u.Path
 		if u.IsAbs() {
 			rel, ok := strings.CutPrefix(e.Request.URL, rc.base+"/")
@@ -142,12 +144,33 @@ func (rc *reqContext) parseEntries(entries []fhir.BundleEntry) ([]entryOp, error
 				return nil, fhir.ErrorAt(http.StatusBadRequest, fhir.IssueValue, at+".request.url", "%q is not a valid id", op.id)
 			}
 		}
+		if e.Request.IfNoneExist != "" {
+			if op.method != http.MethodPost {
+				return nil, fhir.ErrorAt(http.StatusBadRequest, fhir.IssueInvalid, at+".request.ifNoneExist", "ifNoneExist is for POST entries")
+			}
+			op.criteria = conditionalCriteria(op.typ, e.Request.IfNoneExist)
+		}
 		want := 2
+		if u.RawQuery != "" {
+			switch op.method {
+			case http.MethodGet, http.MethodHead:
+				op.search = u.Query()
+			case http.MethodPut, http.MethodPatch, http.MethodDelete:
+				op.criteria = conditionalCriteria(op.typ, u.RawQuery)
+			default:
+				return nil, fhir.ErrorAt(http.StatusBadRequest, fhir.IssueInvalid, at+".request.url",
+					"a POST url takes no query; use request.ifNoneExist for a conditional create")
+			}
+			want = 1
+		}
 		switch op.method {
 		case http.MethodPost:
 			want = 1
 		case http.MethodGet, http.MethodHead:
 			op.method = http.MethodGet
+			if op.search != nil {
+				break
+			}
 			if len(segs) == 4 && segs[2] == "_history" {
 				op.vid, err = strconv.ParseInt(segs[3], 10, 64)
 				if err != nil || op.vid < 1 {
@@ -159,10 +182,11 @@ func (rc *reqContext) parseEntries(entries []fhir.BundleEntry) ([]entryOp, error
 		default:
 			return nil, fhir.ErrorAt(http.StatusBadRequest, fhir.IssueValue, at+".request.method", "unsupported method %q", op.method)
 		}
+		if op.method == http.MethodGet && len(segs) == 1 && op.search == nil {
+			op.search = url.Values{} // GET Type: search without criteria
+			want = 1
+		}
 		if len(segs) != want {
-			if op.method == http.MethodGet && len(segs) == 1 {
-				return nil, fhir.ErrorAt(http.StatusNotImplemented, fhir.IssueNotSupported, at+".request.url", "search in bundles is not available on this server yet")
-			}
 			return nil, fhir.ErrorAt(http.StatusBadRequest, fhir.IssueValue, at+".request.url", "%s needs a url of the form %s", op.method, urlShape(op.method))
 		}
 		if e.Request.IfMatch != "" {
@@ -191,9 +215,9 @@ func urlShape(method string) string {
 	case http.MethodPost:
 		return "Type"
 	case http.MethodGet:
-		return "Type/id or Type/id/_history/vid"
+		return "Type?params, Type/id or Type/id/_history/vid"
 	}
-	return "Type/id"
+	return "Type/id or Type?criteria"
 }
 
 // patchFromBinary reads a JSON Patch carried as a Binary resource, as FHIR bundles do.
@@ -246,15 +270,18 @@ func atEntry(err error, i int) error {
 // PATCH, then GET) and returns the response entries in the order of ops.
 func (rc *reqContext) transaction(ops []entryOp) ([]fhir.BundleEntry, error) {
 	ctx := rc.c.Request.Context()
+	if err := rc.resolveConditionals(ctx, ops); err != nil {
+		return nil, err
+	}
 	// Assign ids and map fullUrls to the resources they become.
 	repl := map[string]string{}
 	touched := map[store.Key]int{}
 	for i := range ops {
 		op := &ops[i]
-		if op.method == http.MethodPost {
+		if op.method == http.MethodPost && op.existing == nil {
 			op.id = rc.newID()
 		}
-		if op.method != http.MethodGet {
+		if op.method != http.MethodGet && op.existing == nil && !op.noop {
 			k := store.Key{Type: op.typ, ID: op.id}
 			if j, dup := touched[k]; dup {
 				return nil, fhir.ErrorAt(http.StatusBadRequest, fhir.IssueDuplicate, fmt.Sprintf("Bundle.entry[%d]", op.index),
@@ -266,6 +293,9 @@ func (rc *reqContext) transaction(ops []entryOp) ([]fhir.BundleEntry, error) {
 			repl[op.fullURL] = op.typ + "/" + op.id
 		}
 	}
+	if err := rc.resolveConditionalRefs(ctx, ops, repl); err != nil {
+		return nil, err
+	}
 
 	// Authorize and prepare every write before anything is stored.
 	var writes []store.Write
@@ -274,6 +304,14 @@ func (rc *reqContext) transaction(ops []entryOp) ([]fhir.BundleEntry, error) {
 	for _, pass := range []string{http.MethodDelete, http.MethodPost, http.MethodPut, http.MethodPatch} {
 		for i, op := range ops {
 			if op.method != pass {
+				continue
+			}
+			if op.existing != nil {
+				results[i] = rc.existingEntry(*op.existing)
+				continue
+			}
+			if op.noop {
+				results[i] = fhir.BundleEntry{Response: &fhir.BundleResponse{Status: "204 No Content"}}
 				continue
 			}
 			w, err := rc.entryWrite(op, repl)
@@ -288,6 +326,14 @@ func (rc *reqContext) transaction(ops []entryOp) ([]fhir.BundleEntry, error) {
 	// failing read fails the whole transaction without anything written.
 	for i, op := range ops {
 		if op.method != http.MethodGet {
+			continue
+		}
+		if op.search != nil {
+			entry, err := rc.searchEntry(op)
+			if err != nil {
+				return nil, atEntry(err, op.index)
+			}
+			results[i] = entry
 			continue
 		}
 		if err := rc.authorize(auth.OpRead, op.typ, op.id); err != nil {
@@ -319,7 +365,7 @@ func (rc *reqContext) transaction(ops []entryOp) ([]fhir.BundleEntry, error) {
 			current[store.Key{Type: op.typ, ID: op.id}] = r.Resource
 		}
 		for i, op := range ops {
-			if op.method != http.MethodGet || op.vid != 0 {
+			if op.method != http.MethodGet || op.vid != 0 || op.search != nil {
 				continue
 			}
 			if r, ok := current[store.Key{Type: op.typ, ID: op.id}]; ok {
@@ -354,12 +400,12 @@ func (rc *reqContext) entryWrite(op entryOp, repl map[string]string) (store.Writ
 		if err := rc.authorize(auth.OpCreate, op.typ, ""); err != nil {
 			return store.Write{}, err
 		}
-		return rc.prepare(op.typ, op.id, store.Create, replaceStrings(op.body, repl), rc.base)
+		return rc.prepare(op.typ, op.id, store.Create, replaceStrings(op.body, repl), rc.base, true)
 	case http.MethodPut:
 		if err := rc.authorize(auth.OpUpdate, op.typ, op.id); err != nil {
 			return store.Write{}, err
 		}
-		w, err := rc.prepare(op.typ, op.id, store.Update, replaceStrings(op.body, repl), rc.base)
+		w, err := rc.prepare(op.typ, op.id, store.Update, replaceStrings(op.body, repl), rc.base, op.criteria != "")
 		w.IfMatch = op.ifMatch
 		return w, err
 	case http.MethodPatch:
@@ -377,7 +423,7 @@ func (rc *reqContext) entryWrite(op entryOp, repl map[string]string) (store.Writ
 		if err != nil {
 			return store.Write{}, err
 		}
-		w, err := rc.prepare(op.typ, op.id, store.Update, replaceStrings(patched, repl), rc.base)
+		w, err := rc.prepare(op.typ, op.id, store.Update, replaceStrings(patched, repl), rc.base, false)
 		w.IfMatch = cur.Version
 		return w, err
 	}
@@ -418,4 +464,160 @@ func (rc *reqContext) writeEntry(r store.Result) fhir.BundleEntry {
 		e.Response.Outcome = fhir.MarshalOutcome(fhir.Info("stored " + res.Type + "/" + res.ID))
 	}
 	return e
+}
+
+// resolveConditionals runs the searches of conditional entries and turns each into a plain
+// one: a conditional create that matches becomes a reference to the existing resource, a
+// conditional update or patch gets the matching id (or, for an update without a match, the
+// body's id or a new one), a conditional delete without a match becomes a no-op. More than
+// one match fails the transaction (412).
+func (rc *reqContext) resolveConditionals(ctx context.Context, ops []entryOp) error {
+	for i := range ops {
+		op := &ops[i]
+		if op.criteria == "" {
+			continue
+		}
+		matches, err := rc.conditionalMatches(ctx, op.typ, op.criteria)
+		if err != nil {
+			return atEntry(err, op.index)
+		}
+		if len(matches) > 1 {
+			return atEntry(multipleMatches(op.typ, op.criteria, len(matches)), op.index)
+		}
+		var match *fhir.Resource
+		if len(matches) == 1 {
+			match = &matches[0]
+		}
+		switch op.method {
+		case http.MethodPost:
+			if match != nil {
+				if err := rc.authorize(auth.OpRead, match.Type, match.ID); err != nil {
+					return atEntry(err, op.index)
+				}
+				op.existing, op.id = match, match.ID
+			}
+		case http.MethodPut:
+			if match != nil {
+				op.id = match.ID
+				if op.ifMatch == 0 {
+					op.ifMatch = match.Version
+				}
+				break
+			}
+			head, err := fhir.Parse(op.body, fhir.Limits{MaxDepth: rc.limits.MaxDepth})
+			if err != nil {
+				return atEntry(err, op.index)
+			}
+			if op.id = head.ID; op.id == "" {
+				op.id = rc.newID()
+			}
+		case http.MethodPatch:
+			if match == nil {
+				return atEntry(fhir.Errorf(http.StatusNotFound, fhir.IssueNotFound, "no %s matches %s", op.typ, op.criteria), op.index)
+			}
+			op.id = match.ID
+		case http.MethodDelete:
+			if match == nil {
+				if err := rc.authorize(auth.OpDelete, op.typ, ""); err != nil {
+					return atEntry(err, op.index)
+				}
+				op.noop = true
+				break
+			}
+			op.id = match.ID
+			if op.ifMatch == 0 {
+				op.ifMatch = match.Version
+			}
+		}
+	}
+	return nil
+}
+
+// resolveConditionalRefs finds conditional references ("Patient?identifier=…") in the
+// resources of the entries and maps each to the one resource it selects (412 when none or
+// several do), by adding to repl.
+func (rc *reqContext) resolveConditionalRefs(ctx context.Context, ops []entryOp, repl map[string]string) error {
+	for _, op := range ops {
+		if op.method != http.MethodPost && op.method != http.MethodPut {
+			continue
+		}
+		decoded, err := fhirpath.Decode(op.body)
+		if err != nil {
+			return atEntry(fhir.Wrap(err, http.StatusBadRequest, fhir.IssueStructure, "invalid JSON"), op.index)
+		}
+		for _, ref := range conditionalRefs(decoded) {
+			if _, done := repl[ref]; done {
+				continue
+			}
+			typ, criteria, _ := strings.Cut(ref, "?")
+			if !fhir.IsResourceType(typ) {
+				return atEntry(fhir.Errorf(http.StatusBadRequest, fhir.IssueInvalid, "conditional reference %q does not start with a resource type", ref), op.index)
+			}
+			matches, err := rc.conditionalMatches(ctx, typ, criteria)
+			if err != nil {
+				return atEntry(err, op.index)
+			}
+			if len(matches) != 1 {
+				return atEntry(fhir.Errorf(http.StatusPreconditionFailed, fhir.IssueNotFound,
+					"conditional reference %q matches %d resources; it must match exactly one", ref, len(matches)), op.index)
+			}
+			repl[ref] = typ + "/" + matches[0].ID
+		}
+	}
+	return nil
+}
+
+// conditionalRefs returns the reference values of a resource that are searches.
+func conditionalRefs(decoded any) []string {
+	var out []string
+	var walk func(any)
+	walk = func(x any) {
+		switch x := x.(type) {
+		case map[string]any:
+			for k, v := range x {
+				if s, ok := v.(string); ok && k == "reference" && strings.Contains(s, "?") && !strings.Contains(s, "://") {
+					out = append(out, s)
+					continue
+				}
+				walk(v)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(decoded)
+	return out
+}
+
+// existingEntry is the response entry of a conditional create that found its resource.
+func (rc *reqContext) existingEntry(res fhir.Resource) fhir.BundleEntry {
+	e := fhir.BundleEntry{FullURL: rc.base + "/" + res.Type + "/" + res.ID, Response: &fhir.BundleResponse{
+		Status: "200 OK", Location: res.Type + "/" + res.ID + "/_history/" + res.VersionID(),
+		Etag: res.ETag(), LastModified: fhir.FormatInstant(res.LastUpdated)}}
+	if rc.prefer.Return == "representation" {
+		e.Resource = res.Raw
+	}
+	return e
+}
+
+// searchEntry runs the search of a GET Type?params entry; the searchset is its resource.
+func (rc *reqContext) searchEntry(op entryOp) (fhir.BundleEntry, error) {
+	if err := rc.authorize(auth.OpSearch, op.typ, ""); err != nil {
+		return fhir.BundleEntry{}, err
+	}
+	q, err := rc.parseQuery(op.typ, op.search)
+	if err != nil {
+		return fhir.BundleEntry{}, err
+	}
+	b, err := rc.searchBundle(q, nil, op.typ)
+	if err != nil {
+		return fhir.BundleEntry{}, err
+	}
+	raw, err := json.Marshal(b)
+	if err != nil {
+		return fhir.BundleEntry{}, err
+	}
+	return fhir.BundleEntry{Resource: raw, Response: &fhir.BundleResponse{Status: "200 OK"}}, nil
 }

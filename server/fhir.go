@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/kodomohub/kodomohub/auth"
 	"github.com/kodomohub/kodomohub/fhir"
+	"github.com/kodomohub/kodomohub/fhir/fhirpath"
 	"github.com/kodomohub/kodomohub/store"
 )
 
@@ -64,8 +66,22 @@ func (s *Server) fhir(c *gin.Context) {
 		case http.MethodPost:
 			setInteraction(c, "bundle")
 			rc.bundle()
+		case http.MethodGet:
+			setInteraction(c, "search-system")
+			rc.search("", c.Request.URL.Query(), nil, "")
 		default:
 			s.writeError(c, methodNotAllowed(method, "the base URL"))
+		}
+	case n == 1 && segs[0] == "_search":
+		setInteraction(c, "search-system")
+		if method != http.MethodPost {
+			s.writeError(c, methodNotAllowed(method, "_search"))
+			return
+		}
+		if params, err := rc.searchParams(true); err != nil {
+			rc.fail(err)
+		} else {
+			rc.search("", params, nil, "")
 		}
 	case n == 1 && segs[0] == "_history":
 		setInteraction(c, "history-system")
@@ -77,15 +93,36 @@ func (s *Server) fhir(c *gin.Context) {
 	case !fhir.IsResourceType(segs[0]):
 		s.writeError(c, fhir.Errorf(http.StatusNotFound, fhir.IssueNotSupported, "unknown resource type %q", segs[0]))
 	case n == 1:
+		typ := segs[0]
 		switch method {
 		case http.MethodPost:
 			setInteraction(c, "create")
-			rc.create(segs[0])
+			rc.create(typ)
 		case http.MethodGet:
 			setInteraction(c, "search-type")
-			s.writeError(c, fhir.Errorf(http.StatusNotImplemented, fhir.IssueNotSupported, "search is not available on this server yet"))
+			rc.search(typ, c.Request.URL.Query(), nil, typ)
+		case http.MethodPut:
+			setInteraction(c, "update-conditional")
+			rc.update(typ, "")
+		case http.MethodPatch:
+			setInteraction(c, "patch-conditional")
+			rc.patch(typ, "")
+		case http.MethodDelete:
+			setInteraction(c, "delete-conditional")
+			rc.delete(typ, "")
 		default:
-			s.writeError(c, methodNotAllowed(method, segs[0]))
+			s.writeError(c, methodNotAllowed(method, typ))
+		}
+	case n == 2 && segs[1] == "_search":
+		setInteraction(c, "search-type")
+		if method != http.MethodPost {
+			s.writeError(c, methodNotAllowed(method, "_search"))
+			return
+		}
+		if params, err := rc.searchParams(true); err != nil {
+			rc.fail(err)
+		} else {
+			rc.search(segs[0], params, nil, segs[0])
 		}
 	case n == 2 && segs[1] == "_history":
 		setInteraction(c, "history-type")
@@ -121,6 +158,20 @@ func (s *Server) fhir(c *gin.Context) {
 			return
 		}
 		rc.history(segs[0], segs[1])
+	case n == 3 && segs[2] == "$everything":
+		setInteraction(c, "everything")
+		if method != http.MethodGet {
+			s.writeError(c, methodNotAllowed(method, "$everything"))
+			return
+		}
+		rc.everything(segs[0], segs[1])
+	case n == 3 && (segs[2] == "*" || fhir.IsResourceType(segs[2])):
+		setInteraction(c, "search-compartment")
+		if method != http.MethodGet {
+			s.writeError(c, methodNotAllowed(method, "a compartment"))
+			return
+		}
+		rc.compartmentSearch(segs[0], segs[1], segs[2])
 	case n == 4 && segs[2] == "_history":
 		setInteraction(c, "vread")
 		if method != http.MethodGet {
@@ -211,10 +262,6 @@ func (rc *reqContext) create(typ string) {
 		rc.fail(err)
 		return
 	}
-	if rc.c.GetHeader("If-None-Exist") != "" {
-		rc.fail(fhir.Errorf(http.StatusNotImplemented, fhir.IssueNotSupported, "conditional create (If-None-Exist) is not available on this server yet"))
-		return
-	}
 	if err := rc.authorize(auth.OpCreate, typ, ""); err != nil {
 		rc.fail(err)
 		return
@@ -224,12 +271,28 @@ func (rc *reqContext) create(typ string) {
 		rc.fail(err)
 		return
 	}
-	w, err := rc.prepare(typ, rc.newID(), store.Create, body, rc.base)
+	w, err := rc.prepare(typ, rc.newID(), store.Create, body, rc.base, true)
 	if err != nil {
 		rc.fail(err)
 		return
 	}
-	results, err := rc.store.Commit(rc.c.Request.Context(), rc.tenant.ID, []store.Write{w})
+	ctx := rc.c.Request.Context()
+	if criteria := conditionalCriteria(typ, rc.c.GetHeader("If-None-Exist")); criteria != "" {
+		defer conditionalLock(rc.tenant.ID, typ, criteria)()
+		matches, err := rc.conditionalMatches(ctx, typ, criteria)
+		switch {
+		case err != nil:
+			rc.fail(err)
+			return
+		case len(matches) > 1:
+			rc.fail(multipleMatches(typ, criteria, len(matches)))
+			return
+		case len(matches) == 1:
+			rc.writeResource(http.StatusOK, matches[0], true) // exists already: nothing written
+			return
+		}
+	}
+	results, err := rc.store.Commit(ctx, rc.tenant.ID, []store.Write{w})
 	if err != nil {
 		rc.fail(err)
 		return
@@ -237,6 +300,24 @@ func (rc *reqContext) create(typ string) {
 	rc.writeResource(http.StatusCreated, results[0].Resource, true)
 }
 
+// conditionalCriteria returns the search part of an If-None-Exist value or a conditional
+// URL ("identifier=x" from "identifier=x", "Patient?identifier=x" or "?identifier=x"),
+// without the parameters that only format the response.
+func conditionalCriteria(typ, s string) string {
+	s = strings.TrimPrefix(strings.TrimPrefix(s, typ), "?")
+	if s == "" {
+		return ""
+	}
+	v, err := url.ParseQuery(s)
+	if err != nil {
+		return s // let the search parser report it
+	}
+	v.Del("_format")
+	v.Del("_pretty")
+	return v.Encode()
+}
+
+// update serves PUT Type/id, and PUT Type?criteria when id is "".
 func (rc *reqContext) update(typ, id string) {
 	if err := checkContentType(rc.c.Request, mimeFHIRJSON, mimeJSON); err != nil {
 		rc.fail(err)
@@ -247,22 +328,62 @@ func (rc *reqContext) update(typ, id string) {
 		rc.fail(err)
 		return
 	}
-	if err := rc.authorize(auth.OpUpdate, typ, id); err != nil {
-		rc.fail(err)
-		return
-	}
 	body, err := rc.readBody(rc.c)
 	if err != nil {
 		rc.fail(err)
 		return
 	}
-	w, err := rc.prepare(typ, id, store.Update, body, rc.base)
+	ctx := rc.c.Request.Context()
+	conditional := id == ""
+	if conditional {
+		criteria := conditionalCriteria(typ, rc.c.Request.URL.RawQuery)
+		if criteria == "" {
+			rc.fail(fhir.Errorf(http.StatusBadRequest, fhir.IssueRequired, "PUT %s needs an id or search criteria", typ))
+			return
+		}
+		defer conditionalLock(rc.tenant.ID, typ, criteria)()
+		matches, err := rc.conditionalMatches(ctx, typ, criteria)
+		if err != nil {
+			rc.fail(err)
+			return
+		}
+		head, err := fhir.Parse(body, fhir.Limits{MaxDepth: rc.limits.MaxDepth})
+		if err != nil {
+			rc.fail(err)
+			return
+		}
+		switch len(matches) {
+		case 0:
+			id = head.ID
+			if id == "" {
+				id = rc.newID()
+			}
+		case 1:
+			id = matches[0].ID
+			if head.HasID && head.ID != id {
+				rc.fail(fhir.ErrorAt(http.StatusBadRequest, fhir.IssueInvalid, typ+".id",
+					"the id in the body (%q) is not the id of the resource the criteria select (%q)", head.ID, id))
+				return
+			}
+			if ifMatch == 0 {
+				ifMatch = matches[0].Version // fail rather than overwrite a concurrent change
+			}
+		default:
+			rc.fail(multipleMatches(typ, criteria, len(matches)))
+			return
+		}
+	}
+	if err := rc.authorize(auth.OpUpdate, typ, id); err != nil {
+		rc.fail(err)
+		return
+	}
+	w, err := rc.prepare(typ, id, store.Update, body, rc.base, conditional)
 	if err != nil {
 		rc.fail(err)
 		return
 	}
 	w.IfMatch = ifMatch
-	results, err := rc.store.Commit(rc.c.Request.Context(), rc.tenant.ID, []store.Write{w})
+	results, err := rc.store.Commit(ctx, rc.tenant.ID, []store.Write{w})
 	if err != nil {
 		rc.fail(err)
 		return
@@ -274,6 +395,26 @@ func (rc *reqContext) update(typ, id string) {
 	rc.writeResource(status, results[0].Resource, true)
 }
 
+// resolveConditional finds the one resource that the criteria of a conditional patch or
+// delete select: ok false when none does.
+func (rc *reqContext) resolveConditional(typ string) (res fhir.Resource, ok bool, err error) {
+	criteria := conditionalCriteria(typ, rc.c.Request.URL.RawQuery)
+	if criteria == "" {
+		return res, false, fhir.Errorf(http.StatusBadRequest, fhir.IssueRequired, "%s on %s needs an id or search criteria", rc.c.Request.Method, typ)
+	}
+	matches, err := rc.conditionalMatches(rc.c.Request.Context(), typ, criteria)
+	switch {
+	case err != nil:
+		return res, false, err
+	case len(matches) > 1:
+		return res, false, multipleMatches(typ, criteria, len(matches))
+	case len(matches) == 0:
+		return res, false, nil
+	}
+	return matches[0], true, nil
+}
+
+// patch serves PATCH Type/id, and PATCH Type?criteria when id is "".
 func (rc *reqContext) patch(typ, id string) {
 	if err := checkContentType(rc.c.Request, mimeJSONPatch); err != nil {
 		rc.fail(err)
@@ -283,6 +424,18 @@ func (rc *reqContext) patch(typ, id string) {
 	if err != nil {
 		rc.fail(err)
 		return
+	}
+	if id == "" {
+		match, ok, err := rc.resolveConditional(typ)
+		if err != nil {
+			rc.fail(err)
+			return
+		}
+		if !ok {
+			rc.fail(fhir.Errorf(http.StatusNotFound, fhir.IssueNotFound, "no %s matches the criteria", typ))
+			return
+		}
+		id = match.ID
 	}
 	if err := rc.authorize(auth.OpUpdate, typ, id); err != nil {
 		rc.fail(err)
@@ -317,7 +470,7 @@ func (rc *reqContext) applyPatch(typ, id string, patch []byte, ifMatch int64) (f
 		if err != nil {
 			return fhir.Resource{}, err
 		}
-		w, err := rc.prepare(typ, id, store.Update, patched, rc.base)
+		w, err := rc.prepare(typ, id, store.Update, patched, rc.base, false)
 		if err != nil {
 			return fhir.Resource{}, err
 		}
@@ -333,11 +486,31 @@ func (rc *reqContext) applyPatch(typ, id string, patch []byte, ifMatch int64) (f
 	}
 }
 
+// delete serves DELETE Type/id, and DELETE Type?criteria (one match at most) when id is "".
 func (rc *reqContext) delete(typ, id string) {
 	ifMatch, err := rc.ifMatch()
 	if err != nil {
 		rc.fail(err)
 		return
+	}
+	if id == "" {
+		match, ok, err := rc.resolveConditional(typ)
+		if err != nil {
+			rc.fail(err)
+			return
+		}
+		if !ok {
+			if err := rc.authorize(auth.OpDelete, typ, ""); err != nil {
+				rc.fail(err)
+				return
+			}
+			rc.deleted(typ, "", store.Result{Noop: true})
+			return
+		}
+		id = match.ID
+		if ifMatch == 0 {
+			ifMatch = match.Version
+		}
 	}
 	if err := rc.authorize(auth.OpDelete, typ, id); err != nil {
 		rc.fail(err)
@@ -349,7 +522,10 @@ func (rc *reqContext) delete(typ, id string) {
 		rc.fail(err)
 		return
 	}
-	r := results[0]
+	rc.deleted(typ, id, results[0])
+}
+
+func (rc *reqContext) deleted(typ, id string, r store.Result) {
 	if !r.Noop {
 		rc.versionHeaders(r.Resource)
 	}
@@ -358,7 +534,10 @@ func (rc *reqContext) delete(typ, id string) {
 		return
 	}
 	msg := "deleted " + typ + "/" + id
-	if r.Noop {
+	switch {
+	case r.Noop && id == "":
+		msg = "no " + typ + " matches the criteria: nothing deleted"
+	case r.Noop:
 		msg = typ + "/" + id + " did not exist or was deleted already"
 	}
 	rc.writeJSON(rc.c, http.StatusOK, fhir.Info(msg))
@@ -400,7 +579,10 @@ func (rc *reqContext) writeResource(status int, res fhir.Resource, written bool)
 
 // prepare checks a body for a create or update of typ/id and returns the write. base is the
 // tenant's FHIR base, so absolute references to this server count as local.
-func (s *Server) prepare(typ, id string, action store.Action, body []byte, base string) (store.Write, error) {
+//
+// idOptional lets an update body leave out the id (conditional update); a create always
+// may, as the server assigns the id.
+func (s *Server) prepare(typ, id string, action store.Action, body []byte, base string, idOptional bool) (store.Write, error) {
 	head, err := fhir.Parse(body, fhir.Limits{MaxDepth: s.limits.MaxDepth})
 	if err != nil {
 		return store.Write{}, err
@@ -409,7 +591,7 @@ func (s *Server) prepare(typ, id string, action store.Action, body []byte, base 
 		return store.Write{}, fhir.ErrorAt(http.StatusBadRequest, fhir.IssueInvalid, "resourceType",
 			"the resource is a %s but the URL names %s", head.ResourceType, typ)
 	}
-	if action == store.Update {
+	if action == store.Update && !(idOptional && !head.HasID) {
 		if !head.HasID {
 			return store.Write{}, fhir.ErrorAt(http.StatusBadRequest, fhir.IssueRequired, typ+".id", "an update must carry the resource id")
 		}
@@ -421,11 +603,18 @@ func (s *Server) prepare(typ, id string, action store.Action, body []byte, base 
 	if err := s.validator.Validate(body); err != nil {
 		return store.Write{}, err
 	}
-	refs, err := localRefs(body, base)
+	decoded, err := fhirpath.Decode(body)
 	if err != nil {
-		return store.Write{}, err
+		return store.Write{}, fhir.Wrap(err, http.StatusBadRequest, fhir.IssueStructure, "the body is not valid JSON")
 	}
-	return store.Write{Type: typ, ID: id, Action: action, Resource: body, Refs: refs}, nil
+	refs := localRefs(decoded, base)
+	index, err := s.registry.Extract(decoded)
+	if err != nil {
+		// A parameter whose expression fails on this resource gets no entries; the resource
+		// is valid, so it is stored and the failure is logged for the maintainers.
+		s.log.Warn("search index extraction incomplete", "type", typ, "err", err)
+	}
+	return store.Write{Type: typ, ID: id, Action: action, Resource: body, Index: index, Refs: refs}, nil
 }
 
 func httpDate(t time.Time) string { return t.UTC().Format(http.TimeFormat) }

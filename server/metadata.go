@@ -8,14 +8,15 @@ import (
 
 	"github.com/kodomohub/kodomohub/conformance"
 	"github.com/kodomohub/kodomohub/fhir"
+	"github.com/kodomohub/kodomohub/fhir/search"
 	"github.com/kodomohub/kodomohub/store"
 )
 
 // The interactions the dispatcher in fhir.go serves, as the CapabilityStatement names them.
 // The statement is built from these lists, so it says what the router does.
 var (
-	typeInteractions   = []string{"read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create"}
-	systemInteractions = []string{"transaction", "batch", "history-system"}
+	typeInteractions   = []string{"read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type"}
+	systemInteractions = []string{"transaction", "batch", "history-system", "search-system"}
 )
 
 // Spec returns the CapabilityStatement description of a tenant whose FHIR base is base.
@@ -32,16 +33,42 @@ func (s *Server) Spec(tenant store.Tenant, base string) conformance.ServerSpec {
 		PatchFormats:              []string{mimeJSONPatch},
 		SystemInteractions:        systemInteractions,
 	}
+	revIncludes := map[string][]string{} // target type → "Source:param"
 	for _, t := range fhir.ResourceTypes {
-		spec.Resources = append(spec.Resources, conformance.ResourceSpec{
-			Type:            t,
-			Profile:         "http://hl7.org/fhir/StructureDefinition/" + t,
-			Interactions:    typeInteractions,
-			Versioning:      "versioned",
-			ReadHistory:     true,
-			UpdateCreate:    true,
-			ConditionalRead: "not-supported",
-		})
+		for _, p := range s.registry.Params(t) {
+			if p.Searchable() && p.Type == search.Reference {
+				for _, target := range p.Targets {
+					revIncludes[target] = append(revIncludes[target], t+":"+p.Code)
+				}
+			}
+		}
+	}
+	for _, t := range fhir.ResourceTypes {
+		rs := conformance.ResourceSpec{
+			Type:              t,
+			Profile:           "http://hl7.org/fhir/StructureDefinition/" + t,
+			Interactions:      typeInteractions,
+			Versioning:        "versioned",
+			ReadHistory:       true,
+			UpdateCreate:      true,
+			ConditionalCreate: true,
+			ConditionalUpdate: true,
+			ConditionalRead:   "not-supported",
+			ConditionalDelete: "single",
+			SearchInclude:     []string{"*"},
+			SearchRevInclude:  revIncludes[t],
+		}
+		for _, p := range s.registry.Params(t) {
+			if !p.Searchable() {
+				continue
+			}
+			rs.SearchParams = append(rs.SearchParams, conformance.SearchParam{
+				Name: p.Code, Type: p.Type.String(), Definition: p.URL})
+			if p.Type == search.Reference {
+				rs.SearchInclude = append(rs.SearchInclude, t+":"+p.Code)
+			}
+		}
+		spec.Resources = append(spec.Resources, rs)
 	}
 	return spec
 }

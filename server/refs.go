@@ -15,13 +15,7 @@ import (
 // localRefs returns the distinct resources that body references on this server: relative
 // references and absolute ones under base. Contained (#id), urn: and foreign references are
 // not local.
-func localRefs(body []byte, base string) ([]store.Key, error) {
-	var v any
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.UseNumber()
-	if err := d.Decode(&v); err != nil {
-		return nil, fhir.Wrap(err, http.StatusBadRequest, fhir.IssueStructure, "the body is not valid JSON")
-	}
+func localRefs(decoded any, base string) []store.Key {
 	seen := map[store.Key]bool{}
 	var out []store.Key
 	var walk func(any)
@@ -46,8 +40,8 @@ func localRefs(body []byte, base string) ([]store.Key, error) {
 			}
 		}
 	}
-	walk(v)
-	return out, nil
+	walk(decoded)
+	return out
 }
 
 func localRef(s, base string) (store.Key, bool) {

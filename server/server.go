@@ -14,6 +14,7 @@ import (
 
 	"github.com/kodomohub/kodomohub/auth"
 	"github.com/kodomohub/kodomohub/fhir"
+	"github.com/kodomohub/kodomohub/fhir/search"
 	"github.com/kodomohub/kodomohub/store"
 )
 
@@ -48,7 +49,9 @@ var DefaultLimits = Limits{
 type Config struct {
 	Store     store.Store
 	Validator Validator
-	Auth      auth.Authenticator
+	// Registry holds the search parameters; nil means search.Default().
+	Registry *search.Registry
+	Auth     auth.Authenticator
 	// Policy decides every access; nil means auth.ScopePolicy.
 	Policy auth.Policy
 	Limits Limits
@@ -68,6 +71,7 @@ type Config struct {
 type Server struct {
 	store     store.Store
 	validator Validator
+	registry  *search.Registry
 	authn     auth.Authenticator
 	policy    auth.Policy
 	limits    Limits
@@ -84,9 +88,12 @@ type Server struct {
 // New builds a Server.
 func New(cfg Config) *Server {
 	s := &Server{
-		store: cfg.Store, validator: cfg.Validator, authn: cfg.Auth, policy: cfg.Policy,
+		store: cfg.Store, validator: cfg.Validator, registry: cfg.Registry, authn: cfg.Auth, policy: cfg.Policy,
 		limits: cfg.Limits, publicURL: cfg.PublicURL, log: cfg.Logger,
 		now: cfg.Now, newID: cfg.NewID, version: cfg.Version,
+	}
+	if s.registry == nil {
+		s.registry = search.Default()
 	}
 	if s.policy == nil {
 		s.policy = auth.ScopePolicy{}
