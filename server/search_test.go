@@ -26,7 +26,10 @@ func town(t *testing.T, h *hub) {
 			c.id, c.ident, c.family, c.given, c.kana, c.birth)
 		wantStatus(t, h.put("/misato/fhir/Patient/"+c.id, body), http.StatusCreated)
 	}
-	obs := []struct{ id, subject, code, date string; value float64 }{
+	obs := []struct {
+		id, subject, code, date string
+		value                   float64
+	}{
 		{"o1", "c1", "8302-2", "2024-04-10", 95.5},
 		{"o2", "c1", "29463-7", "2024-04-10", 14.2},
 		{"o3", "c1", "8302-2", "2025-04-12", 102.0},
