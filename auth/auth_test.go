@@ -133,6 +133,21 @@ func TestDevTokens(t *testing.T) {
 		later := &Dev{key: dev.key, Now: func() time.Time { return now.Add(2 * time.Minute) }}
 		unauthorized(t, later, "misato", tok)
 	})
+	t.Run("ErrExpiredAfterCaching", func(t *testing.T) {
+		d, err := NewDev(ctx, secrets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clock := now
+		d.Now = func() time.Time { return clock }
+		tok := mint("misato", "user/Patient.rs", time.Minute)
+		if _, err := authn(d, "misato", tok); err != nil {
+			t.Fatal(err)
+		}
+		unauthorized(t, d, "kawajima", tok) // the cache keeps the tenant
+		clock = now.Add(2 * time.Minute)
+		unauthorized(t, d, "misato", tok) // and the expiry
+	})
 	t.Run("ErrOtherKey", func(t *testing.T) {
 		stranger, err := NewDev(ctx, &memSecrets{m: map[string][]byte{}})
 		if err != nil {
