@@ -3,7 +3,10 @@ package sqlite_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"net/url"
+	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -177,4 +180,181 @@ func BenchmarkCommitTown(b *testing.B) {
 	wg.Wait()
 	b.ReportMetric(float64(written.Load())/time.Since(start).Seconds(), "resources/s")
 	b.ReportMetric(float64(entries)/float64(len(bundles)*100), "entries/resource")
+}
+
+// searchShapes are the query kinds of the search benchmark, for child n of storetest.Town.
+var searchShapes = []struct {
+	name, typ string
+	query     func(n int, r *rand.Rand) string
+}{
+	{"identifier", "Patient", func(n int, _ *rand.Rand) string {
+		return fmt.Sprintf("identifier=urn:kodomohub:resident|R%07d", n)
+	}},
+	{"subject+code", "Observation", func(n int, r *rand.Rand) string {
+		return fmt.Sprintf("subject=Patient/c%d&code=http://loinc.org|%s", n, []string{"8302-2", "29463-7", "8867-4"}[r.IntN(3)])
+	}},
+	{"code+date", "Observation", func(_ int, r *rand.Rand) string {
+		y, m := 2021+r.IntN(3), 1+r.IntN(12) // a month of the town's three years
+		return fmt.Sprintf("code=http://loinc.org|%s&date=ge%d-%02d-01&date=lt%d-%02d-01",
+			[]string{"8302-2", "29463-7", "8867-4"}[r.IntN(3)], y, m, y+m/12, m%12+1)
+	}},
+	{"kana-name", "Patient", func(_ int, r *rand.Rand) string {
+		return "name=" + []string{"やまだ", "ヤマモト", "ｻﾄｳ", "たなか", "スズキ", "ハナコ"}[r.IntN(6)]
+	}},
+	{"revinclude", "Patient", func(n int, _ *rand.Rand) string {
+		return fmt.Sprintf("_id=c%d&_revinclude=Observation:subject", n)
+	}},
+	{"chain", "Observation", func(n int, _ *rand.Rand) string {
+		return fmt.Sprintf("subject:Patient.identifier=urn:kodomohub:resident|R%07d", n)
+	}},
+}
+
+var searchBench = struct {
+	once     sync.Once
+	s        *sqlite.Store
+	children int
+}{}
+
+// searchStore returns a store holding a town of KODOMOHUB_BENCH_CHILDREN children (default
+// 5,000: about 50,000 resources), built once per test binary.
+func searchStore(b *testing.B) (*sqlite.Store, int) {
+	searchBench.once.Do(func() {
+		children := 5000
+		if n, err := strconv.Atoi(os.Getenv("KODOMOHUB_BENCH_CHILDREN")); err == nil && n > 0 {
+			children = n
+		}
+		dir, err := os.MkdirTemp("", "kodomohub-search-bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		s := mustOpen(b, dir, sqlite.Options{})
+		if err := s.CreateTenant(ctx, store.Tenant{ID: "misato", ReferentialIntegrity: store.IntegrityOff}); err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		var wg sync.WaitGroup
+		bundles := make(chan []store.Write, 8)
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for ws := range bundles {
+					if _, err := s.Commit(ctx, "misato", ws); err != nil {
+						panic(err)
+					}
+				}
+			}()
+		}
+		for _, ws := range townWrites(b, children) {
+			bundles <- ws
+		}
+		close(bundles)
+		wg.Wait()
+		b.Logf("search bench: %d children (~%d resources) loaded in %v", children, children*10, time.Since(start).Round(time.Second))
+		searchBench.s, searchBench.children = s, children
+	})
+	return searchBench.s, searchBench.children
+}
+
+// BenchmarkSearch runs the benchmark's query kinds at concurrency 8 (b.N searches in all,
+// kinds in turn) and reports p50/p99 per kind in ms and searches/s overall. Each search
+// reads its first page (_count 20) with the resources' JSON.
+func BenchmarkSearch(b *testing.B) {
+	s, children := searchStore(b)
+	reg := search.Default()
+	const workers = 8
+	lat := make([][]time.Duration, len(searchShapes))
+	var mu sync.Mutex
+	var next atomic.Int64
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(w), 7))
+			mine := make([][]time.Duration, len(searchShapes))
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(b.N) {
+					break
+				}
+				k := int(i) % len(searchShapes)
+				sh := searchShapes[k]
+				v, _ := url.ParseQuery(sh.query(r.IntN(children), r))
+				t0 := time.Now()
+				q, err := reg.ParseQuery(sh.typ, v, search.ParseOptions{})
+				if err != nil {
+					panic(err)
+				}
+				q.Count = 20
+				if _, err := s.Search(ctx, "misato", q, store.SearchOptions{}); err != nil {
+					panic(err)
+				}
+				mine[k] = append(mine[k], time.Since(t0))
+			}
+			mu.Lock()
+			for k := range mine {
+				lat[k] = append(lat[k], mine[k]...)
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "searches/s")
+	for k, ls := range lat {
+		if len(ls) == 0 {
+			continue
+		}
+		slices.Sort(ls)
+		pct := func(p float64) float64 { return float64(ls[min(len(ls)-1, int(p*float64(len(ls))))].Microseconds()) / 1000 }
+		b.ReportMetric(pct(0.5), searchShapes[k].name+"-p50-ms")
+		b.ReportMetric(pct(0.99), searchShapes[k].name+"-p99-ms")
+	}
+}
+
+// BenchmarkSearchTotal measures _total=accurate on the whole Observation type (answered
+// from the counts table) and on one code (a COUNT over the index).
+func BenchmarkSearchTotal(b *testing.B) {
+	s, _ := searchStore(b)
+	reg := search.Default()
+	for _, qs := range []string{"_total=accurate&_count=0", "code=http://loinc.org|8302-2&_total=accurate&_count=0"} {
+		b.Run(qs, func(b *testing.B) {
+			v, _ := url.ParseQuery(qs)
+			q, _ := reg.ParseQuery("Observation", v, search.ParseOptions{})
+			var total int64
+			for range b.N {
+				p, err := s.Search(ctx, "misato", q, store.SearchOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				total = p.Total
+			}
+			b.ReportMetric(float64(total), "total")
+		})
+	}
+}
+
+// BenchmarkSearchKind runs each query kind alone, sequentially (latency without queueing).
+func BenchmarkSearchKind(b *testing.B) {
+	s, children := searchStore(b)
+	reg := search.Default()
+	for _, sh := range searchShapes {
+		b.Run(sh.name, func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 7))
+			for range b.N {
+				v, _ := url.ParseQuery(sh.query(r.IntN(children), r))
+				q, err := reg.ParseQuery(sh.typ, v, search.ParseOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				q.Count = 20
+				if _, err := s.Search(ctx, "misato", q, store.SearchOptions{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -25,6 +25,7 @@ type builder struct {
 	errs []error
 
 	lastComposite string // alias of part 0 of the last compositeRows
+	stream        *group // set by driver when its rows come in rid order (fullKey)
 }
 
 func (b *builder) alias(p string) string {
@@ -290,13 +291,13 @@ func (b *builder) test(c *search.Clause, r, typ string) frag {
 			sysF = cat(x, ".sys = ", arg{typ})
 		}
 		pid := b.pid(keyOf(c.Has.Type, c.Has.Param.Code, search.Reference, 0))
-		return cat("EXISTS (SELECT 1 FROM sp_str ", x, " JOIN resource ", h, " ON ", h, ".rid = ", x, ".rid WHERE ",
+		return cat("EXISTS (SELECT 1 FROM sp_str ", x, " CROSS JOIN resource ", h, " ON ", h, ".rid = ", x, ".rid WHERE ",
 			x, ".pid = ", arg{pid}, " AND ", x, ".val = ", r, ".id AND ", sysF, " AND ", x, ".txt = '' AND ",
 			h, ".type = ", arg{c.Has.Type}, " AND ", b.test(c.Has.Clause, h, c.Has.Type), ")")
 	case c.Chain != nil:
 		x, t := b.alias("x"), b.alias("t")
 		pid := b.pid(keyOf(typ, c.Param.Code, search.Reference, 0))
-		return cat("EXISTS (SELECT 1 FROM sp_str ", x, " JOIN resource ", t, " ON ", t, ".type = ", arg{c.TargetType},
+		return cat("EXISTS (SELECT 1 FROM sp_str ", x, " CROSS JOIN resource ", t, " ON ", t, ".type = ", arg{c.TargetType},
 			" AND ", t, ".id = ", x, ".val WHERE ", x, ".rid = ", r, ".rid AND ", x, ".pid = ", arg{pid},
 			" AND ", x, ".sys = ", arg{c.TargetType}, " AND ", t, ".deleted = 0 AND ", b.test(c.Chain, t, c.TargetType), ")")
 	case c.Param.Code == "_id":
@@ -486,9 +487,11 @@ const (
 // driver returns a query of the rids of live resources of typ (any type when "") that
 // match c, with its rank; rankNone (and an empty frag) when c is better tested row by row.
 func (b *builder) driver(c *search.Clause, typ string, types []string) (frag, int) {
+	b.stream = nil
 	switch {
 	case c.Has != nil:
 		inner, rank := b.driver(c.Has.Clause, c.Has.Type, nil)
+		b.stream = nil // the inner driver's rows are not this one's
 		if rank == rankNone {
 			h := b.alias("h")
 			inner, rank = cat("SELECT ", h, ".rid FROM resource ", h, " WHERE ", h, ".type = ", arg{c.Has.Type}, " AND ",
@@ -500,10 +503,11 @@ func (b *builder) driver(c *search.Clause, typ string, types []string) (frag, in
 		if typ != "" {
 			sys = cat(x, ".sys = ", arg{typ})
 		}
-		return cat("SELECT ", t, ".rid FROM sp_str ", x, " JOIN resource ", t, " ON ", t, ".type = ", x, ".sys AND ", t, ".id = ", x,
+		return cat("SELECT ", t, ".rid FROM sp_str ", x, " CROSS JOIN resource ", t, " ON ", t, ".type = ", x, ".sys AND ", t, ".id = ", x,
 			".val WHERE ", x, ".pid = ", arg{pid}, " AND ", x, ".rid IN (", inner, ") AND ", sys, " AND ", t, ".deleted = 0"), min(rank+1, rankScan)
 	case c.Chain != nil:
 		inner, rank := b.driver(c.Chain, c.TargetType, nil)
+		b.stream = nil
 		t, x := b.alias("t"), b.alias("x")
 		var which frag
 		if rank == rankNone {
@@ -512,7 +516,7 @@ func (b *builder) driver(c *search.Clause, typ string, types []string) (frag, in
 			which = cat(t, ".rid IN (", inner, ")")
 		}
 		pid := b.pid(keyOf(typ, c.Param.Code, search.Reference, 0))
-		return cat("SELECT ", x, ".rid FROM resource ", t, " JOIN sp_str ", x, " ON ", x, ".pid = ", arg{pid}, " AND ", x,
+		return cat("SELECT ", x, ".rid FROM resource ", t, " CROSS JOIN sp_str ", x, " ON ", x, ".pid = ", arg{pid}, " AND ", x,
 			".val = ", t, ".id AND ", x, ".sys = ", t, ".type AND ", x, ".txt = '' WHERE ", t, ".type = ", arg{c.TargetType},
 			" AND ", t, ".deleted = 0 AND ", which), rank
 	case c.Param.Code == "_id":
@@ -544,10 +548,35 @@ func (b *builder) driver(c *search.Clause, typ string, types []string) (frag, in
 		rank = max(rank, valueRank(c.Param.Type, c.Modifier, &c.Values[i]))
 	}
 	var fs []frag
-	for _, g := range b.groups(c, typ) {
+	gs := b.groups(c, typ)
+	if len(gs) == 0 {
+		return frag{sql: "SELECT NULL AS rid WHERE 0"}, rank
+	}
+	for _, g := range gs {
 		fs = append(fs, cat("SELECT ", g.x, ".rid FROM ", tableNames[g.tbl], " ", g.x, " WHERE ", g.x, ".pid = ", arg{g.pid}, " AND ", g.f))
 	}
+	b.stream = nil
+	if len(gs) == 1 && len(c.Values) == 1 && fullKey(c) {
+		b.stream = &gs[0]
+	}
 	return join(" UNION ALL ", fs), rank
+}
+
+// fullKey reports whether the single value of c fixes every primary key column of its
+// index rows but rid (pid, val, sys, txt): its rows then come in rid order, and the search
+// can read them as a stream and stop at the page's end.
+func fullKey(c *search.Clause) bool {
+	v := &c.Values[0]
+	switch c.Param.Type {
+	case search.Token:
+		return c.Modifier == search.ModOfType || c.Modifier == search.ModNone && v.HasSystem && v.Code != ""
+	case search.Reference:
+		return c.Modifier == search.ModNone && v.RefURL == "" && (v.RefType != "" || c.TargetType != "") ||
+			c.Modifier == search.ModType && v.RefURL == ""
+	case search.String:
+		return c.Modifier == search.ModExact
+	}
+	return false
 }
 
 func valueRank(t search.Type, mod search.Modifier, v *search.Value) int {

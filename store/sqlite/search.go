@@ -103,6 +103,7 @@ func (s *Store) Search(ctx context.Context, tenant string, q *search.Query, opts
 // types in scope) and the conditions every result must meet on resource alias r.
 type plan struct {
 	driver frag // "SELECT rid …", or sql "" for a scan of the types in scope
+	stream *group // the driver as rid-ordered index rows, read by a join (nil: driver is IN)
 	where  frag // on r, including type and deleted
 	empty  bool // nothing can match
 	simple bool // no clause and no compartment: the counts table answers the total
@@ -125,15 +126,34 @@ func (b *builder) plan(q *search.Query, opts store.SearchOptions) plan {
 	default:
 		where = append(where, cat("r.type IN (", list(types), ")"))
 	}
-	// Choose the driver: the clause (or compartment) expected to match the fewest rows.
+	// Choose the driver: the clause (or compartment) expected to match the fewest rows: the
+	// best rank, and among several of the best ranks the one a capped count finds smallest.
 	best, bestRank := -1, rankNone
 	var bestDrv frag
-	var drivers []frag
+	var bestStream *group
+	type cand struct {
+		i      int
+		f      frag
+		stream *group
+	}
+	var cands []cand
 	for i, c := range q.Clauses {
 		d, rank := b.driver(c, q.Type, types)
-		drivers = append(drivers, d)
-		if rank < bestRank {
-			best, bestRank, bestDrv = i, rank, d
+		switch {
+		case rank < bestRank:
+			best, bestRank, bestDrv, bestStream = i, rank, d, b.stream
+			cands = []cand{{i, d, b.stream}}
+		case rank == bestRank && rank < rankNone:
+			cands = append(cands, cand{i, d, b.stream})
+		}
+	}
+	if len(cands) > 1 && bestRank > rankID {
+		least := int64(-1)
+		for _, c := range cands {
+			n := b.probe(c.f)
+			if least < 0 || n < least {
+				least, best, bestDrv, bestStream = n, c.i, c.f, c.stream
+			}
 		}
 	}
 	var compTest frag
@@ -153,13 +173,46 @@ func (b *builder) plan(q *search.Query, opts store.SearchOptions) plan {
 		where = append(where, compTest)
 	}
 	p := plan{driver: bestDrv, where: and(where...), simple: len(q.Clauses) == 0 && opts.Compartment == nil}
+	if best >= 0 {
+		p.stream = bestStream
+	}
 	p.empty = p.where.sql == "0"
 	return p
+}
+
+// probeCap bounds the rows a driver's probe counts.
+const probeCap = 300
+
+// probe counts the rows of driver d, up to probeCap.
+func (b *builder) probe(d frag) int64 {
+	f := cat("SELECT count(*) FROM (SELECT 1 FROM (", d, ") LIMIT ", strconv.Itoa(probeCap), ")")
+	var n int64
+	if err := b.tx.QueryRowContext(b.ctx, f.sql, f.args...).Scan(&n); err != nil {
+		b.errs = append(b.errs, err)
+	}
+	return n
+}
+
+// order is the column that orders the rows of from by rid.
+func (p plan) order() string {
+	if p.stream != nil {
+		return p.stream.x + ".rid"
+	}
+	return "r.rid"
 }
 
 // from is "resource r <join> WHERE <plan>" for rids after afterRid (0: from the start).
 func (p plan) from(join string, afterRid int64) frag {
 	where := p.where
+	if g := p.stream; g != nil {
+		// The driver's index rows come in rid order: read them as the outer loop, so that a
+		// page stops after its last row.
+		cond := cat(g.x, ".pid = ", arg{g.pid}, " AND ", g.f)
+		if afterRid > 0 {
+			cond = cat(cond, " AND ", g.x, ".rid > ", arg{afterRid})
+		}
+		return cat(tableNames[g.tbl], " ", g.x, " CROSS JOIN resource r ON r.rid = ", g.x, ".rid ", join, "WHERE ", and(cond, where))
+	}
 	if p.driver.sql != "" {
 		drv := p.driver
 		if afterRid > 0 {
@@ -239,6 +292,35 @@ func (b *builder) page(q *search.Query, p plan, after *cursor, limit int) ([]row
 	if p.empty {
 		return nil, nil, nil
 	}
+	f := b.pageSQL(q, p, after, limit)
+	rs, err := b.tx.QueryContext(b.ctx, f.sql, f.args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rs.Close()
+	var out []row
+	var keys [][]any
+	for rs.Next() {
+		var r row
+		var ts int64
+		dest := []any{&r.rid, &r.res.Type, &r.res.ID, &r.res.Version, &ts, (*[]byte)(&r.res.Raw)}
+		k := make([]any, len(q.Sort))
+		for i := range k {
+			dest = append(dest, &k[i])
+		}
+		if err := rs.Scan(dest...); err != nil {
+			return nil, nil, err
+		}
+		r.res.LastUpdated = time.UnixMilli(ts).UTC()
+		out = append(out, r)
+		keys = append(keys, k)
+	}
+	return out, keys, rs.Err()
+}
+
+// pageSQL is the query of one page: unsorted, rid order from the driver (or the type's
+// rows); sorted, the keys of every match computed once (MATERIALIZED), then keyset and order.
+func (b *builder) pageSQL(q *search.Query, p plan, after *cursor, limit int) frag {
 	cols := "r.rid, r.type, r.id, v.ver, v.ts, v.raw"
 	var f frag
 	if len(q.Sort) == 0 {
@@ -246,7 +328,7 @@ func (b *builder) page(q *search.Query, p plan, after *cursor, limit int) ([]row
 		if after != nil {
 			afterRid = after.Rid
 		}
-		f = cat("SELECT ", cols, " FROM ", p.from("JOIN version v ON v.seq = r.seq ", afterRid), " ORDER BY r.rid LIMIT ", arg{limit})
+		f = cat("SELECT ", cols, " FROM ", p.from("JOIN version v ON v.seq = r.seq ", afterRid), " ORDER BY ", p.order(), " LIMIT ", arg{limit})
 	} else {
 		var keys, order []string
 		for i, k := range q.Sort {
@@ -271,29 +353,7 @@ func (b *builder) page(q *search.Query, p plan, after *cursor, limit int) ([]row
 			"SELECT ", cols, ", ", strings.Join(kcols, ", "), " FROM s JOIN resource r ON r.rid = s.rid JOIN version v ON v.seq = r.seq WHERE ",
 			keyset, " ORDER BY ", strings.Join(order, ", "), " LIMIT ", arg{limit})
 	}
-	rs, err := b.tx.QueryContext(b.ctx, f.sql, f.args...)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer rs.Close()
-	var out []row
-	var keys [][]any
-	for rs.Next() {
-		var r row
-		var ts int64
-		dest := []any{&r.rid, &r.res.Type, &r.res.ID, &r.res.Version, &ts, (*[]byte)(&r.res.Raw)}
-		k := make([]any, len(q.Sort))
-		for i := range k {
-			dest = append(dest, &k[i])
-		}
-		if err := rs.Scan(dest...); err != nil {
-			return nil, nil, err
-		}
-		r.res.LastUpdated = time.UnixMilli(ts).UTC()
-		out = append(out, r)
-		keys = append(keys, k)
-	}
-	return out, keys, rs.Err()
+	return f
 }
 
 // keysetAfter is "row s comes after the cursor" in the order of sort (NULLs last in both
@@ -434,7 +494,7 @@ func (b *builder) include(in search.Include, from []row) ([]row, error) {
 	if in.Target != "" {
 		target = cat("x.sys = ", arg{in.Target})
 	}
-	return b.rows(cat("SELECT DISTINCT ", resCols, " FROM sp_str x JOIN resource r ON r.type = x.sys AND r.id = x.val ",
+	return b.rows(cat("SELECT DISTINCT ", resCols, " FROM sp_str x CROSS JOIN resource r ON r.type = x.sys AND r.id = x.val ",
 		"JOIN version v ON v.seq = r.seq WHERE x.rid IN (", list(rids), ") AND x.pid IN (", list(pids), ") AND ", target,
 		" AND r.deleted = 0 ORDER BY r.rid LIMIT ", arg{maxIncluded}))
 }
@@ -456,7 +516,7 @@ func (b *builder) revInclude(in search.Include, from []row) ([]row, error) {
 	if len(refs) == 0 {
 		return nil, nil
 	}
-	return b.rows(cat("SELECT DISTINCT ", resCols, " FROM sp_str x JOIN resource r ON r.rid = x.rid JOIN version v ON v.seq = r.seq ",
+	return b.rows(cat("SELECT DISTINCT ", resCols, " FROM sp_str x CROSS JOIN resource r ON r.rid = x.rid JOIN version v ON v.seq = r.seq ",
 		"WHERE x.pid IN (", list(pids), ") AND ", or(refs...), " AND x.txt = '' AND r.type = ", arg{in.Type},
 		" ORDER BY r.rid LIMIT ", arg{maxIncluded}))
 }
