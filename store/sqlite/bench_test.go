@@ -309,7 +309,9 @@ func BenchmarkSearch(b *testing.B) {
 			continue
 		}
 		slices.Sort(ls)
-		pct := func(p float64) float64 { return float64(ls[min(len(ls)-1, int(p*float64(len(ls))))].Microseconds()) / 1000 }
+		pct := func(p float64) float64 {
+			return float64(ls[min(len(ls)-1, int(p*float64(len(ls))))].Microseconds()) / 1000
+		}
 		b.ReportMetric(pct(0.5), searchShapes[k].name+"-p50-ms")
 		b.ReportMetric(pct(0.99), searchShapes[k].name+"-p99-ms")
 	}

@@ -21,15 +21,81 @@
 //	                                sequence: it is also the outbox (Events reads it in seq
 //	                                order). raw is the stamped JSON, NULL for a delete.
 //	                                UNIQUE INDEX version_rid (rid, ver); INDEX version_type (type, seq).
-//	param    (pid PK, type, code, ptype)                    search parameters seen, per type.
-//	sp_str   (pid, val, sys, rid)      PK all, WITHOUT ROWID: string, token, reference, uri
-//	sp_date  (pid, lo, hi, rid)        PK all, WITHOUT ROWID: dates as [lo, hi) Unix ms
-//	sp_num   (pid, num, sys, val, rid) PK all, WITHOUT ROWID: numbers, quantities
+//	param    (pid PK, type, code, ptype, kind)              search parameters seen: UNIQUE (type, code,
+//	                                ptype, kind). Common parameters (codes starting with "_") have
+//	                                type '' (one range for every type). kind is the search.Kind of
+//	                                the rows (value, identifier, of-type, URL), 8 for the text of
+//	                                token entries (:text), 16+4*i+kind for part i of composites.
+//	sp_str   (pid, val, sys, txt, rid) PK all, WITHOUT ROWID: string, token, reference, uri;
+//	                                INDEX sp_str_rid (rid, pid)
+//	sp_date  (pid, lo, hi, rid)        PK all, WITHOUT ROWID: dates as [lo, hi) Unix ms;
+//	                                INDEX sp_date_rid (rid, pid)
+//	sp_num   (pid, num, sys, val, txt, rid) PK all, WITHOUT ROWID: numbers, quantities (system,
+//	                                code, human unit); INDEX sp_num_rid (rid, pid)
+//	counts   (type PK, n)              live resources per type, kept by the writer (_total)
+//
+// resource also has INDEX resource_live (type, deleted): a type's live resources in rid order.
 //
 // The sp_* tables hold the index entries of current, non-deleted versions only (history is
 // in version): a search scans one parameter's value range and gets resource keys. An update
-// deletes the rows of the previous version that changed (found through resource.ix, so no
-// second index on rid is needed) and inserts the new ones.
+// deletes the rows of the previous version that changed (found through resource.ix) and
+// inserts the new ones. What each row holds, by search.Entry type:
+//
+//	string     val Normalize(s); txt the text as written when it differs from val (:exact), else ''
+//	token      val code, sys system; of-type rows: txt the identifier value; a token entry
+//	           with Text (display, CodeableConcept.text) adds a kind-8 row with val = Text
+//	reference  val id, sys target type (kind 0); URL rows: val URL; identifier rows: sys|val
+//	uri        val
+//	date       lo, hi (open ends: math.MinInt64, math.MaxInt64)
+//	number     num
+//	quantity   num, sys unit system, val unit code, txt human unit
+//	composite  one row per part, in the part's table, param kind 16+4*i+part kind, and
+//	           rid<<12|n in the rid column, n numbering the resource's composite entries
+//	           (at most 4095; later ones are not indexed): parts of one entry join on rid.
+//
+// _id and _lastUpdated entries are not stored: they come from resource.id and resource.ts.
+// Migration 2 converted the tables of migration 1 (kind 0, txt ”); rows are never
+// re-extracted by the store (the server computes Write.Index).
+//
+// # Search
+//
+// Search runs in one read transaction. Each clause of a query.go Query has two SQL forms,
+// built from bound parameters only (values are never written into the SQL text):
+//
+//   - a test on a resource row r: EXISTS (SELECT 1 FROM sp_x x WHERE x.rid = r.rid AND
+//     x.pid = ? AND <value conditions, ORed>), a seek on sp_x_rid. :not is NOT EXISTS;
+//     :missing is [NOT] EXISTS over every pid of the parameter; a chain joins the
+//     reference rows to resource (type, id) and tests the target (nested chains nest);
+//     _has finds reference rows (pid, val = r.id, sys = r.type) and tests their owner;
+//     composites join their part rows on the shared rid<<12|n; _id and _lastUpdated are
+//     conditions on r.id and r.ts.
+//   - a driver: the rids that match, from the value-ordered primary keys (token
+//     "pid = ? AND val = ? AND sys = ?", string prefix "val >= ? AND val < ?||x'ff'", date
+//     "lo >= ? AND lo < ? AND hi <= ?", chain: driver of the inner clause → resource →
+//     reference rows (pid, val = id, sys = type); _has: inner driver → reference rows by
+//     sp_str_rid → resource (type, id); _id: resource_key).
+//
+// One driver starts the search: the clause of best rank (_id; full-key token/reference;
+// other equality; prefix; range), the smallest by a count capped at 300 rows when several
+// share the best rank; the compartment's reference rows when no clause is as selective.
+// Every other clause (and the compartment) is a test. A driver whose single value fixes
+// pid, val, sys and txt yields its rows in rid order: the page query then reads them as
+// the outer loop of a join and stops at the page's end; other drivers are an "r.rid IN
+// (…)" list. Without a driver the search walks resource_live (or the rid order of
+// resource for a system-level search).
+//
+// Order and paging: without _sort, rid order. With _sort, a MATERIALIZED CTE computes each
+// match's keys once (correlated min/max over the key parameter's rows, NULL when none) and
+// orders by "k IS NULL, k [DESC], …, rid". Pages are keysets, never offsets: the cursor
+// carries the last row's keys and rid, and the next page asks for rows after them, so writes
+// between pages cannot shift unchanged rows. A cursor is HMAC-SHA256-signed with a key kept
+// in the catalog (secret table) over the tenant and the query's clauses, types, sort and
+// compartment; any other cursor is store.ErrCursor (400).
+//
+// _total=accurate|estimate is a COUNT over the same filter, or counts when the search has
+// no clause and no compartment. _include and _revinclude read the reference rows of the
+// page's resources (sp_str_rid) or point at them (primary key), :iterate up to 3 rounds,
+// at most 1000 resources a page.
 //
 // # Writes
 //

@@ -102,11 +102,11 @@ func (s *Store) Search(ctx context.Context, tenant string, q *search.Query, opts
 // plan is a search's filter: the rids to start from (driver, or none: every resource of the
 // types in scope) and the conditions every result must meet on resource alias r.
 type plan struct {
-	driver frag // "SELECT rid …", or sql "" for a scan of the types in scope
+	driver frag   // "SELECT rid …", or sql "" for a scan of the types in scope
 	stream *group // the driver as rid-ordered index rows, read by a join (nil: driver is IN)
-	where  frag // on r, including type and deleted
-	empty  bool // nothing can match
-	simple bool // no clause and no compartment: the counts table answers the total
+	where  frag   // on r, including type and deleted
+	empty  bool   // nothing can match
+	simple bool   // no clause and no compartment: the counts table answers the total
 }
 
 func (b *builder) plan(q *search.Query, opts store.SearchOptions) plan {

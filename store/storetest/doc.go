@@ -2,7 +2,12 @@
 // Run checks any store.Store against every promise of that contract, so backends cannot drift
 // apart. A backend is done when its test calls Run and passes.
 //
-// The suite checks behaviour visible through store.Store only. Index entries are not
-// searchable through the contract yet, so their atomicity is checked indirectly (a Commit
-// that failed can be repeated with the same entries).
+// The suite checks behaviour visible through store.Store only. Search is checked twice:
+// by table-driven cases on a small hand-written town (every parameter type, prefix and
+// modifier, chains, _has, sort, paging while writing, totals, includes, compartments,
+// tenant isolation, cursors), and by an oracle that compares Search (paging through every
+// page) with the brute-force search.Registry.Match over every stored resource, on random
+// queries built from the data's own values over a synthetic town (Town) and a sample of the
+// official R4 examples. Writes carry the entries search.Default().Extract computes
+// (IndexedWrite), as the server's do.
 package storetest
