@@ -2,9 +2,12 @@ package server
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 
@@ -76,6 +79,11 @@ func (rc *reqContext) search(typ string, params url.Values, comp *store.Compartm
 }
 
 func (rc *reqContext) searchBundle(q *search.Query, comp *store.Compartment, path string) (*fhir.Bundle, error) {
+	pages, err := decodePageCursor(q.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	q.Cursor = pages.current()
 	page, err := rc.store.Search(rc.c.Request.Context(), rc.tenant.ID, q, store.SearchOptions{Count: rc.limits.DefaultCount, Compartment: comp})
 	if err != nil {
 		return nil, err
@@ -85,7 +93,11 @@ func (rc *reqContext) searchBundle(q *search.Query, comp *store.Compartment, pat
 		total := int(page.Total)
 		b.Total = &total
 	}
+	q.Cursor = ""
 	self := q.SelfParams()
+	if len(pages.Stack) > 0 {
+		self.Set("_cursor", pages.encode())
+	}
 	link := func(rel string, params url.Values) {
 		u := rc.base + "/" + path
 		if enc := params.Encode(); enc != "" {
@@ -94,14 +106,23 @@ func (rc *reqContext) searchBundle(q *search.Query, comp *store.Compartment, pat
 		b.Link = append(b.Link, fhir.BundleLink{Relation: rel, URL: u})
 	}
 	link("self", self)
-	if q.Cursor != "" {
+	if len(pages.Stack) > 0 {
 		first := cloneValues(self)
 		first.Del("_cursor")
 		link("first", first)
+		if prev, ok := pages.previous(); ok {
+			p := cloneValues(self)
+			if len(prev.Stack) == 0 {
+				p.Del("_cursor")
+			} else {
+				p.Set("_cursor", prev.encode())
+			}
+			link("previous", p)
+		}
 	}
 	if page.Next != "" {
 		next := cloneValues(self)
-		next.Set("_cursor", page.Next)
+		next.Set("_cursor", pages.push(page.Next).encode())
 		link("next", next)
 	}
 	ctx := rc.c.Request.Context()
@@ -264,4 +285,59 @@ func conditionalLock(tenant, typ, criteria string) func() {
 func multipleMatches(typ, criteria string, n int) error {
 	return fhir.Errorf(http.StatusPreconditionFailed, fhir.IssueMultiple,
 		"%s?%s matches more than one resource (%d or more); make the criteria more selective", typ, criteria, n)
+}
+
+// pageCursor is the _cursor of the paging links: the store cursors of the pages before
+// this one (the last one selects this page), so that "previous" needs no reverse search in
+// the store. Only the latest maxPageStack are kept; Truncated says older ones were dropped,
+// and then the earliest page kept has no previous link rather than a wrong one.
+type pageCursor struct {
+	Stack     []string `json:"c"`
+	Truncated bool     `json:"t,omitempty"`
+}
+
+const maxPageStack = 8
+
+func decodePageCursor(s string) (pageCursor, error) {
+	var pc pageCursor
+	if s == "" {
+		return pc, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		err = json.Unmarshal(b, &pc)
+	}
+	if err != nil || len(pc.Stack) == 0 || len(pc.Stack) > maxPageStack {
+		return pc, fhir.Errorf(http.StatusBadRequest, fhir.IssueInvalid, "invalid _cursor; start the search again")
+	}
+	return pc, nil
+}
+
+func (pc pageCursor) encode() string {
+	b, _ := json.Marshal(pc)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// current is the store cursor of this page ("" for the first page).
+func (pc pageCursor) current() string {
+	if len(pc.Stack) == 0 {
+		return ""
+	}
+	return pc.Stack[len(pc.Stack)-1]
+}
+
+func (pc pageCursor) push(next string) pageCursor {
+	out := pageCursor{Stack: append(slices.Clone(pc.Stack), next), Truncated: pc.Truncated}
+	if len(out.Stack) > maxPageStack {
+		out.Stack, out.Truncated = out.Stack[1:], true
+	}
+	return out
+}
+
+// previous is the cursor of the page before; ok is false when it is no longer known.
+func (pc pageCursor) previous() (pageCursor, bool) {
+	if len(pc.Stack) == 0 || (pc.Truncated && len(pc.Stack) == 1) {
+		return pageCursor{}, false
+	}
+	return pageCursor{Stack: pc.Stack[:len(pc.Stack)-1], Truncated: pc.Truncated}, true
 }

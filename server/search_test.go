@@ -151,6 +151,37 @@ func TestSearch(t *testing.T) {
 			t.Fatalf("pages gave %v", seen)
 		}
 	})
+	t.Run("PreviousLinks", func(t *testing.T) {
+		// Walk forward through every page of one, then back through the previous links.
+		var forward [][]string
+		next := "/misato/fhir/Observation?_count=1&_sort=_id"
+		var last response
+		for next != "" {
+			last = h.get(next)
+			wantStatus(t, last, http.StatusOK)
+			forward = append(forward, ids(t, last, "match"))
+			next = strings.TrimPrefix(link(t, last, "next"), h.url)
+		}
+		if len(forward) != 6 || link(t, last, "first") == "" {
+			t.Fatalf("%d pages, first link %q", len(forward), link(t, last, "first"))
+		}
+		r := last
+		for i := len(forward) - 2; i >= 0; i-- {
+			prev := strings.TrimPrefix(link(t, r, "previous"), h.url)
+			if prev == "" {
+				t.Fatalf("page %d has no previous link", i+1)
+			}
+			r = h.get(prev)
+			wantStatus(t, r, http.StatusOK)
+			if got := ids(t, r, "match"); !slices.Equal(got, forward[i]) {
+				t.Fatalf("previous to page %d gave %v, want %v", i, got, forward[i])
+			}
+		}
+		if link(t, r, "previous") != "" {
+			t.Fatal("the first page has a previous link")
+		}
+		wantStatus(t, h.get("/misato/fhir/Observation?_cursor=garbage"), http.StatusBadRequest)
+	})
 	t.Run("TotalAndCount", func(t *testing.T) {
 		r := h.get("/misato/fhir/Patient?_total=accurate&_count=1")
 		wantStatus(t, r, http.StatusOK)
