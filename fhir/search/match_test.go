@@ -429,3 +429,18 @@ func TestMatchExamplesSelf(t *testing.T) {
 	}
 	t.Logf("%d self-searches", checked)
 }
+
+func TestRevIncludeIterateMayStartElsewhere(t *testing.T) {
+	r := Default()
+	// Observations of the encounters that are brought in by a first _revinclude.
+	q, err := r.ParseQuery("Patient", map[string][]string{"_revinclude": {"Encounter:subject"}, "_revinclude:iterate": {"Observation:encounter"}}, ParseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(q.RevInclude) != 2 || !q.RevInclude[1].Iterate || q.RevInclude[1].Type != "Observation" {
+		t.Fatalf("rev includes %+v", q.RevInclude)
+	}
+	if _, err := r.ParseQuery("Patient", map[string][]string{"_revinclude": {"Observation:encounter"}}, ParseOptions{}); err == nil {
+		t.Fatal("a plain _revinclude whose parameter cannot point to Patient was accepted")
+	}
+}

@@ -253,7 +253,7 @@ func (p *parser) include(rev bool, mod, raw string) error {
 				return invalid("%q is not a target type of %s:%s", in.Target, in.Type, parts[1])
 			}
 		}
-		if rev && p.q.Type != "" && in.Param != nil && !in.Param.HasTarget(p.q.Type) {
+		if rev && !in.Iterate && p.q.Type != "" && in.Param != nil && !in.Param.HasTarget(p.q.Type) {
 			return invalid("%s:%s does not refer to %s", in.Type, parts[1], p.q.Type)
 		}
 	}

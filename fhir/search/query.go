@@ -139,8 +139,10 @@ package search
 // Sort: for each SortKey in turn, ascending by the lowest entry value of the parameter
 // (string: Value; token: Value; date: Low; number/quantity: Num; reference: System/Value;
 // uri: Value), descending by the highest (date: High); resources without entries sort
-// last in both directions; ties keep the store's stable order (id). _id and _lastUpdated
-// sort by the id and meta.lastUpdated.
+// last in both directions; ties keep the store's own stable order (store/sqlite: the order
+// in which resources were first written). _id and _lastUpdated sort by the id and
+// meta.lastUpdated. Token entries without a code (a CodeableConcept with only text) take
+// part with the empty string, so they sort first ascending.
 //
 // Count < 0: the server's default page size. Total, Summary, Elements, Include and
 // RevInclude are handed to the store and the server as parsed; Cursor is opaque.
