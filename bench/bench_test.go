@@ -168,8 +168,30 @@ func TestRunCount(t *testing.T) {
 	if calls.Load() != 50 || st.Requests != 45 || st.Errors != 5 || st.Resources != 135 || st.Latency.Count() != 45 {
 		t.Errorf("calls %d, stats %+v", calls.Load(), st)
 	}
+	if st.Done != 0 {
+		t.Errorf("Done = %d, want 0 (seq 0 failed)", st.Done)
+	}
 	if st.FirstErr == nil || st.FirstErr.Error() != "boom" {
 		t.Errorf("FirstErr = %v", st.FirstErr)
+	}
+}
+
+func TestRunDone(t *testing.T) {
+	st, err := Run(context.Background(), Limits{Concurrency: 3, Count: 20}, func(_ context.Context, seq int64) (int, error) {
+		if seq == 13 || seq == 17 {
+			return 0, errors.New("lost")
+		}
+		return 1, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Done != 13 || st.Requests != 18 {
+		t.Errorf("Done = %d, Requests = %d; want 13, 18", st.Done, st.Requests)
+	}
+	st, _ = Run(context.Background(), Limits{Concurrency: 2, Count: 7}, func(context.Context, int64) (int, error) { return 1, nil })
+	if st.Done != 7 {
+		t.Errorf("all succeeded: Done = %d, want 7", st.Done)
 	}
 }
 

@@ -29,6 +29,9 @@ type Stats struct {
 	FirstErr  error // the first error seen, for diagnosis
 	Elapsed   time.Duration
 	Latency   *Recorder
+	// Done is the length of the prefix of sequence numbers 0, 1, … that all succeeded:
+	// operations below it are known to be complete.
+	Done int64
 }
 
 // Run calls op from lim.Concurrency workers until the limits are reached or ctx ends, and
@@ -52,6 +55,7 @@ func Run(ctx context.Context, lim Limits, op Op) (Stats, error) {
 		st       = Stats{Latency: &Recorder{}}
 		wg       sync.WaitGroup
 		firstErr error
+		firstGap = int64(-1)
 	)
 	start := time.Now()
 	for range lim.Concurrency {
@@ -61,6 +65,12 @@ func Run(ctx context.Context, lim Limits, op Op) (Stats, error) {
 			var rec Recorder
 			var reqs, res, errs int64
 			var werr error
+			gap := int64(-1) // lowest seq of this worker that did not succeed
+			fail := func(seq int64) {
+				if gap < 0 || seq < gap {
+					gap = seq
+				}
+			}
 			for ctx.Err() == nil {
 				seq := next.Add(1) - 1
 				if lim.Count > 0 && seq >= lim.Count {
@@ -70,9 +80,11 @@ func Run(ctx context.Context, lim Limits, op Op) (Stats, error) {
 				n, err := op(ctx, seq)
 				d := time.Since(t0)
 				if ctx.Err() != nil && err != nil {
+					fail(seq)
 					break // cut off by the deadline: neither a success nor an error
 				}
 				if err != nil {
+					fail(seq)
 					errs++
 					if werr == nil {
 						werr = err
@@ -92,10 +104,22 @@ func Run(ctx context.Context, lim Limits, op Op) (Stats, error) {
 			if firstErr == nil {
 				firstErr = werr
 			}
+			if gap >= 0 && (firstGap < 0 || gap < firstGap) {
+				firstGap = gap
+			}
 		}()
 	}
 	wg.Wait()
 	st.Elapsed = time.Since(start)
 	st.FirstErr = firstErr
+	// Every seq below next was taken by a worker, and each one taken below Count was run;
+	// all of them succeeded up to the first that did not.
+	st.Done = next.Load()
+	if lim.Count > 0 {
+		st.Done = min(st.Done, lim.Count)
+	}
+	if firstGap >= 0 {
+		st.Done = firstGap
+	}
 	return st, nil
 }

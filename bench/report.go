@@ -33,6 +33,12 @@ func WriteMarkdown(w io.Writer, rows []Row) error {
 		"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"); err != nil {
 		return err
 	}
+	return WriteMarkdownRows(w, rows)
+}
+
+// WriteMarkdownRows renders rows without the table header, to extend a table written
+// earlier by WriteMarkdown.
+func WriteMarkdownRows(w io.Writer, rows []Row) error {
 	for _, r := range rows {
 		unit := "req/s"
 		if r.PerResource {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -114,27 +113,16 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if st.Errors > 0 {
 		fmt.Fprintf(stderr, "bench: %d errors; first: %v\n", st.Errors, st.FirstErr)
 	}
-	if mode == "ingest" {
-		fmt.Fprintf(stderr, "bench: wrote resources bench-%d-0 … bench-%d-%d (read them with --seed %d --ids-from %d)\n",
-			*seed, *seed, st.Resources-1, *seed, st.Resources)
+	if mode == "ingest" && st.Done > 0 {
+		n := st.Done * int64(*size)
+		fmt.Fprintf(stderr, "bench: resources bench-%d-0 … bench-%d-%d are written (read them with --seed %d --ids-from %d)\n",
+			*seed, *seed, n-1, *seed, n)
 	}
-	var buf bytes.Buffer
-	if err := bench.WriteMarkdown(&buf, []bench.Row{row}); err != nil {
-		return err
-	}
-	if _, err := stdout.Write(buf.Bytes()); err != nil {
+	if err := bench.WriteMarkdown(stdout, []bench.Row{row}); err != nil {
 		return err
 	}
 	if *out != "" {
-		f, err := os.OpenFile(*out, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-		if err != nil {
-			return err
-		}
-		if _, err := f.Write(buf.Bytes()); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Close(); err != nil {
+		if err := appendTable(*out, row); err != nil {
 			return err
 		}
 	}
@@ -142,4 +130,25 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("bench: every request failed: %v", st.FirstErr)
 	}
 	return nil
+}
+
+// appendTable appends row to the Markdown table in file, writing the table header only when
+// the file is new or empty, so repeated runs build one table.
+func appendTable(file string, row bench.Row) error {
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		if fi.Size() == 0 {
+			err = bench.WriteMarkdown(f, []bench.Row{row})
+		} else {
+			err = bench.WriteMarkdownRows(f, []bench.Row{row})
+		}
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
