@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -14,6 +15,10 @@ import (
 	"github.com/kodomohub/kodomohub/fhir"
 	"github.com/kodomohub/kodomohub/store"
 )
+
+// statusClientClosed is recorded (metrics, logs) for requests whose client disconnected
+// before the answer; nginx uses the same number.
+const statusClientClosed = 499
 
 const (
 	mimeFHIRJSON  = "application/fhir+json"
@@ -116,6 +121,12 @@ func (s *Server) writeJSON(c *gin.Context, status int, v any) {
 
 // writeError renders err as an OperationOutcome; store sentinels get their FHIR status.
 func (s *Server) writeError(c *gin.Context, err error) {
+	if c.Request.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		// The client went away: nobody reads an answer, and it is not a server failure.
+		s.log.Debug("client gone", "path", c.Request.URL.Path, "err", err)
+		c.AbortWithStatus(statusClientClosed)
+		return
+	}
 	err = storeError(err)
 	status, oo := fhir.Outcome(err)
 	if status >= 500 {

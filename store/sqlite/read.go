@@ -33,29 +33,27 @@ func (s *Store) reader(ctx context.Context, tenant string) (*sql.DB, error) {
 
 // Read implements store.Store.
 func (s *Store) Read(ctx context.Context, tenant, typ, id string) (fhir.Resource, error) {
-	db, err := s.reader(ctx, tenant)
+	t, err := s.tenantDB(ctx, tenant)
 	if err != nil {
 		return fhir.Resource{}, err
 	}
 	r := fhir.Resource{Type: typ, ID: id}
 	var ts int64
 	var act int
-	err = db.QueryRowContext(ctx, `SELECT v.ver, v.action, v.ts, v.raw FROM resource r JOIN version v ON v.seq = r.seq
-		WHERE r.type = ? AND r.id = ?`, typ, id).Scan(&r.Version, &act, &ts, (*[]byte)(&r.Raw))
+	err = t.readStmt.QueryRowContext(ctx, typ, id).Scan(&r.Version, &act, &ts, (*[]byte)(&r.Raw))
 	return finish(r, act, ts, err)
 }
 
 // VRead implements store.Store.
 func (s *Store) VRead(ctx context.Context, tenant, typ, id string, version int64) (fhir.Resource, error) {
-	db, err := s.reader(ctx, tenant)
+	t, err := s.tenantDB(ctx, tenant)
 	if err != nil {
 		return fhir.Resource{}, err
 	}
 	r := fhir.Resource{Type: typ, ID: id, Version: version}
 	var ts int64
 	var act int
-	err = db.QueryRowContext(ctx, `SELECT v.action, v.ts, v.raw FROM resource r JOIN version v ON v.rid = r.rid AND v.ver = ?
-		WHERE r.type = ? AND r.id = ?`, version, typ, id).Scan(&act, &ts, (*[]byte)(&r.Raw))
+	err = t.vreadStmt.QueryRowContext(ctx, version, typ, id).Scan(&act, &ts, (*[]byte)(&r.Raw))
 	return finish(r, act, ts, err)
 }
 
