@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Resource is one stored version of a resource. Raw is the JSON as written (compacted), with
@@ -84,7 +85,7 @@ func Parse(raw []byte, lim Limits) (Head, error) {
 	if err := checkJSON(raw, lim.MaxDepth); err != nil {
 		return h, err
 	}
-	fields, err := splitObject(raw)
+	fields, err := splitValid(raw)
 	if err != nil {
 		return h, err
 	}
@@ -119,6 +120,9 @@ func checkJSON(raw []byte, maxDepth int) error {
 		var v any
 		err := json.Unmarshal(raw, &v)
 		return Wrap(err, http.StatusBadRequest, IssueStructure, "the body is not valid JSON: %v", err)
+	}
+	if !utf8.Valid(raw) {
+		return Errorf(http.StatusBadRequest, IssueStructure, "the body is not valid UTF-8: FHIR JSON is UTF-8")
 	}
 	depth, inString, escaped := 0, false, false
 	first := true
@@ -163,31 +167,106 @@ type field struct {
 // splitObject returns the top-level members of a JSON object in document order.
 // Duplicate member names are an error: FHIR JSON forbids them.
 func splitObject(raw []byte) ([]field, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil || tok != json.Delim('{') {
+	if !json.Valid(raw) {
+		var v any
+		err := json.Unmarshal(raw, &v)
+		return nil, Wrap(err, http.StatusBadRequest, IssueStructure, "the body is not valid JSON: %v", err)
+	}
+	return splitValid(raw)
+}
+
+// splitValid is splitObject for input known to be valid JSON: one pass over the bytes,
+// values kept as they are.
+func splitValid(raw []byte) ([]field, error) {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
 		return nil, Errorf(http.StatusBadRequest, IssueStructure, "a resource must be a JSON object")
 	}
-	var fields []field
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, Wrap(err, http.StatusBadRequest, IssueStructure, "the body is not valid JSON: %v", err)
+	i = skipSpace(raw, i+1)
+	fields := make([]field, 0, 16)
+	for i < len(raw) && raw[i] != '}' {
+		end, escaped := scanString(raw, i)
+		key := string(raw[i+1 : end-1])
+		if escaped {
+			if err := json.Unmarshal(raw[i:end], &key); err != nil {
+				return nil, Wrap(err, http.StatusBadRequest, IssueStructure, "invalid property name")
+			}
 		}
-		key := tok.(string)
-		if seen[key] {
-			return nil, ErrorAt(http.StatusBadRequest, IssueStructure, key, "duplicate JSON property %q", key)
+		for _, f := range fields {
+			if f.key == key {
+				return nil, ErrorAt(http.StatusBadRequest, IssueStructure, key, "duplicate JSON property %q", key)
+			}
 		}
-		seen[key] = true
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, Wrap(err, http.StatusBadRequest, IssueStructure, "the body is not valid JSON: %v", err)
+		i = skipSpace(raw, end) + 1 // the colon
+		i = skipSpace(raw, i)
+		vend := skipValue(raw, i)
+		fields = append(fields, field{key, raw[i:vend:vend]})
+		i = skipSpace(raw, vend)
+		if i < len(raw) && raw[i] == ',' {
+			i = skipSpace(raw, i+1)
 		}
-		fields = append(fields, field{key, v})
 	}
 	return fields, nil
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// scanString returns the index after the string literal starting at b[i] (a quote) and
+// whether it needs decoding (escapes, or bytes beyond ASCII that encoding/json checks).
+func scanString(b []byte, i int) (end int, escaped bool) {
+	for i++; i < len(b); i++ {
+		if b[i] >= 0x80 {
+			escaped = true
+		}
+		switch b[i] {
+		case '\\':
+			escaped = true
+			i++
+		case '"':
+			return i + 1, escaped
+		}
+	}
+	return len(b), escaped
+}
+
+// skipValue returns the index after the JSON value starting at b[i].
+func skipValue(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		end, _ := scanString(b, i)
+		return end
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				i, _ = scanString(b, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return len(b)
+	}
+	for i < len(b) {
+		switch b[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return i
+		}
+		i++
+	}
+	return i
 }
 
 func joinObject(fields []field) []byte {

@@ -42,6 +42,7 @@ func TestParse(t *testing.T) {
 		{"ErrLongID", `{"resourceType":"Patient","id":"` + strings.Repeat("a", 65) + `"}`, 400, "", ""},
 		{"ErrDuplicate", `{"resourceType":"Patient","id":"a","id":"b"}`, 400, "", ""},
 		{"ErrDeep", `{"resourceType":"Patient","x":` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + `}`, 400, "", ""},
+		{"ErrNotUTF8", "{\"resourceType\":\"Patient\",\"id\":\"x\",\"text\":\"\x8a\"}", 400, "", ""},
 		{"DeepInString", `{"resourceType":"Patient","id":"x","y":"` + strings.Repeat("[", 70) + `"}`, 0, "Patient", "x"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
