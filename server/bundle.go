@@ -322,8 +322,10 @@ func (rc *reqContext) transaction(ops []entryOp) ([]fhir.BundleEntry, error) {
 			writeOp = append(writeOp, i)
 		}
 	}
-	// Reads of resources the transaction does not change are done before the commit, so a
-	// failing read fails the whole transaction without anything written.
+	// Reads of resources the transaction does not change, and searches, are done before the
+	// commit, so a failing read fails the whole transaction without anything written. A
+	// search entry therefore sees the state before this transaction's writes; reads of
+	// resources it writes are answered from the commit below.
 	for i, op := range ops {
 		if op.method != http.MethodGet {
 			continue
