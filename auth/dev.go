@@ -97,6 +97,9 @@ func (d *Dev) Mint(c DevClaims) (string, error) {
 	return string(signed), err
 }
 
+// HandlesIssuer implements IssuerMatcher: dev tokens carry the issuer DevIssuer.
+func (d *Dev) HandlesIssuer(_ context.Context, _, iss string) bool { return iss == DevIssuer }
+
 // Authenticate implements Authenticator: the bearer token must be a dev token for tenant.
 func (d *Dev) Authenticate(_ context.Context, tenant string, r *http.Request) (*Principal, error) {
 	raw := bearer(r)

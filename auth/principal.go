@@ -22,6 +22,11 @@ type Principal struct {
 	Facility string
 	// Scopes are the granted SMART scopes.
 	Scopes Scopes
+	// Issuer is the token's iss: the identity provider or the hub's token service.
+	Issuer string
+	// FacilityKind says what kind of facility a facility principal is (FacilityHospital,
+	// FacilityNursery, FacilitySchool, FacilityChildGuidance), when known.
+	FacilityKind string
 }
 
 type principalKey struct{}
@@ -60,6 +65,26 @@ type Access struct {
 	Op   Op
 	Type string // resource type; "*" for system-wide operations
 	ID   string // empty for type-level operations
+
+	// Tenant is the tenant of the URL; when set it must equal the principal's tenant.
+	Tenant string
+	// Patient is the patient the resource is about, as "Patient/ID" (the resource itself
+	// for a Patient), empty when the resource is about no one or the caller does not know
+	// yet (a type-level search whose results are checked one by one).
+	Patient string
+	// Security holds the resource's meta.security labels.
+	Security []Coding
+	// Purpose is the purpose of use the caller declared (a v3 ActReason code such as TREAT
+	// or PUBHLTH, or a hub code); it is recorded, not enforced.
+	Purpose string
+	// BreakGlass is the reason the caller gave when invoking break-glass; empty otherwise.
+	BreakGlass string
+}
+
+// Coding is a code from a code system, as in a FHIR Coding.
+type Coding struct {
+	System string `json:"system,omitempty"`
+	Code   string `json:"code,omitempty"`
 }
 
 // Policy decides whether a principal may make an access.
