@@ -1,0 +1,296 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/kodomohub/kodomohub/fhir"
+)
+
+// Hub roles, carried by tokens (the role claim) and client registrations.
+const (
+	// RoleMunicipalStaff is a town's child & family support staff member.
+	RoleMunicipalStaff = "municipal-staff"
+	// RoleMunicipalAdmin administers the town's tenant: clients, configuration, registers.
+	RoleMunicipalAdmin = "municipal-admin"
+	// RoleFacility is a hospital, nursery, school or child guidance centre (FacilityKind),
+	// acting for the Organization in Principal.Facility.
+	RoleFacility = "facility"
+	// RoleVendorSystem is a municipal or vendor system that feeds or reads data as a whole;
+	// bound to a facility (Principal.Facility set), it is held to that facility's roster.
+	RoleVendorSystem = "vendor-system"
+	// RoleAuditor reads the audit trail, nothing else.
+	RoleAuditor = "auditor"
+	// RoleResearcher reads nothing that identifies a person.
+	RoleResearcher = "researcher"
+)
+
+// Facility kinds (Principal.FacilityKind).
+const (
+	FacilityHospital      = "hospital"
+	FacilityNursery       = "nursery"
+	FacilitySchool        = "school"
+	FacilityChildGuidance = "child-guidance-centre" // 児童相談所
+)
+
+var facilityKinds = []string{FacilityHospital, FacilityNursery, FacilitySchool, FacilityChildGuidance}
+
+func knownFacilityKind(k string) bool { return slices.Contains(facilityKinds, k) }
+
+// Security labels (meta.security) that mark sensitive categories.
+//
+// The hub's own categories use the code system SecurityCategorySystem:
+//
+//	yotaikyo-case  要保護児童対策地域協議会 (要対協) case records: the council's case files,
+//	               meeting records and support plans
+//	abuse-report   虐待通告 / 相談: reports and consultations about suspected abuse
+//	dv             domestic-violence related records (e.g. DV support measures on a household)
+//
+// and HL7 v3 Confidentiality (ConfidentialitySystem) codes R (restricted) and V (very
+// restricted) are honoured as well: R needs a role holding "R", V is never granted by role,
+// only by break-glass. Other labels (N, M, L, U, purpose-of-use tags…) restrict nothing.
+const (
+	SecurityCategorySystem = "https://kodomohub.jp/fhir/CodeSystem/security-category"
+	ConfidentialitySystem  = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
+
+	SecurityYotaikyoCase = "yotaikyo-case"
+	SecurityAbuseReport  = "abuse-report"
+	SecurityDV           = "dv"
+	ConfidentialityR     = "R"
+	ConfidentialityV     = "V"
+)
+
+// Purpose-of-use codes (v3 ActReason) the hub uses in audit records.
+const (
+	PurposeOfUseSystem = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+	PurposeBreakGlass  = "BTG"
+)
+
+// Roster answers whether a child is on a facility's roster: enrolled (EpisodeOfCare with
+// the facility as managingOrganization, active now) or a member of the facility's Group, as
+// the town keeps it. The server implements it over the store.
+type Roster interface {
+	// OnRoster reports whether patient ("Patient/ID") is on facility's ("Organization/ID")
+	// roster in tenant.
+	OnRoster(ctx context.Context, tenant, facility, patient string) (bool, error)
+}
+
+// Decision is the policy's answer for one access, with the reason recorded in the audit
+// trail for allowed and denied accesses alike.
+type Decision struct {
+	Allowed bool
+	Reason  string
+	// BreakGlass is true when the access was allowed only because the caller invoked
+	// break-glass: the caller must raise an alert and record the reason.
+	BreakGlass bool
+	// Err is set when the decision could not be made (the roster could not be read); the
+	// access is denied and the failure is internal (500), not a 403.
+	Err error
+}
+
+// rule is one role's row of the policy table.
+type rule struct {
+	// types the role may touch at all: "*" for every type; nil for none.
+	types []string
+	// ops the role may perform (a subset of "cruds").
+	ops string
+	// roster: accesses about a patient need the patient on the principal's facility roster.
+	roster bool
+	// person: the role may see resources about a person. Without it, only resource types in
+	// nonPersonTypes are reachable.
+	person bool
+	// holds are the sensitive labels (system|code) the role may read and write.
+	holds []string
+	// reports are sensitive labels the role may create but not read back (a duty to report).
+	reports []string
+	// breakGlass: the role may invoke break-glass to reach what it does not hold.
+	breakGlass bool
+}
+
+func label(system, code string) string { return system + "|" + code }
+
+var (
+	yotaikyo    = label(SecurityCategorySystem, SecurityYotaikyoCase)
+	abuseReport = label(SecurityCategorySystem, SecurityAbuseReport)
+	dvLabel     = label(SecurityCategorySystem, SecurityDV)
+	restricted  = label(ConfidentialitySystem, ConfidentialityR)
+	veryRestr   = label(ConfidentialitySystem, ConfidentialityV)
+)
+
+// sensitiveLabels are the labels that restrict access; all others restrict nothing.
+var sensitiveLabels = []string{yotaikyo, abuseReport, dvLabel, restricted, veryRestr}
+
+// roles is the access policy, one row per role. SMART scopes are an upper bound on top of
+// it for everyone: a role never grants what the token's scopes do not.
+//
+//	role             types            ops    about a person       sensitive labels held        break-glass
+//	municipal-staff  all              cruds  yes                  要対協, abuse, DV, R         yes
+//	municipal-admin  all              cruds  yes                  none (R, V … by break-glass) yes
+//	facility         all              cruds  only roster children child-guidance-centre:       no
+//	                                                              要対協, abuse, R; others may
+//	                                                              create abuse reports
+//	vendor-system    all              cruds  yes; roster children none; may create abuse       no
+//	                                         only when bound to   reports
+//	                                         a facility
+//	auditor          AuditEvent       rs     (AuditEvent only)    none                         no
+//	researcher       non-person types rs     no                   none                         no
+//
+// A resource labelled V (very restricted) is reached only by break-glass.
+var roles = map[string]rule{
+	RoleMunicipalStaff: {types: []string{"*"}, ops: "cruds", person: true,
+		holds: []string{yotaikyo, abuseReport, dvLabel, restricted}, breakGlass: true},
+	RoleMunicipalAdmin: {types: []string{"*"}, ops: "cruds", person: true, breakGlass: true},
+	RoleFacility: {types: []string{"*"}, ops: "cruds", person: true, roster: true,
+		reports: []string{abuseReport}},
+	RoleVendorSystem: {types: []string{"*"}, ops: "cruds", person: true, reports: []string{abuseReport}},
+	RoleAuditor:      {types: []string{"AuditEvent"}, ops: "rs", person: true},
+	RoleResearcher:   {types: []string{"*"}, ops: "rs"},
+}
+
+// childGuidanceHolds are the labels a child guidance centre holds for children on its roster.
+var childGuidanceHolds = []string{yotaikyo, abuseReport, restricted}
+
+// nonPersonTypes are the resource types that are never about a patient: organisations,
+// places, definitions, terminology and population-level reports. A researcher reaches only
+// these; a facility reaches them without a roster check.
+var nonPersonTypes = map[string]bool{
+	"Organization": true, "OrganizationAffiliation": true, "Location": true, "HealthcareService": true,
+	"Endpoint": true, "CapabilityStatement": true, "StructureDefinition": true, "SearchParameter": true,
+	"OperationDefinition": true, "CodeSystem": true, "ValueSet": true, "ConceptMap": true,
+	"NamingSystem": true, "Questionnaire": true, "PlanDefinition": true, "ActivityDefinition": true,
+	"Library": true, "Measure": true, "MeasureReport": true, "SubscriptionTopic": true,
+	"ImplementationGuide": true, "StructureMap": true, "GraphDefinition": true, "CompartmentDefinition": true,
+}
+
+// AccessPolicy is the hub's access policy (see the roles table): role rules, the facility
+// roster, sensitive labels and break-glass, under the SMART scopes of the token.
+type AccessPolicy struct {
+	Roster Roster
+}
+
+var _ Policy = (*AccessPolicy)(nil)
+
+// Authorize implements Policy: nil, a 403 *fhir.Error with the decision's reason, or the
+// internal error when the decision could not be made.
+func (ap *AccessPolicy) Authorize(ctx context.Context, p *Principal, a Access) error {
+	if p == nil {
+		return fhir.Errorf(http.StatusUnauthorized, fhir.IssueLogin, "authentication required")
+	}
+	d := ap.Decide(ctx, p, a)
+	switch {
+	case d.Err != nil:
+		return fmt.Errorf("auth: policy: %w", d.Err)
+	case !d.Allowed:
+		return fhir.Errorf(http.StatusForbidden, fhir.IssueForbidden, "%s", d.Reason)
+	}
+	return nil
+}
+
+func deny(format string, args ...any) Decision {
+	return Decision{Reason: fmt.Sprintf(format, args...)}
+}
+
+// Decide returns the decision on a, with its reason.
+//
+// The server calls it once per resource touched: for a type-level search (no ID, no
+// Patient) it answers whether the search may run at all, and each result is then decided
+// on its own with Patient and Security filled in.
+func (ap *AccessPolicy) Decide(ctx context.Context, p *Principal, a Access) Decision {
+	if p == nil {
+		return deny("authentication required")
+	}
+	if a.Tenant != "" && a.Tenant != p.Tenant {
+		return deny("the token is for another tenant")
+	}
+	if a.Type == "Patient" && a.ID != "" && a.Patient == "" {
+		a.Patient = "Patient/" + a.ID
+	}
+	r, ok := roles[p.Role]
+	if !ok {
+		if p.Role == "" {
+			return deny("the token carries no hub role")
+		}
+		return deny("unknown role %q", p.Role)
+	}
+	// 1. SMART scopes bound everything.
+	if !p.Scopes.Allows(a.Type, a.Op) {
+		return deny("the token's scopes do not allow %s on %s", opName(a.Op), a.Type)
+	}
+	// 2. The role's types and operations.
+	if !slices.Contains(r.types, "*") && !slices.Contains(r.types, a.Type) {
+		return deny("role %s may not access %s", p.Role, a.Type)
+	}
+	if !strings.ContainsRune(r.ops, rune(a.Op)) {
+		return deny("role %s may not %s", p.Role, opName(a.Op))
+	}
+	// 3. Person-level data.
+	personal := a.Patient != "" || !nonPersonTypes[a.Type]
+	if personal && !r.person {
+		return deny("role %s may not access data about a person", p.Role)
+	}
+	// 4. Sensitive labels.
+	held := r.holds
+	if p.Role == RoleFacility && p.FacilityKind == FacilityChildGuidance {
+		held = childGuidanceHolds
+	}
+	var missing []string
+	for _, l := range a.Security {
+		key := label(l.System, l.Code)
+		if !slices.Contains(sensitiveLabels, key) || slices.Contains(held, key) {
+			continue
+		}
+		if a.Op == OpCreate && slices.Contains(r.reports, key) {
+			continue // a duty to report: create, not read back
+		}
+		missing = append(missing, l.Code)
+	}
+	breakGlass := false
+	if len(missing) > 0 {
+		what := strings.Join(missing, ", ")
+		switch {
+		case a.BreakGlass == "":
+			return deny("the resource is labelled %s, which role %s does not hold", what, p.Role)
+		case !r.breakGlass:
+			return deny("role %s may not invoke break-glass", p.Role)
+		case strings.TrimSpace(a.BreakGlass) == "":
+			return deny("break-glass needs a reason")
+		}
+		breakGlass = true
+	}
+	// 5. The facility roster.
+	needsRoster := r.roster || (p.Role == RoleVendorSystem && p.Facility != "")
+	if needsRoster && personal {
+		if p.Facility == "" {
+			return deny("the token names no facility")
+		}
+		switch {
+		case a.Patient != "":
+			if ap.Roster == nil {
+				return Decision{Err: fmt.Errorf("no roster configured")}
+			}
+			on, err := ap.Roster.OnRoster(ctx, p.Tenant, p.Facility, a.Patient)
+			if err != nil {
+				return Decision{Err: fmt.Errorf("roster of %s: %w", p.Facility, err)}
+			}
+			if !on {
+				return deny("%s is not on the roster of %s", a.Patient, p.Facility)
+			}
+		case a.ID == "" && a.Op == OpSearch:
+			// A type-level search may run; each result is decided with its patient.
+		default:
+			return deny("%s access to %s that names no patient on the roster of %s", opName(a.Op), a.Type, p.Facility)
+		}
+	}
+	if breakGlass {
+		return Decision{Allowed: true, BreakGlass: true,
+			Reason: fmt.Sprintf("break-glass by %s (%s): %s", p.Subject, p.Role, strings.TrimSpace(a.BreakGlass))}
+	}
+	reason := fmt.Sprintf("role %s with scopes allowing %s on %s", p.Role, opName(a.Op), a.Type)
+	if needsRoster && a.Patient != "" {
+		reason += fmt.Sprintf("; %s on the roster of %s", a.Patient, p.Facility)
+	}
+	return Decision{Allowed: true, Reason: reason}
+}
