@@ -32,12 +32,11 @@ type bucket struct {
 	last   time.Time
 }
 
-// RateKey is the rate-limit key of a principal in a tenant: its client id, else its subject.
+// RateKey is the rate-limit key of a principal: tenant, issuer and subject, which is the
+// client id for backend-services tokens and the person for staff tokens (staff who share a
+// dashboard client still get a bucket each).
 func (p *Principal) RateKey() string {
-	if p.ClientID != "" {
-		return p.Tenant + "/client/" + p.ClientID
-	}
-	return p.Tenant + "/sub/" + p.Issuer + "/" + p.Subject
+	return p.Tenant + " " + p.Issuer + " " + p.Subject
 }
 
 // Allow takes one token from key's bucket. rate overrides the Default when non-zero. It

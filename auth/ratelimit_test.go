@@ -1,0 +1,74 @@
+package auth
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+func TestRateLimiter(t *testing.T) {
+	clock := oidcNow
+	l := &RateLimiter{Default: Rate{PerSecond: 2, Burst: 3}, Now: func() time.Time { return clock }}
+	allow := func(key string, r Rate) (bool, time.Duration) { return l.Allow(key, r) }
+
+	t.Run("OKBurstThenLimited", func(t *testing.T) {
+		for i := range 3 {
+			if ok, _ := allow("misato/client/a", Rate{}); !ok {
+				t.Fatalf("request %d of the burst refused", i+1)
+			}
+		}
+		ok, wait := allow("misato/client/a", Rate{})
+		if ok || wait != 500*time.Millisecond {
+			t.Fatalf("4th: ok %v retry-after %v, want refused for 500ms", ok, wait)
+		}
+	})
+	t.Run("OKRefillsWithTime", func(t *testing.T) {
+		clock = clock.Add(500 * time.Millisecond)
+		if ok, _ := allow("misato/client/a", Rate{}); !ok {
+			t.Fatal("not refilled after retry-after")
+		}
+		if ok, _ := allow("misato/client/a", Rate{}); ok {
+			t.Fatal("refilled more than one token")
+		}
+	})
+	t.Run("OKKeysIndependent", func(t *testing.T) {
+		if ok, _ := allow("misato/client/b", Rate{}); !ok {
+			t.Fatal("another client limited by a's bucket")
+		}
+	})
+	t.Run("OKPerClientRate", func(t *testing.T) {
+		r := Rate{PerSecond: 0.5, Burst: 1}
+		if ok, _ := allow("misato/client/slow", r); !ok {
+			t.Fatal("first request refused")
+		}
+		if ok, wait := allow("misato/client/slow", r); ok || wait != 2*time.Second {
+			t.Fatalf("ok %v retry-after %v, want 2s", ok, wait)
+		}
+	})
+	t.Run("OKUnlimited", func(t *testing.T) {
+		u := &RateLimiter{}
+		for range 1000 {
+			if ok, _ := u.Allow("k", Rate{}); !ok {
+				t.Fatal("limited without a rate")
+			}
+		}
+	})
+	t.Run("OKBoundedKeys", func(t *testing.T) {
+		b := &RateLimiter{Default: Rate{PerSecond: 1, Burst: 1}, Now: func() time.Time { return clock }, MaxKeys: 10}
+		for i := range 100 {
+			clock = clock.Add(time.Millisecond)
+			b.Allow(fmt.Sprintf("k%d", i), Rate{})
+		}
+		if len(b.buckets) > 10 {
+			t.Fatalf("%d buckets kept, max 10", len(b.buckets))
+		}
+	})
+	t.Run("RateKey", func(t *testing.T) {
+		a := (&Principal{Tenant: "misato", ClientID: "dashboard", Subject: "staff-1", Issuer: "https://idp"}).RateKey()
+		b := (&Principal{Tenant: "misato", ClientID: "dashboard", Subject: "staff-2", Issuer: "https://idp"}).RateKey()
+		c := (&Principal{Tenant: "kawajima", ClientID: "dashboard", Subject: "staff-1", Issuer: "https://idp"}).RateKey()
+		if a == b || a == c {
+			t.Fatalf("keys %q %q %q: want one per person and tenant", a, b, c)
+		}
+	})
+}
