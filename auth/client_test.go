@@ -2,10 +2,10 @@ package auth
 
 import (
 	"bytes"
-	"encoding/json"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/json"
 	"strings"
 	"testing"
 
