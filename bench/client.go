@@ -89,6 +89,28 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) error
 	return err
 }
 
+// get GETs path and reads the answer into buf (reset first); any status but 200 is an error.
+func (c *Client) get(ctx context.Context, path string, buf *bytes.Buffer) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Base+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	req.Header.Set("Accept", "application/fhir+json")
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return &StatusError{Status: resp.StatusCode, Body: string(b)}
+	}
+	buf.Reset()
+	_, err = buf.ReadFrom(resp.Body)
+	return err
+}
+
 // IngestOp posts family bundle seq of w as a transaction.
 func (c *Client) IngestOp(w Workload) Op {
 	return func(ctx context.Context, seq int64) (int, error) {

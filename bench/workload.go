@@ -57,6 +57,15 @@ type entry struct {
 // Family builds family b's bundle from r. Workload.Bundle seeds r deterministically; tests
 // may pass any source.
 func Family(r *rand.Rand, w Workload, b int64) []byte {
+	out, err := json.Marshal(map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": familyEntries(r, w, b)})
+	if err != nil {
+		panic(err) // only maps, slices, strings and numbers: cannot fail
+	}
+	return out
+}
+
+// familyEntries builds the entries of family b's bundle from r.
+func familyEntries(r *rand.Rand, w Workload, b int64) []entry {
 	size := w.BundleSize
 	entries := make([]entry, size)
 	base := b * int64(size)
@@ -94,11 +103,7 @@ func Family(r *rand.Rand, w Workload, b int64) []byte {
 		}
 		entries[j].Resource = res
 	}
-	out, err := json.Marshal(map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": entries})
-	if err != nil {
-		panic(err) // only maps, slices, strings and numbers: cannot fail
-	}
-	return out
+	return entries
 }
 
 func round1(f float64) float64 { return float64(int(f*10+0.5)) / 10 }

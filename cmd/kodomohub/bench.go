@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,17 +16,24 @@ import (
 
 const benchUsage = `kodomohub bench ingest --url http://127.0.0.1:PORT/TENANT/fhir --token T [--concurrency 4] [--bundle-size 100] [--resources N | --duration D] [--seed S] [--out FILE]
 kodomohub bench read   --url http://127.0.0.1:PORT/TENANT/fhir --token T [--concurrency 16] [--duration 30s] --ids-from N [--seed S] [--bundle-size 100] [--out FILE]
+kodomohub bench search --url http://127.0.0.1:PORT/TENANT/fhir --token T [--concurrency 8] [--duration 30s] --ids-from N [--seed S] [--bundle-size 100] [--families 2000] [--kinds K,K…] [--total-runs 5] [--out FILE]
 
 ingest PUTs family bundles whose resources get ids bench-SEED-0, bench-SEED-1, …; read GETs
 random resources among the first --ids-from of those written with the same --seed and
---bundle-size. Both print a Markdown table (and append it to --out).`
+--bundle-size. search runs a mix of searches (kinds: identifier, subject-code, code-date,
+kana-name, revinclude, chained) whose values come from --families families sampled among
+those, checks every answer, then times --total-runs sequential _total=accurate searches on
+Observation. All print Markdown tables (and append them to --out).`
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "ingest" && args[0] != "read") {
+	if len(args) == 0 || (args[0] != "ingest" && args[0] != "read" && args[0] != "search") {
 		fmt.Fprintln(stderr, benchUsage)
-		return fmt.Errorf("%w: bench ingest|read", errUsage)
+		return fmt.Errorf("%w: bench ingest|read|search", errUsage)
 	}
 	mode := args[0]
+	if mode == "search" {
+		return cmdBenchSearch(ctx, args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("bench "+mode, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintln(stderr, benchUsage); fs.PrintDefaults() }
@@ -146,6 +154,143 @@ func appendTable(file string, row bench.Row) error {
 		} else {
 			err = bench.WriteMarkdownRows(f, []bench.Row{row})
 		}
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func cmdBenchSearch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench search", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, benchUsage); fs.PrintDefaults() }
+	base := fs.String("url", "", "tenant FHIR base URL on a loopback server, e.g. http://127.0.0.1:8080/misato/fhir")
+	token := fs.String("token", "", "bearer token (kodomohub dev-token)")
+	conc := fs.Int("concurrency", 8, "concurrent searches")
+	size := fs.Int("bundle-size", bench.DefaultBundleSize, "entries per family bundle (must match the ingest)")
+	seed := fs.Uint64("seed", 1, "workload seed of the ingest")
+	dur := fs.Duration("duration", 30*time.Second, "how long to run the mix (0: only the _total searches)")
+	idsFrom := fs.Int64("ids-from", 0, "how many resources the ingest with --seed wrote; queries use whole families among them")
+	pool := fs.Int("families", 2000, "how many families to sample for query values")
+	kindList := fs.String("kinds", "all", "comma-separated kinds of query in the mix")
+	totalRuns := fs.Int("total-runs", 5, "sequential runs of each _total=accurate search after the mix (0: none)")
+	out := fs.String("out", "", "also append the tables to this file")
+	if pos, err := parseArgs(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
+	}
+	kinds, err := bench.ParseSearchKinds(*kindList)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: %v", errUsage, err)
+	case *base == "" || *token == "":
+		return fmt.Errorf("%w: --url and --token are required", errUsage)
+	case *conc < 1 || *size < 1 || *pool < 1 || *totalRuns < 0 || *dur < 0:
+		return fmt.Errorf("%w: --concurrency, --bundle-size and --families must be at least 1, --duration and --total-runs not negative", errUsage)
+	case *idsFrom < 1:
+		return fmt.Errorf("%w: search needs --ids-from N (resources written by an ingest with the same --seed)", errUsage)
+	case *dur == 0 && *totalRuns == 0:
+		return fmt.Errorf("%w: nothing to run: --duration and --total-runs are both 0", errUsage)
+	}
+	client, err := bench.NewClient(*base, *token, *conc)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	murl, err := bench.MetricsURL(*base)
+	if err != nil {
+		return err
+	}
+	w := bench.Workload{Seed: *seed, BundleSize: *size}
+	r := rand.New(rand.NewPCG(*seed, uint64(time.Now().UnixNano())))
+	t0 := time.Now()
+	mix, err := bench.NewSearchMix(w, *idsFrom, *pool, kinds, r)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	fmt.Fprintf(stderr, "bench search: %d families sampled in %s\n", len(mix.Pool), time.Since(t0).Round(time.Millisecond))
+	report := bench.SearchReport{Concurrency: *conc}
+	failed := false
+	if *dur > 0 {
+		var mu sync.Mutex
+		next := func(seq int64) bench.SearchQuery {
+			mu.Lock()
+			defer mu.Unlock()
+			return mix.Query(seq, r)
+		}
+		rec := &bench.SearchRecorder{}
+		sampler := &bench.RSSSampler{URL: murl, HTTP: client.HTTP}
+		sctx, stopSampler := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); sampler.Run(sctx, time.Second) }()
+		fmt.Fprintf(stderr, "bench search: %s, concurrency %d, duration %s, kinds %v\n", *base, *conc, *dur, kinds)
+		st, err := bench.Run(ctx, bench.Limits{Concurrency: *conc, Duration: *dur}, client.SearchOp(next, rec))
+		stopSampler()
+		<-done
+		if err != nil {
+			return err
+		}
+		report.Elapsed, report.Kinds, report.Stats = st.Elapsed, kinds, rec.Kinds()
+		if peak, err := sampler.Peak(); err != nil {
+			fmt.Fprintf(stderr, "bench: server RSS: %v\n", err)
+		} else {
+			report.RSSPeak = peak
+		}
+		for _, k := range kinds {
+			if ks := report.Stats[k]; ks.Errors > 0 {
+				fmt.Fprintf(stderr, "bench: %s: %d errors; first: %v\n", k, ks.Errors, ks.FirstErr)
+			}
+		}
+		failed = st.Requests == 0 && st.Errors > 0
+	}
+	for _, path := range bench.TotalQueries {
+		if *totalRuns == 0 {
+			break
+		}
+		ts := bench.TotalStats{Path: path}
+		for range *totalRuns {
+			total, d, err := client.Total(ctx, path)
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				ts.Errors++
+				fmt.Fprintf(stderr, "bench: %s: %v\n", path, err)
+				continue
+			}
+			ts.Total = total
+			ts.Latency.Record(d)
+		}
+		report.Totals = append(report.Totals, ts)
+	}
+	if err := bench.WriteSearchMarkdown(stdout, report); err != nil {
+		return err
+	}
+	if *out != "" {
+		if err := appendSearch(*out, report); err != nil {
+			return err
+		}
+	}
+	if failed {
+		return errors.New("bench: every search failed")
+	}
+	return nil
+}
+
+// appendSearch appends a search run's tables to file, after a blank line when the file is
+// not empty.
+func appendSearch(file string, r bench.SearchReport) error {
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	fi, err := f.Stat()
+	if err == nil && fi.Size() > 0 {
+		_, err = io.WriteString(f, "\n")
+	}
+	if err == nil {
+		err = bench.WriteSearchMarkdown(f, r)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
