@@ -52,7 +52,7 @@ server.listen(Number(process.env.PORT || 0), '127.0.0.1', () => {
       response_types: [],
       redirect_uris: [],
       token_endpoint_auth_method: 'client_secret_basic',
-      scope: c.scope,
+      scope: ['openid', ...(c.scope || '').split(' ').filter(Boolean)].join(' '),
       tenant: c.tenant,
       role: c.role,
       facility: c.facility,
