@@ -304,6 +304,19 @@ func TestOIDC(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) { unauthorized(t, c.tenant, c.token(t)) })
 	}
 
+	t.Run("OKConfiguredJWKSURLWithoutDiscovery", func(t *testing.T) {
+		ti := newTestIssuer(t)
+		cfg := issuerConfig(ti.URL())
+		cfg.JWKSURL = ti.URL() + "/keys"
+		o := NewOIDC(StaticIssuers{"misato": {cfg}})
+		o.Now = func() time.Time { return oidcNow }
+		if _, err := o.Authenticate(ctx, "misato", authRequest(ti.sign(t, ti.claims(nil)))); err != nil {
+			t.Fatal(err)
+		}
+		if ti.discovered.Load() != 0 || ti.jwksHits.Load() != 1 {
+			t.Fatalf("discovery %d, JWKS %d", ti.discovered.Load(), ti.jwksHits.Load())
+		}
+	})
 	t.Run("ErrWrongClientID", func(t *testing.T) {
 		cfg := issuerConfig(ti.URL())
 		cfg.ClientID = "dashboard-prod"
