@@ -77,6 +77,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
 }
 
+// newFlagSet returns a flag set that reports errors instead of exiting.
+func newFlagSet(name string) *flag.FlagSet { return flag.NewFlagSet(name, flag.ContinueOnError) }
+
 // parseArgs parses flags that may come before, between or after positional arguments
 // (`tenant create misato --name 美里町`) and returns the positional ones.
 func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {

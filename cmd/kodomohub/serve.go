@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"time"
 
@@ -38,6 +39,45 @@ type fileConfig struct {
 		Synchronous string `yaml:"synchronous"`
 	} `yaml:"sqlite"`
 	LogLevel string `yaml:"logLevel"`
+	// OIDC lists, per tenant, the identity providers whose tokens --auth oidc trusts.
+	OIDC struct {
+		Tenants map[string][]issuerConfig `yaml:"tenants"`
+	} `yaml:"oidc"`
+}
+
+// issuerConfig is one trusted identity provider of a tenant (auth.IssuerConfig).
+type issuerConfig struct {
+	Issuer            string `yaml:"issuer"`
+	Audience          string `yaml:"audience"`
+	ClientID          string `yaml:"clientID"`
+	JWKSURL           string `yaml:"jwksURL"`
+	RoleClaim         string `yaml:"roleClaim"`
+	FacilityClaim     string `yaml:"facilityClaim"`
+	FacilityKindClaim string `yaml:"facilityKindClaim"`
+	TenantClaim       string `yaml:"tenantClaim"`
+	ScopeClaim        string `yaml:"scopeClaim"`
+}
+
+// issuers turns the config file's oidc section into the authenticator's source, checking
+// every entry.
+func (fc *fileConfig) issuers() (auth.StaticIssuers, error) {
+	out := auth.StaticIssuers{}
+	var errs []error
+	for tenant, list := range fc.OIDC.Tenants {
+		for i, ic := range list {
+			u, err := url.Parse(ic.Issuer)
+			if err != nil || u.Scheme == "" || u.Host == "" {
+				errs = append(errs, fmt.Errorf("oidc.tenants.%s[%d].issuer: want an absolute URL, not %q", tenant, i, ic.Issuer))
+			}
+			if ic.Audience == "" {
+				errs = append(errs, fmt.Errorf("oidc.tenants.%s[%d].audience: required (usually the tenant's FHIR base URL)", tenant, i))
+			}
+			out[tenant] = append(out[tenant], auth.IssuerConfig{Issuer: ic.Issuer, Audience: ic.Audience, ClientID: ic.ClientID,
+				JWKSURL: ic.JWKSURL, RoleClaim: ic.RoleClaim, FacilityClaim: ic.FacilityClaim,
+				FacilityKindClaim: ic.FacilityKindClaim, TenantClaim: ic.TenantClaim, ScopeClaim: ic.ScopeClaim})
+		}
+	}
+	return out, errors.Join(errs...)
 }
 
 func loadConfig(path string) (fileConfig, error) {
@@ -59,6 +99,7 @@ type serveFlags struct {
 	listen, authMode, config, publicURL, logLevel string
 	storage                                       storageFlags
 	limits                                        server.Limits
+	file                                          fileConfig // the --config file, as read
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet, defaultListen string) {
@@ -79,6 +120,7 @@ func (f *serveFlags) merge(fs *flag.FlagSet) error {
 	if err != nil {
 		return err
 	}
+	f.file = fc
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	str := func(name string, dst *string, v string) {
@@ -196,7 +238,14 @@ func authenticator(ctx context.Context, st store.Store, f *serveFlags, stdout io
 		fmt.Fprintln(stdout, "*** DEV AUTH: tokens from `kodomohub dev-token` are accepted. Never use this with real data. ***")
 		return auth.NewDev(ctx, st)
 	case "oidc":
-		return nil, fmt.Errorf("--auth oidc is not available in this build yet; use --auth dev on loopback")
+		issuers, err := f.file.issuers()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f.config, err)
+		}
+		if len(issuers) == 0 {
+			return nil, fmt.Errorf("--auth oidc needs trusted issuers: list them per tenant under oidc.tenants in the --config file")
+		}
+		return auth.NewOIDC(issuers), nil
 	}
 	return nil, fmt.Errorf("%w: --auth must be oidc or dev", errUsage)
 }
