@@ -54,3 +54,91 @@ type BundleResponse struct {
 	LastModified string          `json:"lastModified,omitempty"`
 	Outcome      json.RawMessage `json:"outcome,omitempty"`
 }
+
+// Encode writes the bundle as JSON. Entry resources (and outcomes) are copied as they are:
+// they are stored compact already, and re-compacting them (as json.Marshal does with every
+// RawMessage) cost a fifth of a search's CPU.
+func (b *Bundle) Encode() []byte {
+	size := 256
+	for _, e := range b.Entry {
+		size += len(e.Resource) + len(e.FullURL) + 128
+	}
+	buf := make([]byte, 0, size)
+	str := func(name, v string) {
+		buf = append(buf, ',', '"')
+		buf = append(buf, name...)
+		buf = append(buf, '"', ':')
+		buf = appendJSON(buf, v)
+	}
+	buf = append(buf, `{"resourceType":"Bundle"`...)
+	if b.ID != "" {
+		str("id", b.ID)
+	}
+	if len(b.Meta) > 0 {
+		buf = append(buf, `,"meta":`...)
+		buf = append(buf, b.Meta...)
+	}
+	str("type", b.Type)
+	if b.Timestamp != "" {
+		str("timestamp", b.Timestamp)
+	}
+	if b.Total != nil {
+		buf = append(buf, `,"total":`...)
+		buf = appendJSON(buf, *b.Total)
+	}
+	if len(b.Link) > 0 {
+		buf = append(buf, `,"link":`...)
+		buf = appendJSON(buf, b.Link)
+	}
+	if len(b.Entry) > 0 {
+		buf = append(buf, `,"entry":[`...)
+		for i, e := range b.Entry {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = append(buf, '{')
+			n := len(buf)
+			field := func(name string) {
+				if len(buf) > n {
+					buf = append(buf, ',')
+				}
+				buf = append(buf, '"')
+				buf = append(buf, name...)
+				buf = append(buf, '"', ':')
+			}
+			if e.FullURL != "" {
+				field("fullUrl")
+				buf = appendJSON(buf, e.FullURL)
+			}
+			if len(e.Resource) > 0 {
+				field("resource")
+				buf = append(buf, e.Resource...)
+			}
+			if e.Search != nil {
+				field("search")
+				buf = appendJSON(buf, e.Search)
+			}
+			if e.Request != nil {
+				field("request")
+				buf = appendJSON(buf, e.Request)
+			}
+			if e.Response != nil {
+				field("response")
+				buf = appendJSON(buf, e.Response)
+			}
+			buf = append(buf, '}')
+		}
+		buf = append(buf, ']')
+	}
+	return append(buf, '}')
+}
+
+// appendJSON appends the encoding of a value built from strings and small structs, which
+// cannot fail.
+func appendJSON(buf []byte, v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("fhir: encoding " + err.Error())
+	}
+	return append(buf, b...)
+}

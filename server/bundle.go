@@ -79,7 +79,7 @@ func (rc *reqContext) bundle() {
 			rc.fail(err)
 			return
 		}
-		rc.writeJSON(rc.c, http.StatusOK, fhir.Bundle{ResourceType: "Bundle", ID: rc.newID(),
+		rc.writeBundle(&fhir.Bundle{ResourceType: "Bundle", ID: rc.newID(),
 			Type: "transaction-response", Timestamp: fhir.FormatInstant(rc.now()), Entry: entries})
 	case "batch":
 		out := make([]fhir.BundleEntry, len(b.Entry))
@@ -96,7 +96,7 @@ func (rc *reqContext) bundle() {
 			}
 			out[i] = entries[0]
 		}
-		rc.writeJSON(rc.c, http.StatusOK, fhir.Bundle{ResourceType: "Bundle", ID: rc.newID(),
+		rc.writeBundle(&fhir.Bundle{ResourceType: "Bundle", ID: rc.newID(),
 			Type: "batch-response", Timestamp: fhir.FormatInstant(rc.now()), Entry: out})
 	default:
 		rc.fail(fhir.ErrorAt(http.StatusBadRequest, fhir.IssueInvalid, "Bundle.type",
@@ -617,9 +617,5 @@ func (rc *reqContext) searchEntry(op entryOp) (fhir.BundleEntry, error) {
 	if err != nil {
 		return fhir.BundleEntry{}, err
 	}
-	raw, err := json.Marshal(b)
-	if err != nil {
-		return fhir.BundleEntry{}, err
-	}
-	return fhir.BundleEntry{Resource: raw, Response: &fhir.BundleResponse{Status: "200 OK"}}, nil
+	return fhir.BundleEntry{Resource: b.Encode(), Response: &fhir.BundleResponse{Status: "200 OK"}}, nil
 }

@@ -54,7 +54,7 @@ func (rc *reqContext) history(typ, id string) {
 		b.Link = append(b.Link, fhir.BundleLink{Relation: "next",
 			URL: rc.selfURL(map[string]string{"_cursor": strconv.FormatInt(page.Next, 10)})})
 	}
-	rc.writeJSON(rc.c, http.StatusOK, b)
+	rc.writeBundle(&b)
 }
 
 func (rc *reqContext) historyEntry(v fhir.Resource) fhir.BundleEntry {

@@ -110,6 +110,9 @@ func (s *Server) write(c *gin.Context, status int, body []byte) {
 	c.Data(status, mt+"; charset=utf-8", body)
 }
 
+// writeBundle sends a Bundle with its entries' stored bytes copied as they are.
+func (rc *reqContext) writeBundle(b *fhir.Bundle) { rc.write(rc.c, http.StatusOK, b.Encode()) }
+
 func (s *Server) writeJSON(c *gin.Context, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {

@@ -75,7 +75,7 @@ func (rc *reqContext) search(typ string, params url.Values, comp *store.Compartm
 		rc.fail(err)
 		return
 	}
-	rc.writeJSON(rc.c, http.StatusOK, b)
+	rc.writeBundle(b)
 }
 
 func (rc *reqContext) searchBundle(q *search.Query, comp *store.Compartment, path string) (*fhir.Bundle, error) {
@@ -243,7 +243,7 @@ func (rc *reqContext) everything(owner, id string) {
 	for i, l := range b.Link {
 		b.Link[i].URL = strings.Replace(l.URL, "_lastUpdated=ge", "_since=", 1)
 	}
-	rc.writeJSON(rc.c, http.StatusOK, b)
+	rc.writeBundle(b)
 }
 
 // conditionalMatches runs the search of a conditional interaction (If-None-Exist, PUT or
