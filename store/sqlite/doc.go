@@ -21,8 +21,10 @@
 //	                                sequence: it is also the outbox (Events reads it in seq
 //	                                order). raw is the stamped JSON, NULL for a delete.
 //	                                UNIQUE INDEX version_rid (rid, ver); INDEX version_type (type, seq).
-//	param    (pid PK, type, code, ptype, kind)              search parameters seen: UNIQUE (type, code,
-//	                                ptype, kind). Common parameters (codes starting with "_") have
+//	param    (pid PK, type, code, ptype, kind, span, multi) search parameters seen: UNIQUE (type, code,
+//	                                ptype, kind). span: the largest hi - lo of the param's sp_date
+//	                                rows (MaxInt64 once one is open-ended); multi: 1 once a resource
+//	                                had two rows of it. Both only grow (the writer keeps them). Common parameters (codes starting with "_") have
 //	                                type '' (one range for every type). kind is the search.Kind of
 //	                                the rows (value, identifier, of-type, URL), 8 for the text of
 //	                                token entries (:text), 16+4*i+kind for part i of composites.
@@ -77,7 +79,13 @@
 //
 // One driver starts the search: the clause of best rank (_id; full-key token/reference;
 // other equality; prefix; range), the smallest by a count capped at 300 rows when several
-// share the best rank; the compartment's reference rows when no clause is as selective.
+// share the best rank; when every one of them reaches the cap, the bounded candidates of lower
+// ranks (down to range) are counted too and the smallest wins; the compartment's reference
+// rows when no clause is as selective. Date clauses of one parameter make one range
+// driver "pid = ? AND lo >= L AND lo < U AND <each clause>" when their values bound lo on both
+// sides: a bound on hi (gt, ge, ap) gives one on lo through param.span (lo >= hi - span), and
+// the clauses are ANDed on one row only when param.multi is 0 (else each clause alone). An
+// open-ended row makes span infinite: such a parameter's ge/gt bounds do not drive.
 // Every other clause (and the compartment) is a test. A driver whose single value fixes
 // pid, val, sys and txt yields its rows in rid order: the page query then reads them as
 // the outer loop of a join and stops at the page's end; other drivers are an "r.rid IN

@@ -2,9 +2,13 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kodomohub/kodomohub/fhir/search"
 	"github.com/kodomohub/kodomohub/store"
@@ -91,4 +95,86 @@ func TestBenchShapesUseIndexes(t *testing.T) {
 			}
 		}
 	}
+}
+
+// weightWrites returns n body-weight Observations, one a day at 00:00 JST from 2024-01-01,
+// with the code, date (second precision) and subject entries Extract gives them.
+func weightWrites(n int) []store.Write {
+	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.FixedZone("JST", 9*3600))
+	var ws []store.Write
+	for i := range n {
+		at := start.AddDate(0, 0, i)
+		id := fmt.Sprintf("w%d", i)
+		ws = append(ws, store.Write{Type: "Observation", ID: id, Action: store.Create,
+			Resource: fmt.Appendf(nil, `{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"29463-7"}]},"effectiveDateTime":%q}`, at.Format(time.RFC3339)),
+			Index: []search.Entry{
+				{Code: "code", Type: search.Token, System: "http://loinc.org", Value: "29463-7"},
+				{Code: "date", Type: search.Date, Low: at.UnixMilli(), High: at.UnixMilli() + 1000},
+				{Code: "subject", Type: search.Reference, System: "Patient", Value: fmt.Sprintf("c%d", i%50)},
+			}})
+	}
+	return ws
+}
+
+// TestCodeDateDrives checks that ANDed date clauses of one parameter make one bounded range
+// of sp_date that drives the search when the token matches many more rows, and that the
+// answers stay right once a resource has two dates (multi) or an open-ended one (no span).
+func TestCodeDateDrives(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.CreateTenant(ctx, store.Tenant{ID: "misato", ReferentialIntegrity: store.IntegrityOff}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Commit(ctx, "misato", weightWrites(400)); err != nil {
+		t.Fatal(err)
+	}
+	reg := search.Default()
+	const qs = "code=http://loinc.org|29463-7&date=ge2024-05-01T00:00:00%2B09:00&date=lt2024-05-02T00:00:00%2B09:00"
+	v, _ := url.ParseQuery(qs)
+	q, err := reg.ParseQuery("Observation", v, search.ParseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(want ...string) {
+		t.Helper()
+		p, err := s.Search(ctx, "misato", q, store.SearchOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range p.Resources {
+			got = append(got, r.ID)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("matches %v, want %v", got, want)
+		}
+	}
+	check("w121")
+	lines := explain(t, s, "misato", q)
+	t.Logf("code+day:\n  %s", strings.Join(lines, "\n  "))
+	if !strings.Contains(strings.Join(lines, "\n"), "lo>? AND lo<?") {
+		t.Errorf("the date range does not drive:\n%s", strings.Join(lines, "\n"))
+	}
+	// A resource with two dates, one on each side of the day: it matches both clauses.
+	two := weightWrites(1)[0]
+	two.ID = "two"
+	may1 := time.Date(2024, 5, 1, 0, 0, 0, 0, time.FixedZone("JST", 9*3600)).UnixMilli()
+	two.Index = append(two.Index, search.Entry{Code: "date", Type: search.Date, Low: may1 + 86400000*5, High: may1 + 86400000*5 + 1000})
+	two.Index[1] = search.Entry{Code: "date", Type: search.Date, Low: may1 - 86400000*3, High: may1 - 86400000*3 + 1000}
+	if _, err := s.Commit(ctx, "misato", []store.Write{two}); err != nil {
+		t.Fatal(err)
+	}
+	check("w121", "two")
+	// An open-ended period that covers the day.
+	open := weightWrites(1)[0]
+	open.ID = "open"
+	open.Index[1] = search.Entry{Code: "date", Type: search.Date, Low: may1 - 86400000*30, High: math.MaxInt64}
+	if _, err := s.Commit(ctx, "misato", []store.Write{open}); err != nil {
+		t.Fatal(err)
+	}
+	check("w121", "two", "open")
 }

@@ -666,3 +666,106 @@ func (b *builder) compartment(cp *store.Compartment, r string, inScope func(stri
 	}
 	return or(tests...), join(" UNION ALL ", drvs)
 }
+
+// dateBound is the range [lo, hi) of the lo column of the rows that can match value v of a
+// date clause, for a param whose rows satisfy hi - lo <= span (span math.MaxInt64: no such
+// bound). math.MinInt64 and math.MaxInt64 stand for no bound.
+func dateBound(v *search.Value, span int64) (lo, hi int64) {
+	lo, hi = math.MinInt64, math.MaxInt64
+	finite := span < 1<<52 // dates are well inside ±2^52 ms: no overflow below
+	vl, vh := v.Low, v.High
+	switch v.Prefix {
+	case search.Eq:
+		lo, hi = vl, vh
+	case search.Gt: // hi > vh, so lo >= hi - span > vh - span
+		if finite {
+			lo = vh - span + 1
+		}
+	case search.Lt:
+		hi = vl
+	case search.Ge:
+		if finite {
+			lo = min(vl, vh-span+1)
+		}
+	case search.Le:
+		hi = vh
+	case search.Sa:
+		lo = vh
+	case search.Eb: // hi <= vl and lo <= hi (a finite span says so)
+		if finite {
+			hi = vl + 1
+		}
+	case search.Ap:
+		hi = vh
+		if finite {
+			lo = vl - span + 1
+		}
+	}
+	return lo, hi
+}
+
+// dateDrivers returns drivers for the plain date clauses of q that bound the lo column of
+// their param's rows on both sides, by clause index: a single range of the sp_date primary
+// key. The ANDed clauses of one param make one range when no resource has more than one row
+// of it (param.multi = 0: then "a row matches each clause" is "one row matches them all");
+// otherwise each clause counts alone. Bounds on hi become bounds on lo through param.span.
+func (b *builder) dateDrivers(q *search.Query) map[int]frag {
+	byCode := map[string][]int{}
+	var codes []string
+	for i, c := range q.Clauses {
+		if c.Has != nil || c.Chain != nil || c.Param == nil || c.Param.Type != search.Date || c.Modifier != search.ModNone ||
+			c.Param.Code == "_lastUpdated" || len(c.Values) == 0 {
+			continue
+		}
+		if byCode[c.Param.Code] == nil {
+			codes = append(codes, c.Param.Code)
+		}
+		byCode[c.Param.Code] = append(byCode[c.Param.Code], i)
+	}
+	var out map[int]frag
+	for _, code := range codes {
+		pid := b.pid(keyOf(q.Type, code, search.Date, 0))
+		if pid == 0 {
+			continue
+		}
+		var span int64
+		var multi bool
+		if err := b.tx.QueryRowContext(b.ctx, `SELECT span, multi FROM param WHERE pid = ?`, pid).Scan(&span, &multi); err != nil {
+			b.errs = append(b.errs, err)
+			return nil
+		}
+		sets := [][]int{byCode[code]}
+		if multi {
+			sets = nil
+			for _, i := range byCode[code] {
+				sets = append(sets, []int{i})
+			}
+		}
+		for _, set := range sets {
+			lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
+			x := b.alias("x")
+			var conds []frag
+			for _, i := range set {
+				c := q.Clauses[i]
+				clo, chi := int64(math.MaxInt64), int64(math.MinInt64)
+				var fs []frag
+				for j := range c.Values {
+					vlo, vhi := dateBound(&c.Values[j], span)
+					clo, chi = min(clo, vlo), max(chi, vhi)
+					fs = append(fs, valueCond(search.Date, search.ModNone, "", &c.Values[j], x).f)
+				}
+				lo, hi = max(lo, clo), min(hi, chi)
+				conds = append(conds, or(fs...))
+			}
+			if lo == math.MinInt64 || hi == math.MaxInt64 {
+				continue // unbounded on one side: a scan, not a driver
+			}
+			if out == nil {
+				out = map[int]frag{}
+			}
+			out[set[0]] = cat("SELECT ", x, ".rid FROM sp_date ", x, " WHERE ", x, ".pid = ", arg{pid}, " AND ", x, ".lo >= ", arg{lo},
+				" AND ", x, ".lo < ", arg{hi}, " AND ", and(conds...))
+		}
+	}
+	return out
+}

@@ -144,6 +144,18 @@ CREATE TABLE counts (
 ) WITHOUT ROWID;
 INSERT INTO counts (type, n) SELECT type, count(*) FROM resource WHERE deleted = 0 GROUP BY type;
 `,
+	// 3: date ranges that can drive a search. span is the largest hi - lo of the param's
+	// sp_date rows (9223372036854775807 when one is open-ended), multi is 1 when a resource has
+	// had more than one row of the param: both only grow, kept by the writer. A search bounds lo
+	// from below by a bound on hi minus span, and ANDs the clauses of one param on a single row
+	// only when multi is 0.
+	3: `
+ALTER TABLE param ADD COLUMN span INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE param ADD COLUMN multi INTEGER NOT NULL DEFAULT 0;
+UPDATE param SET span = coalesce((SELECT max(CASE WHEN d.lo = -9223372036854775808 OR d.hi = 9223372036854775807 OR d.hi < d.lo
+	THEN 9223372036854775807 ELSE d.hi - d.lo END) FROM sp_date d WHERE d.pid = param.pid), 0);
+UPDATE param SET multi = 1 WHERE pid IN (SELECT pid FROM sp_date GROUP BY rid, pid HAVING count(*) > 1);
+`,
 }
 
 // migrate brings db up to the last step of steps. It is safe to run concurrently from several

@@ -135,24 +135,37 @@ func (b *builder) plan(q *search.Query, opts store.SearchOptions) plan {
 		i      int
 		f      frag
 		stream *group
+		rank   int
 	}
 	var cands []cand
+	dates := b.dateDrivers(q)
 	for i, c := range q.Clauses {
 		d, rank := b.driver(c, q.Type, types)
-		switch {
-		case rank < bestRank:
-			best, bestRank, bestDrv, bestStream = i, rank, d, b.stream
-			cands = []cand{{i, d, b.stream}}
-		case rank == bestRank && rank < rankNone:
-			cands = append(cands, cand{i, d, b.stream})
+		stream := b.stream
+		if dd, ok := dates[i]; ok && rankRange < rank {
+			d, rank, stream = dd, rankRange, nil
+		}
+		if rank < rankNone {
+			cands = append(cands, cand{i, d, stream, rank})
 		}
 	}
+	slices.SortStableFunc(cands, func(x, y cand) int { return x.rank - y.rank })
+	if len(cands) > 0 {
+		c := cands[0]
+		best, bestRank, bestDrv, bestStream = c.i, c.rank, c.f, c.stream
+	}
+	// Among several candidates of the best rank, probe each and keep the smallest; when every
+	// one of them reaches the probe's cap, probe the bounded candidates of lower ranks too
+	// (an index range: a token with 400,000 rows loses to a one-day date range).
 	if len(cands) > 1 && bestRank > rankID {
-		least := int64(-1)
+		least, top := int64(-1), bestRank
 		for _, c := range cands {
+			if c.rank != top && (least < probeCap || c.rank > rankRange) {
+				break
+			}
 			n := b.probe(c.f)
 			if least < 0 || n < least {
-				least, best, bestDrv, bestStream = n, c.i, c.f, c.stream
+				least, best, bestRank, bestDrv, bestStream = n, c.i, c.rank, c.f, c.stream
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -42,6 +43,7 @@ type tenantDB struct {
 	rid     int64 // last resource key used
 	lastTs  int64 // lastUpdated of the last transaction: keeps ts non-decreasing in seq
 	params  map[paramKey]int64
+	dates   map[int64]dateStat // span and multi of the params of sp_date rows, as in param
 
 	// The readers' cache of the param dictionary (committed pids only).
 	pmu  sync.RWMutex
@@ -301,6 +303,9 @@ func (t *tenantDB) runBatch(batch []*request) {
 				if err = t.exec(ctx, "ROLLBACK TO c"); err != nil {
 					break
 				}
+				if err = t.loadDates(ctx); err != nil { // the savepoint may have raised some
+					break
+				}
 			}
 			if err = t.exec(ctx, "RELEASE c"); err != nil {
 				break
@@ -378,7 +383,72 @@ func (t *tenantDB) reload(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	if err := t.loadDates(ctx); err != nil {
+		return err
+	}
 	t.stale = false
+	return nil
+}
+
+// dateStat is what param records of a param's sp_date rows: the largest hi - lo
+// (math.MaxInt64 when a row is open-ended) and whether a resource had several rows.
+type dateStat struct {
+	span  int64
+	multi bool
+}
+
+// loadDates reads the span and multi columns of param.
+func (t *tenantDB) loadDates(ctx context.Context) error {
+	rows, err := t.conn.QueryContext(ctx, "SELECT pid, span, multi FROM param WHERE span <> 0 OR multi <> 0")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	t.dates = map[int64]dateStat{}
+	for rows.Next() {
+		var pid int64
+		var d dateStat
+		if err := rows.Scan(&pid, &d.span, &d.multi); err != nil {
+			return err
+		}
+		t.dates[pid] = d
+	}
+	return rows.Err()
+}
+
+// spanOf is the span of a date row [lo, hi): math.MaxInt64 when it is open-ended (or not a
+// range).
+func spanOf(lo, hi int64) int64 {
+	if lo == math.MinInt64 || hi == math.MaxInt64 || hi < lo || hi-lo < 0 {
+		return math.MaxInt64
+	}
+	return hi - lo
+}
+
+// noteDates raises the span and multi of param for the date rows of one resource (composite
+// parts excluded).
+func (t *tenantDB) noteDates(ctx context.Context, rows []irow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	per := map[int64]dateStat{}
+	for _, r := range rows {
+		d, seen := per[r.pid]
+		d.span = max(d.span, spanOf(r.lo, r.hi))
+		d.multi = d.multi || seen
+		per[r.pid] = d
+	}
+	for pid, d := range per {
+		old := t.dates[pid]
+		if d.span <= old.span && (!d.multi || old.multi) {
+			continue
+		}
+		d.span, d.multi = max(d.span, old.span), d.multi || old.multi
+		if err := t.exec(ctx, "UPDATE param SET span = ?, multi = ? WHERE pid = ?", d.span, d.multi, pid); err != nil {
+			return err
+		}
+		t.dates[pid] = d
+	}
 	return nil
 }
 
@@ -640,6 +710,17 @@ func (t *tenantDB) writeIndex(ctx context.Context, order []*state) ([]paramKey, 
 				}
 				addRow(irow{tbl: tblStr, pid: pid, val: e.Text})
 			}
+		}
+		var dates []irow
+		for _, k := range keys {
+			if k[0]&^keyV2 == tblDate {
+				if row, err := parseKey(k); err == nil && row.grp == 0 {
+					dates = append(dates, row)
+				}
+			}
+		}
+		if err := t.noteDates(ctx, dates); err != nil {
+			return added, err
 		}
 		var old map[string]struct{}
 		if len(s.oldIx) > 0 {
