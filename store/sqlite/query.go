@@ -26,6 +26,8 @@ type builder struct {
 
 	lastComposite string // alias of part 0 of the last compositeRows
 	stream        *group // set by driver when its rows come in rid order (fullKey)
+
+	held []*cachedStmt // cached statements in use (release)
 }
 
 func (b *builder) alias(p string) string {
@@ -41,7 +43,7 @@ func (b *builder) pid(k paramKey) int64 {
 	if ok {
 		return pid
 	}
-	err := b.tx.QueryRowContext(b.ctx, `SELECT pid FROM param WHERE type = ? AND code = ? AND ptype = ? AND kind = ?`,
+	err := b.queryRow(`SELECT pid FROM param WHERE type = ? AND code = ? AND ptype = ? AND kind = ?`,
 		k.typ, k.code, k.ptype, k.kind).Scan(&pid)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -60,7 +62,7 @@ func (b *builder) pid(k paramKey) int64 {
 func (b *builder) pidsWhere(typ, code string, cond frag) []int64 {
 	k := keyOf(typ, code, 0, 0)
 	f := cat(`SELECT pid FROM param WHERE type = `, arg{k.typ}, ` AND code = `, arg{k.code}, ` AND `, cond, ` ORDER BY pid`)
-	rows, err := b.tx.QueryContext(b.ctx, f.sql, f.args...)
+	rows, err := b.query(f.sql, f.args...)
 	if err != nil {
 		b.errs = append(b.errs, err)
 		return nil
@@ -730,7 +732,7 @@ func (b *builder) dateDrivers(q *search.Query) map[int]frag {
 		}
 		var span int64
 		var multi bool
-		if err := b.tx.QueryRowContext(b.ctx, `SELECT span, multi FROM param WHERE pid = ?`, pid).Scan(&span, &multi); err != nil {
+		if err := b.queryRow(`SELECT span, multi FROM param WHERE pid = ?`, pid).Scan(&span, &multi); err != nil {
 			b.errs = append(b.errs, err)
 			return nil
 		}

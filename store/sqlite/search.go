@@ -61,8 +61,9 @@ func (s *Store) Search(ctx context.Context, tenant string, q *search.Query, opts
 	if err != nil {
 		return page, unavailable("Search", err)
 	}
-	defer tx.Rollback()
 	b := &builder{t: t, ctx: ctx, tx: tx}
+	defer b.release()
+	defer tx.Rollback()
 	pl := b.plan(q, opts)
 	if len(b.errs) > 0 {
 		return page, unavailable("Search", errors.Join(b.errs...))
@@ -200,7 +201,7 @@ const probeCap = 300
 func (b *builder) probe(d frag) int64 {
 	f := cat("SELECT count(*) FROM (SELECT 1 FROM (", d, ") LIMIT ", strconv.Itoa(probeCap), ")")
 	var n int64
-	if err := b.tx.QueryRowContext(b.ctx, f.sql, f.args...).Scan(&n); err != nil {
+	if err := b.queryRow(f.sql, f.args...).Scan(&n); err != nil {
 		b.errs = append(b.errs, err)
 	}
 	return n
@@ -254,7 +255,7 @@ func (b *builder) total(q *search.Query, opts store.SearchOptions, p plan) (int6
 		f = cat("SELECT count(*) FROM ", p.from("", 0))
 	}
 	var n int64
-	err := b.tx.QueryRowContext(b.ctx, f.sql, f.args...).Scan(&n)
+	err := b.queryRow(f.sql, f.args...).Scan(&n)
 	return n, err
 }
 
@@ -306,7 +307,7 @@ func (b *builder) page(q *search.Query, p plan, after *cursor, limit int) ([]row
 		return nil, nil, nil
 	}
 	f := b.pageSQL(q, p, after, limit)
-	rs, err := b.tx.QueryContext(b.ctx, f.sql, f.args...)
+	rs, err := b.query(f.sql, f.args...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -454,7 +455,7 @@ func (b *builder) refPids(in search.Include) []int64 {
 		return nil
 	}
 	var pids []int64
-	rows, err := b.tx.QueryContext(b.ctx, `SELECT pid FROM param WHERE type = ? AND ptype = ? AND kind = 0 ORDER BY pid`,
+	rows, err := b.query(`SELECT pid FROM param WHERE type = ? AND ptype = ? AND kind = 0 ORDER BY pid`,
 		in.Type, search.Reference)
 	if err != nil {
 		b.errs = append(b.errs, err)
@@ -473,7 +474,7 @@ func (b *builder) refPids(in search.Include) []int64 {
 const resCols = "r.rid, r.type, r.id, v.ver, v.ts, v.raw"
 
 func (b *builder) rows(f frag) ([]row, error) {
-	rs, err := b.tx.QueryContext(b.ctx, f.sql, f.args...)
+	rs, err := b.query(f.sql, f.args...)
 	if err != nil {
 		return nil, err
 	}

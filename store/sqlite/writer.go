@@ -51,6 +51,7 @@ type tenantDB struct {
 
 	// Prepared reads on the read pool (database/sql prepares them once per connection).
 	readStmt, vreadStmt *sql.Stmt
+	rstmts              *stmtCache // search statements of the read pool
 }
 
 // Reads by id, prepared once per tenant database: preparing them on every call cost about
@@ -131,6 +132,7 @@ func openTenant(ctx context.Context, s *Store, id string) (*tenantDB, error) {
 	}
 	t := &tenantDB{s: s, id: id, w: w, r: r, conn: conn, q: make(chan *request, 64), done: make(chan struct{}),
 		stmts: map[string]*sql.Stmt{}, inserts: map[insertKey]*sql.Stmt{}, stale: true, pids: map[paramKey]int64{}}
+	t.rstmts = newStmtCache(r)
 	if t.readStmt, err = r.PrepareContext(ctx, readSQL); err == nil {
 		t.vreadStmt, err = r.PrepareContext(ctx, vreadSQL)
 	}
@@ -155,6 +157,7 @@ func (t *tenantDB) close() error {
 	}
 	t.readStmt.Close()
 	t.vreadStmt.Close()
+	t.rstmts.close()
 	return errors.Join(t.conn.Close(), t.r.Close(), t.w.Close())
 }
 
