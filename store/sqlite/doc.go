@@ -101,7 +101,9 @@
 // compartment; any other cursor is store.ErrCursor (400).
 //
 // _total=accurate|estimate is a COUNT over the same filter, or counts when the search has
-// no clause and no compartment. _include and _revinclude read the reference rows of the
+// no clause and no compartment, or a COUNT of the index rows alone when the search is one
+// full-key clause (pid, val, sys, txt fixed: at most one row per resource, rows exist only for
+// live current versions) of a parameter of the search's type, with no compartment. _include and _revinclude read the reference rows of the
 // page's resources (sp_str_rid) or point at them (primary key), :iterate up to 3 rounds,
 // at most 1000 resources a page.
 //

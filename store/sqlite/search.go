@@ -108,6 +108,7 @@ type plan struct {
 	where  frag   // on r, including type and deleted
 	empty  bool   // nothing can match
 	simple bool   // no clause and no compartment: the counts table answers the total
+	count  frag   // when set, the total straight from the index (countable)
 }
 
 func (b *builder) plan(q *search.Query, opts store.SearchOptions) plan {
@@ -189,6 +190,13 @@ func (b *builder) plan(q *search.Query, opts store.SearchOptions) plan {
 	p := plan{driver: bestDrv, where: and(where...), simple: len(q.Clauses) == 0 && opts.Compartment == nil}
 	if best >= 0 {
 		p.stream = bestStream
+		if g := p.stream; g != nil && len(q.Clauses) == 1 && opts.Compartment == nil && q.Type != "" &&
+			!strings.HasPrefix(q.Clauses[0].Param.Code, "_") {
+			// One full-key clause of a param of q.Type: its index rows are those of live
+			// current versions of that type, one per resource at most (rid completes the
+			// primary key), so their count is the total without reading resource rows.
+			p.count = cat("SELECT count(*) FROM ", tableNames[g.tbl], " ", g.x, " WHERE ", g.x, ".pid = ", arg{g.pid}, " AND ", g.f)
+		}
 	}
 	p.empty = p.where.sql == "0"
 	return p
@@ -251,6 +259,8 @@ func (b *builder) total(q *search.Query, opts store.SearchOptions, p plan) (int6
 		f = cat("SELECT coalesce(sum(n), 0) FROM counts WHERE type IN (", list(q.Types), ")")
 	case p.simple:
 		f = frag{sql: "SELECT coalesce(sum(n), 0) FROM counts"}
+	case p.count.sql != "":
+		f = p.count
 	default:
 		f = cat("SELECT count(*) FROM ", p.from("", 0))
 	}
