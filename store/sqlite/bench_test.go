@@ -48,7 +48,7 @@ func benchPatient(id string, n int) store.Write {
 }
 
 func benchStore(b *testing.B) *sqlite.Store {
-	s := mustOpen(b, b.TempDir(), sqlite.Options{})
+	s := mustOpen(b, b.TempDir(), envOptions())
 	b.Cleanup(func() { s.Close() })
 	if err := s.CreateTenant(ctx, store.Tenant{ID: "misato"}); err != nil {
 		b.Fatal(err)
@@ -146,7 +146,7 @@ func BenchmarkCommitTown(b *testing.B) {
 			entries += len(w.Index)
 		}
 	}
-	s := mustOpen(b, b.TempDir(), sqlite.Options{})
+	s := mustOpen(b, b.TempDir(), envOptions())
 	b.Cleanup(func() { s.Close() })
 	if err := s.CreateTenant(ctx, store.Tenant{ID: "misato", ReferentialIntegrity: store.IntegrityOff}); err != nil {
 		b.Fatal(err)
@@ -180,6 +180,17 @@ func BenchmarkCommitTown(b *testing.B) {
 	wg.Wait()
 	b.ReportMetric(float64(written.Load())/time.Since(start).Seconds(), "resources/s")
 	b.ReportMetric(float64(entries)/float64(len(bundles)*100), "entries/resource")
+}
+
+// envOptions are the Options of the ingest benchmark: the defaults, or
+// KODOMOHUB_BENCH_WRITER_CACHE_KIB, KODOMOHUB_BENCH_MMAP (bytes) and KODOMOHUB_BENCH_WAL_CHECKPOINT
+// (pages) to compare settings.
+func envOptions() sqlite.Options {
+	var o sqlite.Options
+	o.WriterCacheKiB, _ = strconv.Atoi(os.Getenv("KODOMOHUB_BENCH_WRITER_CACHE_KIB"))
+	o.MmapBytes, _ = strconv.ParseInt(os.Getenv("KODOMOHUB_BENCH_MMAP"), 10, 64)
+	o.WALAutoCheckpoint, _ = strconv.Atoi(os.Getenv("KODOMOHUB_BENCH_WAL_CHECKPOINT"))
+	return o
 }
 
 // searchShapes are the query kinds of the search benchmark, for child n of storetest.Town.

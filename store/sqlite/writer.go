@@ -106,7 +106,7 @@ const (
 
 func openTenant(ctx context.Context, s *Store, id string) (*tenantDB, error) {
 	path := filepath.Join(s.dir, "tenants", id+".db")
-	w, err := sql.Open("sqlite", s.dsn(path, false))
+	w, err := sql.Open("sqlite", s.dsn(path, connWriter))
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +117,7 @@ func openTenant(ctx context.Context, s *Store, id string) (*tenantDB, error) {
 		w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite", s.dsn(path, true))
+	r, err := sql.Open("sqlite", s.dsn(path, connReader))
 	if err != nil {
 		w.Close()
 		return nil, err
