@@ -1,0 +1,136 @@
+// Package mongo implements store.Store on MongoDB with the official v2 driver, for
+// deployments that outgrow one machine: a replica set or a sharded cluster, with any number
+// of hub processes on one database. It needs neither multi-document transactions nor change
+// streams: the conformance suite runs it against FerretDB 1.24 (SQLite handler), which has
+// neither.
+//
+// # Collections (one database; every document of a town carries its tenant id t)
+//
+//	tenants    {_id: tenant id, name, ri: integrity, created: ms}
+//	secrets    {_id: name, value: bytes}                      LoadOrStoreSecret (cursor key, …)
+//	counters   {_id: tenant, n: last seq, open: {tx: {lo, at}}}  sequence numbers and the
+//	           transactions that hold a block of them and have not rolled forward
+//	txns       {_id: tx, t, st, at}                           transaction records: st "c"
+//	           committed, "f" rolled forward, "d" versions cleaned, "a" aborted
+//	resources  {_id: "t/Type/id", t, ty, id, v, live, del, seq, ts, r, raw, ik, ix, sk,
+//	           lk, la}  the current committed version of each resource: v its version (0 for
+//	           a placeholder), live = committed and not deleted, r the resource's stable
+//	           order (seq of its first version: the search tiebreak), raw the stamped JSON,
+//	           ik the index keys, ix the index entries, sk the sort keys; lk/la the lock of
+//	           the transaction writing it and when it was taken
+//	versions   {_id: "t/Type/id/v", t, ty, id, v, seq, ts, act, raw, r, [tx, la, ik, ix, sk]}
+//	           every version; it is also the outbox (Events reads it by seq). tx marks a
+//	           version pending under a transaction (with the index it gives the resource)
+//
+// # Indexes (created at Open; CreateMany is idempotent on MongoDB)
+//
+//	resources  {t, ty, live, r}    a type's live resources in order (searches without a
+//	                               selective clause, _total of a bare type)
+//	           {t, live, r}        system-level searches
+//	           {t, ty, id}         _id, chains' targets
+//	           {t, ty, ik}         every search clause: multikey over the index keys
+//	           {t, ik}             system-level clauses (_tag, _profile, compartments)
+//	           {lk} sparse         recovery: locked documents
+//	versions   {t, seq}            Events, system history
+//	           {t, ty, seq}        type history
+//	           {t, ty, id, v}      instance history
+//	           {tx} sparse         recovery: pending versions
+//	txns       {at}                recovery: old records
+//
+// Shard key (sharded clusters): resources and versions on {t: 1, _id: 1} (a town's data
+// stays in key ranges of its own; _id is unique by construction, so uniqueness holds per
+// shard); counters, txns, tenants and secrets are small and stay unsharded on the primary
+// shard. See docs/deploy-mongodb.md.
+//
+// # Index keys
+//
+// Each search.Entry becomes a few strings in ik, "code\x00tag\x00fields…", so that every
+// search value is an equality, an $in list or one range over one multikey index:
+//
+//	m  code present (one per code: :missing)      s  string: value \x00 text (prefix, :exact)
+//	t  token: code \x00 system                    T  token: system \x00 code ("system|")
+//	e  token text (:text, prefix)                 o  of-type: system \x00 code \x00 value
+//	r  reference: id \x00 type                    u  uri, absolute reference, canonical
+//	i  identifier: value \x00 system              I  identifier: system \x00 value
+//	L  date: enc(low) enc(high)                   H  date: enc(high) enc(low)
+//	n  number/quantity: enc(num)                  q  quantity: system \x00 code \x00 enc(num)
+//	Q  quantity: code or unit \x00 enc(num)       C  composite: part 0's value \x00 system
+//
+// enc is an order-preserving fixed-width hex form (int64 with the sign bit flipped; float64
+// bits with the sign rules of IEEE order), so that ranges of keys are ranges of values. A
+// range is written {ik: {$elemMatch: {$gte: a, $lt: b}}}: on MongoDB both bounds apply to
+// one key (one index range). _id and _lastUpdated use the id and ts fields.
+//
+// ix keeps the entries themselves (short field names) and sk the sort keys: for each code
+// {p: 1, a: lowest value, d: highest value} (date: low and high; reference "Type/id"), so
+// that _sort is a sort on sk.code.p descending (resources without a value last) then
+// sk.code.a or sk.code.d, then r.
+//
+// # Search
+//
+// A query is one find on resources: {t, ty, live: true, $and: [clause…]}, sorted, limit
+// page+1. Plain clauses are ORs of key conditions; :not is $nor of the positive condition;
+// :missing tests the m key. Chains and _has are semi-joins with a cap: the inner query runs
+// first (at most 1000 matches, else a 400 too-costly OperationOutcome), and its ids become
+// an $in of keys (chain: r keys of the targets) or of ids (_has) in the outer query; nested
+// chains nest. Compartments are an $in of the r keys of the compartment's parameters.
+// Paging is keyset-based on (sort keys, r), with the HMAC-signed cursor of store/sqlite.
+// _total is a count of the same filter. _include reads ix of the page's resources and
+// fetches the targets by _id; _revinclude is an $in of r keys.
+//
+// A few conditions are wider than the clause and the hub checks the candidates against the
+// entries in ix with search.MatchEntry (the oracle's own matcher): date eq/ge/le/ap (the
+// range is on low; high is checked), number ap (float rounding), :contains (an index scan
+// of the parameter's string keys: there is no substring index, and no regex is ever sent),
+// and composites (candidates by their first part). On FerretDB 1.24, whose filters test
+// each operator of an $elemMatch against the whole array rather than one element, every
+// value clause is checked that way (and :not is decided in the hub); Open asks the server
+// (buildInfo) which it is talking to. FerretDB also reads documents by index only for a
+// filter on _id alone, so the store addresses single documents by _id where it can.
+//
+// # Writes: atomic without multi-document transactions
+//
+// A Commit (every write of a transaction bundle) is made visible by one single-document
+// write, the insert of its transaction record:
+//
+//  1. read the current documents; a lock of a live transaction is waited for, one held
+//     past the lease (Options.Lease, 30s) is settled (below); plan the versions (IfMatch,
+//     create-exists, deletes, references on strict tenants) and stamp the JSON
+//  2. lock: insert a locked placeholder for each new resource, and one update of the
+//     existing documents without a lock ({_id: {$in}, lk: absent}); then check that each
+//     locked document is at the version planned (optimistic locking across processes:
+//     any difference releases the locks and starts again)
+//  3. take a block of sequence numbers: a compare-and-set on the tenant's counter
+//     document ({_id, n: seen} → n+k) that also records the block as open
+//  4. insert the versions, pending (tx, with the index they give the resource)
+//  5. commit point: insert {_id: tx, st: "c"} into txns. Recovery aborts a stale
+//     transaction by inserting {_id: tx, st: "a"}: the unique _id lets exactly one win
+//  6. roll forward: replace each resource document with its new state (on MongoDB only
+//     while it still holds the lock), forget the open block, mark the record "f". The
+//     pending marks of the versions are removed later, in bulk, by the recovery pass.
+//
+// Readers never see a partial Commit: Read of a document locked by a committed transaction
+// returns that transaction's version; versions under a transaction that is not committed
+// are skipped by VRead, History and Events; Events stop below the first sequence number of
+// any open block (so a consumer never passes an event that may still appear). Search reads
+// the resource documents, which change at step 6: between the commit point and the roll
+// forward (milliseconds; after a crash, until recovery) a search may see some resources of
+// the Commit at their old version.
+//
+// Recovery (at Open and every Options.RecoverEvery, in every process; idempotent) settles
+// every transaction whose open block, lock or pending versions are older than the lease:
+// committed ones are rolled forward from their pending versions, others are aborted (record
+// "a") and their versions, placeholders, locks and block removed. Aborted records are kept
+// a day so that a late commit attempt of the transaction fails.
+//
+// In one process, writers of the same resources queue on in-process lock stripes before
+// going to the server. Sequence numbers are unique and increasing per tenant across
+// processes (the counter CAS); a Commit holds its locks while taking them, so the versions
+// of one resource get increasing numbers.
+//
+// # Availability
+//
+// Driver errors are store.ErrUnavailable (503 at the server); Ping asks the primary. The
+// driver reconnects by itself when the server returns. Write concern, read concern,
+// timeouts and pool size are Options.
+package mongo

@@ -1,0 +1,371 @@
+package mongo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	mongodrv "go.mongodb.org/mongo-driver/v2/mongo" // aliased: this package is "mongo" too
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readconcern"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
+
+	"github.com/kodomohub/kodomohub/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// Options tune a Store. The zero value is a good default for a replica set.
+type Options struct {
+	// Database is the database name (default "kodomohub").
+	Database string
+	// WriteConcern is "majority" (default), or a number of members ("1").
+	WriteConcern string
+	// ReadConcern is "majority" (default with a majority write concern), "local" or "available".
+	ReadConcern string
+	// Timeout bounds each operation sent to the server (default 10s); ServerSelection bounds
+	// the wait for a reachable server (default 5s): when it passes, calls return
+	// store.ErrUnavailable.
+	Timeout, ServerSelection time.Duration
+	// MaxPoolSize is the connection pool size per server (default 100).
+	MaxPoolSize uint64
+	// Lease is how long a transaction may hold its locks before another process may abort
+	// it (default 30s); RecoverEvery is the period of the recovery pass (default 10s; < 0 off).
+	Lease, RecoverEvery time.Duration
+	// Now is the clock of meta.lastUpdated, Tenant.Created and leases (default time.Now).
+	Now func() time.Time
+}
+
+// Store is a store.Store kept in one MongoDB database (see the package documentation).
+// Open it with Open.
+type Store struct {
+	opts   Options
+	client *mongodrv.Client
+	db     *mongodrv.Database
+
+	tenants, secrets, counters, txns, res, vers *mongodrv.Collection
+
+	tmu    sync.RWMutex
+	tcache map[string]store.Tenant
+
+	stripes [256]sync.Mutex // in-process key locks: writers of one process queue here, not on the server
+
+	smu  sync.Mutex
+	seqs map[string]*seqState // per tenant: last counter value seen, allocation lock
+
+	xmu    sync.Mutex
+	states map[string]string // final transaction states seen ("c" committed, "a" aborted)
+
+	kmu  sync.Mutex
+	ckey []byte
+
+	// exact: the server applies $elemMatch per array element (MongoDB); unset until the
+	// server says so, and for FerretDB, whose 1.24 filters test each operator on its own.
+	exact   atomic.Bool
+	probed  atomic.Bool
+	indexed atomic.Bool // FerretDB 1.24 fails when asked again for indexes it has
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+	once sync.Once
+}
+
+type seqState struct {
+	mu sync.Mutex
+	n  int64
+}
+
+// Open connects to the MongoDB at uri, creates the collections' indexes (idempotently),
+// runs a recovery pass and starts the periodic one. The server need not be reachable:
+// calls then fail with store.ErrUnavailable until it is, and index creation is retried by
+// the recovery loop.
+func Open(ctx context.Context, uri string, opts Options) (*Store, error) {
+	if opts.Database == "" {
+		opts.Database = "kodomohub"
+	}
+	if opts.WriteConcern == "" {
+		opts.WriteConcern = "majority"
+	}
+	if opts.ReadConcern == "" {
+		opts.ReadConcern = "local"
+		if opts.WriteConcern == "majority" {
+			opts.ReadConcern = "majority"
+		}
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	if opts.ServerSelection <= 0 {
+		opts.ServerSelection = 5 * time.Second
+	}
+	if opts.MaxPoolSize == 0 {
+		opts.MaxPoolSize = 100
+	}
+	if opts.Lease <= 0 {
+		opts.Lease = 30 * time.Second
+	}
+	if opts.RecoverEvery == 0 {
+		opts.RecoverEvery = 10 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	var wc *writeconcern.WriteConcern
+	switch opts.WriteConcern {
+	case "majority":
+		wc = writeconcern.Majority()
+	default:
+		var n int
+		if _, err := fmt.Sscanf(opts.WriteConcern, "%d", &n); err != nil || n < 0 {
+			return nil, fmt.Errorf("store/mongo: write concern %q: want majority or a number", opts.WriteConcern)
+		}
+		wc = &writeconcern.WriteConcern{W: n}
+	}
+	var rc *readconcern.ReadConcern
+	switch opts.ReadConcern {
+	case "majority":
+		rc = readconcern.Majority()
+	case "local":
+		rc = readconcern.Local()
+	case "available":
+		rc = readconcern.Available()
+	default:
+		return nil, fmt.Errorf("store/mongo: read concern %q: want majority, local or available", opts.ReadConcern)
+	}
+	co := options.Client().ApplyURI(uri).SetTimeout(opts.Timeout).SetServerSelectionTimeout(opts.ServerSelection).
+		SetMaxPoolSize(opts.MaxPoolSize).SetWriteConcern(wc).SetReadConcern(rc).SetReadPreference(readpref.Primary()).
+		SetAppName("kodomohub").SetRetryWrites(false).
+		SetServerMonitoringMode(options.ServerMonitoringModePoll) // writes are made safe to retry by the protocol, not by the driver; FerretDB 1.24 breaks on streamed heartbeats
+	client, err := mongodrv.Connect(co)
+	if err != nil {
+		return nil, fmt.Errorf("store/mongo: %w", err)
+	}
+	db := client.Database(opts.Database)
+	s := &Store{opts: opts, client: client, db: db,
+		tenants: db.Collection("tenants"), secrets: db.Collection("secrets"), counters: db.Collection("counters"),
+		txns: db.Collection("txns"), res: db.Collection("resources"), vers: db.Collection("versions"),
+		tcache: map[string]store.Tenant{}, seqs: map[string]*seqState{}, states: map[string]string{},
+		stop: make(chan struct{})}
+	if err := s.ensureIndexes(ctx); err != nil {
+		if !errors.Is(err, store.ErrUnavailable) {
+			client.Disconnect(context.Background())
+			return nil, err
+		}
+		// Unreachable now: the recovery loop creates them once the server answers.
+	} else {
+		s.indexed.Store(true)
+		s.probe(ctx)
+		s.recover(ctx)
+	}
+	if opts.RecoverEvery > 0 {
+		s.wg.Add(1)
+		go s.recoverLoop()
+	}
+	return s, nil
+}
+
+// indexes lists every index of the database (see doc.go).
+var indexes = map[string][]mongodrv.IndexModel{
+	"resources": {
+		{Keys: bson.D{{Key: "t", Value: 1}, {Key: "ty", Value: 1}, {Key: "live", Value: 1}, {Key: "r", Value: 1}}, Options: options.Index().SetName("type_live_rid")},
+		{Keys: bson.D{{Key: "t", Value: 1}, {Key: "live", Value: 1}, {Key: "r", Value: 1}}, Options: options.Index().SetName("live_rid")},
+		{Keys: bson.D{{Key: "t", Value: 1}, {Key: "ty", Value: 1}, {Key: "id", Value: 1}}, Options: options.Index().SetName("type_id")},
+		{Keys: bson.D{{Key: "t", Value: 1}, {Key: "ty", Value: 1}, {Key: "ik", Value: 1}}, Options: options.Index().SetName("keys")},
+		{Keys: bson.D{{Key: "t", Value: 1}, {Key: "ik", Value: 1}}, Options: options.Index().SetName("keys_any_type")},
+		{Keys: bson.D{{Key: "lk", Value: 1}}, Options: options.Index().SetName("lock").SetSparse(true)},
+	},
+	"versions": {
+		{Keys: bson.D{{Key: "t", Value: 1}, {Key: "seq", Value: 1}}, Options: options.Index().SetName("seq")},
+		{Keys: bson.D{{Key: "t", Value: 1}, {Key: "ty", Value: 1}, {Key: "seq", Value: 1}}, Options: options.Index().SetName("type_seq")},
+		{Keys: bson.D{{Key: "t", Value: 1}, {Key: "ty", Value: 1}, {Key: "id", Value: 1}, {Key: "v", Value: 1}}, Options: options.Index().SetName("instance")},
+		{Keys: bson.D{{Key: "tx", Value: 1}}, Options: options.Index().SetName("pending").SetSparse(true)},
+	},
+	"txns": {
+		{Keys: bson.D{{Key: "at", Value: 1}}, Options: options.Index().SetName("at")},
+	},
+}
+
+// ensureIndexes creates the indexes; existing ones are left alone.
+func (s *Store) ensureIndexes(ctx context.Context) error {
+	names := make([]string, 0, len(indexes))
+	for n := range indexes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if _, err := s.db.Collection(n).Indexes().CreateMany(ctx, indexes[n]); err != nil {
+			return unavailable("create indexes of "+n, err)
+		}
+	}
+	return nil
+}
+
+var tenantID = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
+
+// ValidTenantID reports whether id can name a tenant: 1–32 of [a-z0-9-].
+func ValidTenantID(id string) bool { return tenantID.MatchString(id) }
+
+type tenantDoc struct {
+	ID        string `bson:"_id"`
+	Name      string `bson:"name"`
+	Integrity string `bson:"ri"`
+	Created   int64  `bson:"created"`
+}
+
+// CreateTenant implements store.Store.
+func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) error {
+	if !ValidTenantID(t.ID) {
+		return fmt.Errorf("store/mongo: tenant id %q: want 1-32 of [a-z0-9-]", t.ID)
+	}
+	if t.ReferentialIntegrity == "" {
+		t.ReferentialIntegrity = store.IntegrityStrict
+	}
+	if t.ReferentialIntegrity != store.IntegrityStrict && t.ReferentialIntegrity != store.IntegrityOff {
+		return fmt.Errorf("store/mongo: referential integrity %q: want strict or off", t.ReferentialIntegrity)
+	}
+	if t.Created.IsZero() {
+		t.Created = s.opts.Now()
+	}
+	t.Created = t.Created.Truncate(time.Millisecond).UTC()
+	// The counter first: a tenant is visible only with its counter in place.
+	if _, err := s.counters.UpdateOne(ctx, bson.D{{Key: "_id", Value: t.ID}},
+		bson.D{{Key: "$setOnInsert", Value: bson.D{{Key: "n", Value: int64(0)}, {Key: "open", Value: bson.A{}}}}},
+		options.UpdateOne().SetUpsert(true)); err != nil && !mongodrv.IsDuplicateKeyError(err) {
+		return unavailable("CreateTenant", err)
+	}
+	_, err := s.tenants.InsertOne(ctx, tenantDoc{ID: t.ID, Name: t.Name, Integrity: t.ReferentialIntegrity, Created: t.Created.UnixMilli()})
+	switch {
+	case mongodrv.IsDuplicateKeyError(err):
+		return fmt.Errorf("store/mongo: tenant %q: %w", t.ID, store.ErrExists)
+	case err != nil:
+		return unavailable("CreateTenant", err)
+	}
+	s.tmu.Lock()
+	s.tcache[t.ID] = t
+	s.tmu.Unlock()
+	return nil
+}
+
+func (d tenantDoc) tenant() store.Tenant {
+	return store.Tenant{ID: d.ID, Name: d.Name, ReferentialIntegrity: d.Integrity, Created: time.UnixMilli(d.Created).UTC()}
+}
+
+// Tenant implements store.Store. Tenants are never changed once created, so a tenant found
+// once is answered from memory; an unknown id is looked up in the database every time.
+func (s *Store) Tenant(ctx context.Context, id string) (store.Tenant, error) {
+	s.tmu.RLock()
+	t, ok := s.tcache[id]
+	s.tmu.RUnlock()
+	if ok {
+		return t, nil
+	}
+	var d tenantDoc
+	err := s.tenants.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+	switch {
+	case errors.Is(err, mongodrv.ErrNoDocuments):
+		return store.Tenant{}, fmt.Errorf("store/mongo: tenant %q: %w", id, store.ErrNotFound)
+	case err != nil:
+		return store.Tenant{}, unavailable("Tenant", err)
+	}
+	t = d.tenant()
+	s.tmu.Lock()
+	s.tcache[id] = t
+	s.tmu.Unlock()
+	return t, nil
+}
+
+// Tenants implements store.Store.
+func (s *Store) Tenants(ctx context.Context) ([]store.Tenant, error) {
+	cur, err := s.tenants.Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, unavailable("Tenants", err)
+	}
+	var ds []tenantDoc
+	if err := cur.All(ctx, &ds); err != nil {
+		return nil, unavailable("Tenants", err)
+	}
+	ts := make([]store.Tenant, 0, len(ds))
+	for _, d := range ds {
+		ts = append(ts, d.tenant())
+	}
+	sort.Slice(ts, func(i, j int) bool { return ts[i].ID < ts[j].ID })
+	return ts, nil
+}
+
+// LoadOrStoreSecret implements store.Store.
+func (s *Store) LoadOrStoreSecret(ctx context.Context, name string, value []byte) ([]byte, error) {
+	_, err := s.secrets.UpdateOne(ctx, bson.D{{Key: "_id", Value: name}},
+		bson.D{{Key: "$setOnInsert", Value: bson.D{{Key: "value", Value: value}}}}, options.UpdateOne().SetUpsert(true))
+	if err != nil && !mongodrv.IsDuplicateKeyError(err) { // two upserts may race; the loser reads the winner's
+		return nil, unavailable("LoadOrStoreSecret", err)
+	}
+	var d struct {
+		Value []byte `bson:"value"`
+	}
+	if err := s.secrets.FindOne(ctx, bson.D{{Key: "_id", Value: name}}).Decode(&d); err != nil {
+		return nil, unavailable("LoadOrStoreSecret", err)
+	}
+	return d.Value, nil
+}
+
+// Ping implements store.Store: the primary answers.
+func (s *Store) Ping(ctx context.Context) error {
+	select {
+	case <-s.stop:
+		return fmt.Errorf("store/mongo: closed: %w", store.ErrUnavailable)
+	default:
+	}
+	if err := s.client.Ping(ctx, readpref.Primary()); err != nil {
+		return unavailable("Ping", err)
+	}
+	return nil
+}
+
+// Close stops the recovery loop and disconnects.
+func (s *Store) Close() error {
+	var err error
+	s.once.Do(func() {
+		close(s.stop)
+		s.wg.Wait()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err = s.client.Disconnect(ctx)
+	})
+	return err
+}
+
+// unavailable wraps a driver error: store.ErrUnavailable, unless the caller's context ended.
+func unavailable(op string, err error) error {
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("store/mongo: %s: %w", op, err)
+	}
+	return fmt.Errorf("store/mongo: %s: %w: %w", op, store.ErrUnavailable, err)
+}
+
+// resKey is the _id of a resource document.
+func resKey(tenant, typ, id string) string { return tenant + "/" + typ + "/" + id }
+
+// DropDatabase deletes the store's database (tests).
+func (s *Store) DropDatabase(ctx context.Context) error { return s.db.Drop(ctx) }
+
+// probe asks the server what it is: MongoDB filters arrays per element, FerretDB does not.
+func (s *Store) probe(ctx context.Context) {
+	var info bson.M
+	if err := s.db.RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err != nil {
+		return
+	}
+	_, ferret := info["ferretdbVersion"]
+	s.exact.Store(!ferret)
+	s.probed.Store(true)
+}
+
+// Exact reports whether the server evaluates the store's array filters exactly (a real
+// MongoDB); otherwise (FerretDB) Search checks candidates in Go.
+func (s *Store) Exact() bool { return s.exact.Load() }
