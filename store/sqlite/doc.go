@@ -83,7 +83,8 @@
 // One driver starts the search: the clause of best rank (_id; full-key token/reference;
 // other equality; prefix; range), the smallest by a count capped at 300 rows when several
 // share the best rank; when every one of them reaches the cap, the bounded candidates of lower
-// ranks (down to range) are counted too and the smallest wins; the compartment's reference
+// ranks (down to range) are counted too and the smallest wins (when they reach the cap as
+// well, the capped ones are counted again up to 5,000); the compartment's reference
 // rows when no clause is as selective. Date clauses of one parameter make one range
 // driver "pid = ? AND lo >= L AND lo < U AND <each clause>" when their values bound lo on both
 // sides: a bound on hi (gt, ge, ap) gives one on lo through param.span (lo >= hi - span), and

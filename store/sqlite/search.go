@@ -161,13 +161,29 @@ func (b *builder) plan(q *search.Query, opts store.SearchOptions) plan {
 	// (an index range: a token with 400,000 rows loses to a one-day date range).
 	if len(cands) > 1 && bestRank > rankID {
 		least, top := int64(-1), bestRank
+		var capped []cand // probed candidates that reached the cap
 		for _, c := range cands {
 			if c.rank != top && (least < probeCap || c.rank > rankRange) {
 				break
 			}
-			n := b.probe(c.f)
+			n := b.probe(c.f, probeCap)
+			if n >= probeCap {
+				capped = append(capped, c)
+			}
 			if least < 0 || n < least {
 				least, best, bestRank, bestDrv, bestStream = n, c.i, c.rank, c.f, c.stream
+			}
+		}
+		// Every candidate reached the cap and some of lower rank were among them: count
+		// those again with a larger cap, and let one win only when it is smaller than
+		// the best-ranked candidate's count, counted the same way.
+		if least >= probeCap && len(capped) > 1 && capped[len(capped)-1].rank != top {
+			least = -1
+			for _, c := range capped {
+				n := b.probe(c.f, probeCapWide)
+				if least < 0 || n < least {
+					least, best, bestRank, bestDrv, bestStream = n, c.i, c.rank, c.f, c.stream
+				}
 			}
 		}
 	}
@@ -202,12 +218,16 @@ func (b *builder) plan(q *search.Query, opts store.SearchOptions) plan {
 	return p
 }
 
-// probeCap bounds the rows a driver's probe counts.
-const probeCap = 300
+// probeCap bounds the rows a driver's probe counts; probeCapWide, those of the second probe
+// when every candidate reached probeCap.
+const (
+	probeCap     = 300
+	probeCapWide = 5000
+)
 
-// probe counts the rows of driver d, up to probeCap.
-func (b *builder) probe(d frag) int64 {
-	f := cat("SELECT count(*) FROM (SELECT 1 FROM (", d, ") LIMIT ", strconv.Itoa(probeCap), ")")
+// probe counts the rows of driver d, up to limit.
+func (b *builder) probe(d frag, limit int) int64 {
+	f := cat("SELECT count(*) FROM (SELECT 1 FROM (", d, ") LIMIT ", strconv.Itoa(limit), ")")
 	var n int64
 	if err := b.queryRow(f.sql, f.args...).Scan(&n); err != nil {
 		b.errs = append(b.errs, err)
