@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/kodomohub/kodomohub/store"
+	"github.com/kodomohub/kodomohub/store/mongo"
 	"github.com/kodomohub/kodomohub/store/sqlite"
 )
 
@@ -15,12 +18,20 @@ type storageFlags struct {
 	mongoURI string
 	mongoDB  string
 	sync     string
+
+	mongoWrite, mongoRead string
+	mongoTimeout          time.Duration
+	mongoPool             uint64
 }
 
 func (f *storageFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.data, "data", "", "data directory of the embedded store")
 	fs.StringVar(&f.mongoURI, "mongo-uri", "", "MongoDB connection string (instead of --data)")
 	fs.StringVar(&f.mongoDB, "mongo-db", "kodomohub", "MongoDB database name")
+	fs.StringVar(&f.mongoWrite, "mongo-write-concern", "majority", "MongoDB write concern: majority or a number of members")
+	fs.StringVar(&f.mongoRead, "mongo-read-concern", "", "MongoDB read concern: majority (default with a majority write concern), local or available")
+	fs.DurationVar(&f.mongoTimeout, "mongo-timeout", 10*time.Second, "MongoDB operation timeout")
+	fs.Uint64Var(&f.mongoPool, "mongo-pool", 100, "MongoDB connection pool size per server")
 	fs.StringVar(&f.sync, "sqlite-synchronous", "NORMAL", "embedded store durability: NORMAL (survives process crashes) or FULL (survives power loss)")
 }
 
@@ -29,7 +40,13 @@ func (f *storageFlags) open(log *slog.Logger) (store.Store, error) {
 	case f.data != "" && f.mongoURI != "":
 		return nil, fmt.Errorf("%w: give --data or --mongo-uri, not both", errUsage)
 	case f.mongoURI != "":
-		return nil, fmt.Errorf("the MongoDB backend is not available in this build yet; use --data")
+		s, err := mongo.Open(context.Background(), f.mongoURI, mongo.Options{Database: f.mongoDB, WriteConcern: f.mongoWrite,
+			ReadConcern: f.mongoRead, Timeout: f.mongoTimeout, MaxPoolSize: f.mongoPool})
+		if err != nil {
+			return nil, err
+		}
+		log.Debug("opened MongoDB store", "db", f.mongoDB, "exact filters", s.Exact())
+		return s, nil
 	case f.data == "":
 		return nil, fmt.Errorf("%w: --data DIR (or --mongo-uri) is required", errUsage)
 	}

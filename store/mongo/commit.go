@@ -226,10 +226,16 @@ func (s *Store) try(ctx context.Context, tn store.Tenant, writes []store.Write, 
 		st := &state{key: k}
 		if d, ok := docs[k]; ok {
 			if d.Lk != "" {
-				if err := s.settleLock(ctx, tenant, d.Lk, d.La, now); err != nil {
+				st, err := s.txnState(ctx, d.Lk)
+				if err != nil {
 					return nil, err, false
 				}
-				return nil, nil, true
+				if st != "f" && st != "d" { // a mark left by a finished roll forward is only a hint
+					if err := s.settleLock(ctx, tenant, d.Lk, d.La, now); err != nil {
+						return nil, err, false
+					}
+					return nil, nil, true
+				}
 			}
 			st.doc, st.v, st.del, st.ts, st.r = true, d.V, d.Del, d.Ts, d.R
 			maxTs = max(maxTs, d.Ts)
@@ -292,65 +298,56 @@ func (s *Store) try(ctx context.Context, tn store.Tenant, writes []store.Write, 
 	if len(vers) == 0 {
 		return results, nil, false // only no-op deletes
 	}
-	// 3. Lock every written resource: new ones by inserting a locked placeholder, existing
-	// ones by one update of the unlocked documents, then check that each locked document is
-	// at the version planned (lock, then validate).
+	// 3. Lock every written resource: insert one lock document per resource (a unique _id:
+	// exactly one transaction gets it, on MongoDB and on FerretDB alike, whose conditional
+	// updates are not atomic), then check that each resource is at the version planned
+	// (optimistic locking across processes), and mark the resource documents (a hint for
+	// readers: Read of a document locked by a committed transaction looks further).
 	tx := newTxID()
-	var locked, existing []string
-	var inserts []any
+	var locked []string
+	var lockDocs, inserts []any
 	for _, k := range keys {
 		st := states[k]
 		if len(st.written) == 0 {
 			continue
 		}
 		locked = append(locked, k)
-		if st.doc {
-			existing = append(existing, k)
-			continue
+		lockDocs = append(lockDocs, bson.D{{Key: "_id", Value: k}, {Key: "t", Value: tenant}, {Key: "tx", Value: tx}, {Key: "la", Value: now}})
+		if !st.doc {
+			w := writes[vers[st.written[0]].w]
+			inserts = append(inserts, bson.D{{Key: "_id", Value: k}, {Key: "t", Value: tenant},
+				{Key: "ty", Value: w.Type}, {Key: "id", Value: w.ID}, {Key: "v", Value: int64(0)}, {Key: "live", Value: false},
+				{Key: "del", Value: false}, {Key: "r", Value: int64(0)}, {Key: "lk", Value: tx}, {Key: "la", Value: now}})
 		}
-		w := writes[vers[st.written[0]].w]
-		inserts = append(inserts, bson.D{{Key: "_id", Value: k}, {Key: "t", Value: tenant},
-			{Key: "ty", Value: w.Type}, {Key: "id", Value: w.ID}, {Key: "v", Value: int64(0)}, {Key: "live", Value: false},
-			{Key: "del", Value: false}, {Key: "r", Value: int64(0)}, {Key: "lk", Value: tx}, {Key: "la", Value: now}})
 	}
-	got := 0
+	if ok, err := s.acquire(ctx, tenant, tx, lockDocs, now); err != nil || !ok {
+		return nil, err, err == nil
+	}
 	if len(inserts) > 0 {
-		r, err := s.res.InsertMany(ctx, inserts, options.InsertMany().SetOrdered(false))
-		if r != nil {
-			got += len(r.InsertedIDs)
-		}
-		if err != nil && !isDupOnly(err) {
+		// A placeholder left by an aborted transaction may be there already: fine, the
+		// check below reads what is there.
+		if _, err := s.res.InsertMany(ctx, inserts, options.InsertMany().SetOrdered(false)); err != nil && !isDupOnly(err) {
 			s.releaseLocks(tx, locked)
 			return nil, unavailable("Commit", err), false
 		}
 	}
-	if len(existing) > 0 {
-		r, err := s.res.UpdateMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: existing}}},
-			{Key: "lk", Value: bson.D{{Key: "$exists", Value: false}}}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "lk", Value: tx}, {Key: "la", Value: now}}}})
-		if err != nil {
-			s.releaseLocks(tx, locked)
-			return nil, unavailable("Commit", err), false
-		}
-		got += int(r.ModifiedCount)
+	cur, err := s.findRes(ctx, locked)
+	if err != nil {
+		s.releaseLocks(tx, locked)
+		return nil, err, false
 	}
-	if got == len(locked) && len(existing) > 0 {
-		now, err := s.findRes(ctx, existing)
-		if err != nil {
-			s.releaseLocks(tx, locked)
-			return nil, err, false
-		}
-		for _, k := range existing {
-			if d := now[k]; d == nil || d.Lk != tx || d.V != states[k].startV {
-				got = -1 // changed between the read and the lock
+	for _, k := range locked {
+		if d := cur[k]; d == nil || d.V != states[k].startV {
+			if err := s.releaseLocks(tx, locked); err != nil {
+				return nil, err, false
 			}
+			return nil, nil, true // changed between the read and the lock: read again
 		}
 	}
-	if got != len(locked) {
-		if err := s.releaseLocks(tx, locked); err != nil {
-			return nil, err, false
-		}
-		return nil, nil, true // changed or locked meanwhile: read again
+	if _, err := s.res.UpdateMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: locked}}}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "lk", Value: tx}, {Key: "la", Value: now}}}}); err != nil {
+		s.releaseLocks(tx, locked)
+		return nil, unavailable("Commit", err), false
 	}
 	// 4. Sequence numbers: one block for the Commit, registered as open until rolled forward.
 	lo, err := s.allocSeqs(ctx, tenant, tx, int64(len(vers)), now)
@@ -523,19 +520,57 @@ func (s *Store) checkRefs(ctx context.Context, tenant string, writes []store.Wri
 	return nil
 }
 
-// releaseLocks undoes the lock step of a transaction on keys: placeholders go, locks are
-// cleared. With keys nil it finds the transaction's locks by the lock index (recovery).
+// acquire inserts lock documents; it reports false (nothing held) when another transaction
+// holds one of them, after settling those held past the lease.
+func (s *Store) acquire(ctx context.Context, tenant, tx string, docs []any, now int64) (bool, error) {
+	_, err := s.locks.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	if err == nil {
+		return true, nil
+	}
+	var keys []string
+	for _, d := range docs {
+		keys = append(keys, d.(bson.D)[0].Value.(string))
+	}
+	rerr := s.releaseLocks(tx, keys)
+	if !isDupOnly(err) {
+		return false, unavailable("Commit", err)
+	}
+	if rerr != nil {
+		return false, rerr
+	}
+	var bwe mongodrv.BulkWriteException
+	errors.As(err, &bwe)
+	for _, we := range bwe.WriteErrors {
+		var l lockDoc
+		if err := s.locks.FindOne(ctx, bson.D{{Key: "_id", Value: keys[we.Index]}}).Decode(&l); err == nil &&
+			now-l.At >= s.opts.Lease.Milliseconds() {
+			if err := s.settle(ctx, l.T, l.Tx); err != nil {
+				return false, err
+			}
+		}
+	}
+	return false, nil
+}
+
+type lockDoc struct {
+	ID string `bson:"_id"`
+	T  string `bson:"t"`
+	Tx string `bson:"tx"`
+	At int64  `bson:"la"`
+}
+
+// releaseLocks undoes the lock step of a transaction on keys: placeholders go, the lock
+// marks and the lock documents are removed. With keys nil it finds the transaction's lock
+// documents (recovery).
 func (s *Store) releaseLocks(tx string, keys []string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
 	defer cancel()
 	if keys == nil {
-		cur, err := s.res.Find(ctx, bson.D{{Key: "lk", Value: tx}}, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+		cur, err := s.locks.Find(ctx, bson.D{{Key: "tx", Value: tx}})
 		if err != nil {
 			return unavailable("recover", err)
 		}
-		var ds []struct {
-			ID string `bson:"_id"`
-		}
+		var ds []lockDoc
 		if err := cur.All(ctx, &ds); err != nil {
 			return unavailable("recover", err)
 		}
@@ -553,6 +588,9 @@ func (s *Store) releaseLocks(tx string, keys []string) error {
 	}
 	if _, err := s.res.UpdateMany(ctx, bson.D{{Key: "_id", Value: in}, {Key: "lk", Value: tx}},
 		bson.D{{Key: "$unset", Value: bson.D{{Key: "lk", Value: ""}, {Key: "la", Value: ""}}}}); err != nil {
+		return unavailable("Commit", err)
+	}
+	if _, err := s.locks.DeleteMany(ctx, bson.D{{Key: "_id", Value: in}, {Key: "tx", Value: tx}}); err != nil {
 		return unavailable("Commit", err)
 	}
 	return nil
@@ -608,40 +646,46 @@ func (s *Store) allocSeqs(ctx context.Context, tenant, tx string, n, now int64) 
 	s.smu.Lock()
 	ss := s.seqs[tenant]
 	if ss == nil {
-		ss = &seqState{n: -1}
+		ss = &seqState{}
 		s.seqs[tenant] = ss
 	}
 	s.smu.Unlock()
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
+	// The counter is updated under a lock document: FerretDB's conditional updates are not
+	// atomic, inserts with a unique _id are.
+	lock := bson.D{{Key: "_id", Value: "#seq/" + tenant}, {Key: "t", Value: tenant}, {Key: "tx", Value: tx}, {Key: "la", Value: now}}
 	for attempt := 0; ; attempt++ {
-		if ss.n < 0 {
-			var c struct {
-				N int64 `bson:"n"`
-			}
-			if err := s.counters.FindOne(ctx, bson.D{{Key: "_id", Value: tenant}}).Decode(&c); err != nil {
-				return 0, unavailable("Commit", err)
-			}
-			ss.n = c.N
-		}
-		cur := ss.n
-		r, err := s.counters.UpdateOne(ctx, bson.D{{Key: "_id", Value: tenant}, {Key: "n", Value: cur}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "n", Value: cur + n},
-				{Key: "open." + tx, Value: bson.D{{Key: "lo", Value: cur + 1}, {Key: "at", Value: now}}}}}})
+		ok, err := s.acquire(ctx, tenant, tx, []any{lock}, s.opts.Now().UnixMilli())
 		if err != nil {
-			ss.n = -1
-			return 0, unavailable("Commit", err)
+			return 0, err
 		}
-		if r.MatchedCount == 1 {
-			ss.n = cur + n
-			return cur + 1, nil
+		if ok {
+			break
 		}
-		ss.n = -1 // another process allocated: reload
-		if attempt > 1000 {
+		if attempt > 2000 {
 			return 0, fmt.Errorf("store/mongo: Commit: sequence counter contended: %w", store.ErrUnavailable)
 		}
-		time.Sleep(time.Duration(mrand.IntN(1+min(attempt, 20))) * time.Millisecond)
+		time.Sleep(time.Duration(1+mrand.IntN(1+min(attempt, 10))) * time.Millisecond)
 	}
+	defer s.locks.DeleteOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: "#seq/" + tenant}, {Key: "tx", Value: tx}})
+	var c struct {
+		N int64 `bson:"n"`
+	}
+	if err := s.counters.FindOne(ctx, bson.D{{Key: "_id", Value: tenant}}).Decode(&c); err != nil {
+		return 0, unavailable("Commit", err)
+	}
+	// The open block first, then the counter: a reader that sees the new counter value
+	// then sees the block (Events reads them in that order).
+	if _, err := s.open.InsertOne(ctx, bson.D{{Key: "_id", Value: tx}, {Key: "t", Value: tenant}, {Key: "lo", Value: c.N + 1},
+		{Key: "la", Value: now}}); err != nil {
+		return 0, unavailable("Commit", err)
+	}
+	if _, err := s.counters.UpdateOne(ctx, bson.D{{Key: "_id", Value: tenant}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "n", Value: c.N + n}}}}); err != nil {
+		return 0, unavailable("Commit", err)
+	}
+	return c.N + 1, nil
 }
 
 // final is the state a transaction leaves a resource in.
@@ -687,8 +731,16 @@ func (s *Store) finalize(ctx context.Context, tenant, tx string, fs []final) err
 			return unavailable("finalize", err)
 		}
 	}
-	if _, err := s.counters.UpdateOne(ctx, bson.D{{Key: "_id", Value: tenant}},
-		bson.D{{Key: "$unset", Value: bson.D{{Key: "open." + tx, Value: ""}}}}); err != nil {
+	keys := make([]string, 0, len(fs))
+	for _, f := range fs {
+		keys = append(keys, f.key)
+	}
+	if len(keys) > 0 {
+		if _, err := s.locks.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: keys}}}, {Key: "tx", Value: tx}}); err != nil {
+			return unavailable("finalize", err)
+		}
+	}
+	if _, err := s.open.DeleteOne(ctx, bson.D{{Key: "_id", Value: tx}}); err != nil {
 		return unavailable("finalize", err)
 	}
 	if _, err := s.txns.UpdateOne(ctx, bson.D{{Key: "_id", Value: tx}}, bson.D{{Key: "$set", Value: bson.D{{Key: "st", Value: "f"}}}}); err != nil {
@@ -876,8 +928,7 @@ func (s *Store) cleanupAborted(ctx context.Context, tenant, tx string) error {
 	if err := s.releaseLocks(tx, nil); err != nil {
 		return err
 	}
-	if _, err := s.counters.UpdateOne(ctx, bson.D{{Key: "_id", Value: tenant}},
-		bson.D{{Key: "$unset", Value: bson.D{{Key: "open." + tx, Value: ""}}}}); err != nil {
+	if _, err := s.open.DeleteOne(ctx, bson.D{{Key: "_id", Value: tx}}); err != nil {
 		return unavailable("recover", err)
 	}
 	return nil
@@ -917,33 +968,11 @@ func (s *Store) recover(ctx context.Context) error {
 			todo = append(todo, txRef{tenant, tx})
 		}
 	}
-	// Open sequence blocks.
-	cur, err := s.counters.Find(ctx, bson.D{})
-	if err != nil {
-		return unavailable("recover", err)
-	}
-	var cs []struct {
-		ID   string `bson:"_id"`
-		Open map[string]struct {
-			Lo int64 `bson:"lo"`
-			At int64 `bson:"at"`
-		} `bson:"open"`
-	}
-	if err := cur.All(ctx, &cs); err != nil {
-		return unavailable("recover", err)
-	}
-	for _, c := range cs {
-		for tx, o := range c.Open {
-			if o.At < stale {
-				add(c.ID, tx)
-			}
-		}
-	}
-	// Locks and pending versions.
+	// Open sequence blocks, lock documents, lock marks and pending versions.
 	for _, q := range []struct {
 		c     *mongodrv.Collection
 		field string
-	}{{s.res, "lk"}, {s.vers, "tx"}} {
+	}{{s.open, "_id"}, {s.locks, "tx"}, {s.res, "lk"}, {s.vers, "tx"}} {
 		cur, err := q.c.Find(ctx, bson.D{{Key: q.field, Value: bson.D{{Key: "$exists", Value: true}}}, {Key: "la", Value: bson.D{{Key: "$lt", Value: stale}}}},
 			options.Find().SetProjection(bson.D{{Key: "t", Value: 1}, {Key: q.field, Value: 1}}).SetLimit(10000))
 		if err != nil {
@@ -960,7 +989,7 @@ func (s *Store) recover(ctx context.Context) error {
 		}
 	}
 	// Committed records older than the lease: a roll forward was interrupted.
-	cur, err = s.txns.Find(ctx, bson.D{{Key: "st", Value: "c"}, {Key: "at", Value: bson.D{{Key: "$lt", Value: stale}}}})
+	cur, err := s.txns.Find(ctx, bson.D{{Key: "st", Value: "c"}, {Key: "at", Value: bson.D{{Key: "$lt", Value: stale}}}})
 	if err != nil {
 		return unavailable("recover", err)
 	}

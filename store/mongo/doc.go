@@ -8,16 +8,19 @@
 //
 //	tenants    {_id: tenant id, name, ri: integrity, created: ms}
 //	secrets    {_id: name, value: bytes}                      LoadOrStoreSecret (cursor key, …)
-//	counters   {_id: tenant, n: last seq, open: {tx: {lo, at}}}  sequence numbers and the
-//	           transactions that hold a block of them and have not rolled forward
+//	counters   {_id: tenant, n: last seq}                     sequence numbers
+//	open       {_id: tx, t, lo, la}                           a transaction's block of sequence
+//	           numbers, from its allocation until it rolled forward (or was aborted)
+//	locks      {_id: "t/Type/id" or "#seq/t", t, tx, la}      lock documents: a transaction
+//	           holds a resource (or the tenant's counter) while its lock document exists
 //	txns       {_id: tx, t, st, at}                           transaction records: st "c"
 //	           committed, "f" rolled forward, "d" versions cleaned, "a" aborted
 //	resources  {_id: "t/Type/id", t, ty, id, v, live, del, seq, ts, r, raw, ik, ix, sk,
 //	           lk, la}  the current committed version of each resource: v its version (0 for
 //	           a placeholder), live = committed and not deleted, r the resource's stable
 //	           order (seq of its first version: the search tiebreak), raw the stamped JSON,
-//	           ik the index keys, ix the index entries, sk the sort keys; lk/la the lock of
-//	           the transaction writing it and when it was taken
+//	           ik the index keys, ix the index entries, sk the sort keys; lk/la mark the
+//	           transaction writing it (a hint for readers; the lock is the lock document)
 //	versions   {_id: "t/Type/id/v", t, ty, id, v, seq, ts, act, raw, r, [tx, la, ik, ix, sk]}
 //	           every version; it is also the outbox (Events reads it by seq). tx marks a
 //	           version pending under a transaction (with the index it gives the resource)
@@ -36,6 +39,8 @@
 //	           {t, ty, id, v}      instance history
 //	           {tx} sparse         recovery: pending versions
 //	txns       {at}                recovery: old records
+//	open       {t, lo}             Events: the lowest open block of a tenant
+//	locks      {tx}                releasing a transaction's locks
 //
 // Shard key (sharded clusters): resources and versions on {t: 1, _id: 1} (a town's data
 // stays in key ranges of its own; _id is unique by construction, so uniqueness holds per
@@ -96,18 +101,21 @@
 //  1. read the current documents; a lock of a live transaction is waited for, one held
 //     past the lease (Options.Lease, 30s) is settled (below); plan the versions (IfMatch,
 //     create-exists, deletes, references on strict tenants) and stamp the JSON
-//  2. lock: insert a locked placeholder for each new resource, and one update of the
-//     existing documents without a lock ({_id: {$in}, lk: absent}); then check that each
-//     locked document is at the version planned (optimistic locking across processes:
-//     any difference releases the locks and starts again)
-//  3. take a block of sequence numbers: a compare-and-set on the tenant's counter
-//     document ({_id, n: seen} → n+k) that also records the block as open
+//  2. lock: insert one lock document per resource (unique _id: one transaction wins; an
+//     insert is atomic on FerretDB too, whose conditional updates are read-modify-write
+//     and not atomic across clients), insert a placeholder for each new resource, then
+//     check that each resource is at the version planned (optimistic locking across
+//     processes: any difference releases the locks and starts again), and mark them lk
+//  3. take a block of sequence numbers under the tenant's counter lock document: insert
+//     the open block {lo}, then move the counter (Events reads them in the other order)
 //  4. insert the versions, pending (tx, with the index they give the resource)
 //  5. commit point: insert {_id: tx, st: "c"} into txns. Recovery aborts a stale
 //     transaction by inserting {_id: tx, st: "a"}: the unique _id lets exactly one win
 //  6. roll forward: replace each resource document with its new state (on MongoDB only
-//     while it still holds the lock), forget the open block, mark the record "f". The
-//     pending marks of the versions are removed later, in bulk, by the recovery pass.
+//     while it still carries the mark), delete the lock documents and the open block,
+//     mark the record "f". The pending marks of the versions are removed later, in bulk,
+//     by the recovery pass. A Commit whose roll forward would start after half its lease
+//     leaves it to recovery.
 //
 // Readers never see a partial Commit: Read of a document locked by a committed transaction
 // returns that transaction's version; versions under a transaction that is not committed
@@ -125,8 +133,13 @@
 //
 // In one process, writers of the same resources queue on in-process lock stripes before
 // going to the server. Sequence numbers are unique and increasing per tenant across
-// processes (the counter CAS); a Commit holds its locks while taking them, so the versions
-// of one resource get increasing numbers.
+// processes (the counter lock); a Commit holds its resource locks while taking them, so the
+// versions of one resource get increasing numbers.
+//
+// Limits: on FerretDB the roll forward replaces a document by _id alone (a conditional
+// one scans the collection there), so a Commit paused for longer than half its lease
+// between the commit point and the roll forward could overwrite a later transaction's
+// state; on MongoDB the replacement is conditional.
 //
 // # Availability
 //

@@ -50,7 +50,7 @@ type Store struct {
 	client *mongodrv.Client
 	db     *mongodrv.Database
 
-	tenants, secrets, counters, txns, res, vers *mongodrv.Collection
+	tenants, secrets, counters, open, txns, locks, res, vers *mongodrv.Collection
 
 	tmu    sync.RWMutex
 	tcache map[string]store.Tenant
@@ -58,7 +58,7 @@ type Store struct {
 	stripes [256]sync.Mutex // in-process key locks: writers of one process queue here, not on the server
 
 	smu  sync.Mutex
-	seqs map[string]*seqState // per tenant: last counter value seen, allocation lock
+	seqs map[string]*seqState // per tenant: allocation lock
 
 	xmu    sync.Mutex
 	states map[string]string // final transaction states seen ("c" committed, "a" aborted)
@@ -78,8 +78,7 @@ type Store struct {
 }
 
 type seqState struct {
-	mu sync.Mutex
-	n  int64
+	mu sync.Mutex // one allocation of the tenant at a time in this process
 }
 
 // Open connects to the MongoDB at uri, creates the collections' indexes (idempotently),
@@ -150,7 +149,7 @@ func Open(ctx context.Context, uri string, opts Options) (*Store, error) {
 	db := client.Database(opts.Database)
 	s := &Store{opts: opts, client: client, db: db,
 		tenants: db.Collection("tenants"), secrets: db.Collection("secrets"), counters: db.Collection("counters"),
-		txns: db.Collection("txns"), res: db.Collection("resources"), vers: db.Collection("versions"),
+		txns: db.Collection("txns"), locks: db.Collection("locks"), open: db.Collection("open"), res: db.Collection("resources"), vers: db.Collection("versions"),
 		tcache: map[string]store.Tenant{}, seqs: map[string]*seqState{}, states: map[string]string{},
 		stop: make(chan struct{})}
 	if err := s.ensureIndexes(ctx); err != nil {
@@ -186,6 +185,12 @@ var indexes = map[string][]mongodrv.IndexModel{
 		{Keys: bson.D{{Key: "t", Value: 1}, {Key: "ty", Value: 1}, {Key: "seq", Value: 1}}, Options: options.Index().SetName("type_seq")},
 		{Keys: bson.D{{Key: "t", Value: 1}, {Key: "ty", Value: 1}, {Key: "id", Value: 1}, {Key: "v", Value: 1}}, Options: options.Index().SetName("instance")},
 		{Keys: bson.D{{Key: "tx", Value: 1}}, Options: options.Index().SetName("pending").SetSparse(true)},
+	},
+	"open": {
+		{Keys: bson.D{{Key: "t", Value: 1}, {Key: "lo", Value: 1}}, Options: options.Index().SetName("tenant_lo")},
+	},
+	"locks": {
+		{Keys: bson.D{{Key: "tx", Value: 1}}, Options: options.Index().SetName("tx")},
 	},
 	"txns": {
 		{Keys: bson.D{{Key: "at", Value: 1}}, Options: options.Index().SetName("at")},
@@ -236,7 +241,7 @@ func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) error {
 	t.Created = t.Created.Truncate(time.Millisecond).UTC()
 	// The counter first: a tenant is visible only with its counter in place.
 	if _, err := s.counters.UpdateOne(ctx, bson.D{{Key: "_id", Value: t.ID}},
-		bson.D{{Key: "$setOnInsert", Value: bson.D{{Key: "n", Value: int64(0)}, {Key: "open", Value: bson.A{}}}}},
+		bson.D{{Key: "$setOnInsert", Value: bson.D{{Key: "n", Value: int64(0)}}}},
 		options.UpdateOne().SetUpsert(true)); err != nil && !mongodrv.IsDuplicateKeyError(err) {
 		return unavailable("CreateTenant", err)
 	}

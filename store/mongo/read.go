@@ -253,19 +253,24 @@ func (s *Store) Events(ctx context.Context, tenant string, after int64, limit in
 // watermark is the lowest sequence number that may still be written: the first of the
 // oldest open transaction, or the counter plus one.
 func (s *Store) watermark(ctx context.Context, tenant string) (int64, error) {
+	// The counter before the open blocks: a block is registered before the counter moves.
 	var c struct {
-		N    int64 `bson:"n"`
-		Open map[string]struct {
-			Lo int64 `bson:"lo"`
-		} `bson:"open"`
+		N int64 `bson:"n"`
 	}
 	err := s.counters.FindOne(ctx, bson.D{{Key: "_id", Value: tenant}}).Decode(&c)
 	if err != nil && !errors.Is(err, mongodrv.ErrNoDocuments) {
 		return 0, unavailable("Events", err)
 	}
 	wm := c.N + 1
-	for _, o := range c.Open {
+	var o struct {
+		Lo int64 `bson:"lo"`
+	}
+	err = s.open.FindOne(ctx, bson.D{{Key: "t", Value: tenant}}, options.FindOne().SetSort(bson.D{{Key: "lo", Value: 1}})).Decode(&o)
+	switch {
+	case err == nil:
 		wm = min(wm, o.Lo)
+	case !errors.Is(err, mongodrv.ErrNoDocuments):
+		return 0, unavailable("Events", err)
 	}
 	return wm, nil
 }
