@@ -20,6 +20,9 @@ type stmtCache struct {
 	mu  sync.Mutex
 	lru *clist.List // of *cachedStmt, most recent at the front
 	m   map[string]*clist.Element
+
+	pending map[string]bool // being prepared
+	closed  bool
 }
 
 type cachedStmt struct {
@@ -31,34 +34,44 @@ type cachedStmt struct {
 }
 
 func newStmtCache(db *sql.DB) *stmtCache {
-	return &stmtCache{db: db, lru: clist.New(), m: map[string]*clist.Element{}}
+	return &stmtCache{db: db, lru: clist.New(), m: map[string]*clist.Element{}, pending: map[string]bool{}}
 }
 
-// get returns the prepared statement of q, held until release.
-func (c *stmtCache) get(ctx context.Context, q string) (*cachedStmt, error) {
+// get returns the prepared statement of q, held until release, or nil when it is not
+// prepared yet: it is then prepared in the background, on a connection of the pool once one is
+// free (preparing it here could wait for a connection that only the caller's search, holding
+// one, would free: with every connection held that way, the pool would deadlock).
+func (c *stmtCache) get(q string) *cachedStmt {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if e, ok := c.m[q]; ok {
 		c.lru.MoveToFront(e)
 		cs := e.Value.(*cachedStmt)
 		cs.refs++
-		c.mu.Unlock()
-		return cs, nil
+		return cs
 	}
-	c.mu.Unlock()
-	st, err := c.db.PrepareContext(ctx, q)
-	if err != nil {
-		return nil, err
+	if c.pending[q] || len(c.pending) >= stmtCacheSize {
+		return nil
 	}
+	c.pending[q] = true
+	go c.prepare(q)
+	return nil
+}
+
+// prepare adds q to the cache.
+func (c *stmtCache) prepare(q string) {
+	st, err := c.db.PrepareContext(context.Background(), q)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.m[q]; ok { // prepared meanwhile by another search
-		st.Close()
-		c.lru.MoveToFront(e)
-		cs := e.Value.(*cachedStmt)
-		cs.refs++
-		return cs, nil
+	delete(c.pending, q)
+	if err != nil {
+		return // the searches prepare it themselves and report the error
 	}
-	cs := &cachedStmt{c: c, sql: q, st: st, refs: 1}
+	if c.closed {
+		st.Close()
+		return
+	}
+	cs := &cachedStmt{c: c, sql: q, st: st}
 	c.m[q] = c.lru.PushFront(cs)
 	for c.lru.Len() > stmtCacheSize {
 		old := c.lru.Remove(c.lru.Back()).(*cachedStmt)
@@ -68,7 +81,6 @@ func (c *stmtCache) get(ctx context.Context, q string) (*cachedStmt, error) {
 			old.st.Close()
 		}
 	}
-	return cs, nil
 }
 
 func (cs *cachedStmt) release() {
@@ -91,6 +103,7 @@ func (c *stmtCache) close() {
 	}
 	c.lru.Init()
 	c.m = map[string]*clist.Element{}
+	c.closed = true
 }
 
 // stmt returns q as a statement of the builder's transaction, prepared through the cache;
@@ -99,9 +112,9 @@ func (b *builder) stmt(q string) (*sql.Stmt, error) {
 	if b.t.rstmts == nil {
 		return b.tx.PrepareContext(b.ctx, q)
 	}
-	cs, err := b.t.rstmts.get(b.ctx, q)
-	if err != nil {
-		return nil, err
+	cs := b.t.rstmts.get(q)
+	if cs == nil {
+		return b.tx.PrepareContext(b.ctx, q)
 	}
 	b.held = append(b.held, cs)
 	return b.tx.StmtContext(b.ctx, cs.st), nil
