@@ -7,7 +7,7 @@
 //	DIR/tenants/<id>.db     one database per tenant: a town's data is its own file
 //
 // Every database runs in WAL mode with a busy timeout and foreign keys off. A tenant's write
-// connection has its own, larger page cache (Options.WriterCacheKiB, 256 MiB) and checkpoints
+// connection has its own, larger page cache (Options.WriterCacheKiB, 32 MiB) and checkpoints
 // every Options.WALAutoCheckpoint pages (10,000); Options.MmapBytes maps tenant databases
 // (off by default: mapped pages count in the RSS). Its schema is
 // versioned by PRAGMA user_version and built by an ordered list of migrations (schema.go),
