@@ -218,8 +218,8 @@ func TestMongoCrashRecovery(t *testing.T) {
 			}()
 		}
 		time.Sleep(3 * time.Second)
+		close(stop) // before the kill: the bundles it cuts are not errors
 		srv.kill(t)
-		close(stop)
 		wg.Wait()
 		mu.Lock()
 		for _, b := range sent {

@@ -935,17 +935,19 @@ func (s *Store) cleanupAborted(ctx context.Context, tenant, tx string) error {
 }
 
 // recoverLoop runs recover every RecoverEvery until Close.
-func (s *Store) recoverLoop() {
+func (s *Store) recoverLoop(base context.Context) {
 	defer s.wg.Done()
 	t := time.NewTicker(s.opts.RecoverEvery)
 	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-s.stop:
+				return
+			case <-t.C:
+			}
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*s.opts.Timeout)
+		ctx, cancel := context.WithTimeout(base, 2*s.opts.Timeout)
 		if !s.indexed.Load() && s.ensureIndexes(ctx) == nil {
 			s.indexed.Store(true)
 		}

@@ -72,17 +72,18 @@ type Store struct {
 	probed  atomic.Bool
 	indexed atomic.Bool // FerretDB 1.24 fails when asked again for indexes it has
 
-	stop chan struct{}
-	wg   sync.WaitGroup
-	once sync.Once
+	stop   chan struct{}
+	cancel context.CancelFunc // ends the recovery loop's calls at Close
+	wg     sync.WaitGroup
+	once   sync.Once
 }
 
 type seqState struct {
 	mu sync.Mutex // one allocation of the tenant at a time in this process
 }
 
-// Open connects to the MongoDB at uri, creates the collections' indexes (idempotently),
-// runs a recovery pass and starts the periodic one. The server need not be reachable:
+// Open connects to the MongoDB at uri, creates the collections' missing indexes and starts
+// the recovery loop (its first pass runs at once, in the background). The server need not be reachable:
 // calls then fail with store.ErrUnavailable until it is, and index creation is retried by
 // the recovery loop.
 func Open(ctx context.Context, uri string, opts Options) (*Store, error) {
@@ -161,11 +162,12 @@ func Open(ctx context.Context, uri string, opts Options) (*Store, error) {
 	} else {
 		s.indexed.Store(true)
 		s.probe(ctx)
-		s.recover(ctx)
 	}
 	if opts.RecoverEvery > 0 {
+		var base context.Context
+		base, s.cancel = context.WithCancel(context.Background())
 		s.wg.Add(1)
-		go s.recoverLoop()
+		go s.recoverLoop(base)
 	}
 	return s, nil
 }
@@ -205,7 +207,35 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		if _, err := s.db.Collection(n).Indexes().CreateMany(ctx, indexes[n]); err != nil {
+		// Only the missing ones: FerretDB 1.24 may fail on a request for existing indexes.
+		have := map[string]bool{}
+		cur, err := s.db.Collection(n).Indexes().List(ctx)
+		if err != nil {
+			return unavailable("list indexes of "+n, err)
+		}
+		var ls []struct {
+			Name string `bson:"name"`
+		}
+		if err := cur.All(ctx, &ls); err != nil {
+			return unavailable("list indexes of "+n, err)
+		}
+		for _, l := range ls {
+			have[l.Name] = true
+		}
+		var missing []mongodrv.IndexModel
+		for _, m := range indexes[n] {
+			var o options.IndexOptions
+			for _, set := range m.Options.List() {
+				set(&o)
+			}
+			if o.Name == nil || !have[*o.Name] {
+				missing = append(missing, m)
+			}
+		}
+		if len(missing) == 0 {
+			continue
+		}
+		if _, err := s.db.Collection(n).Indexes().CreateMany(ctx, missing); err != nil {
 			return unavailable("create indexes of "+n, err)
 		}
 	}
@@ -338,6 +368,9 @@ func (s *Store) Close() error {
 	var err error
 	s.once.Do(func() {
 		close(s.stop)
+		if s.cancel != nil {
+			s.cancel()
+		}
 		s.wg.Wait()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
