@@ -15,6 +15,7 @@ import (
 	"github.com/kodomohub/kodomohub/fhir"
 	"github.com/kodomohub/kodomohub/fhir/search"
 	"github.com/kodomohub/kodomohub/store"
+	"github.com/kodomohub/kodomohub/store/internal/searchcursor"
 )
 
 // Search limits.
@@ -50,14 +51,14 @@ func (s *Store) Search(ctx context.Context, tenant string, q *search.Query, opts
 		}
 	}
 	count = min(count, maxCount)
-	scope := cursorScope(tenant, q, opts)
+	scope := searchcursor.Scope(tenant, q, opts)
 	var after *cursor
 	if q.Cursor != "" {
 		key, err := s.cursorKey(ctx)
 		if err != nil {
 			return page, err
 		}
-		if after, err = decodeCursor(key, scope, q.Cursor, len(q.Sort)); err != nil {
+		if after, err = searchcursor.Decode(key, scope, q.Cursor, len(q.Sort)); err != nil {
 			return page, err
 		}
 	}
@@ -105,7 +106,7 @@ func (s *Store) Search(ctx context.Context, tenant string, q *search.Query, opts
 		for i, k := range keys {
 			c.Keys[i] = last.sortValue(k)
 		}
-		page.Next = encodeCursor(key, scope, c)
+		page.Next = searchcursor.Encode(key, scope, c)
 		rows = rows[:count]
 	}
 	for _, r := range rows {

@@ -2,14 +2,9 @@ package sqlite
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,14 +13,14 @@ import (
 	"github.com/kodomohub/kodomohub/fhir"
 	"github.com/kodomohub/kodomohub/fhir/search"
 	"github.com/kodomohub/kodomohub/store"
+	"github.com/kodomohub/kodomohub/store/internal/searchcursor"
 )
 
 // Search limits.
 const (
-	maxIncluded    = 1000 // _include/_revinclude results of one page
-	maxIterate     = 3    // rounds of :iterate
-	cursorSecret   = "store/sqlite/search-cursor"
-	cursorMACBytes = 16
+	maxIncluded  = 1000 // _include/_revinclude results of one page
+	maxIterate   = 3    // rounds of :iterate
+	cursorSecret = "store/sqlite/search-cursor"
 )
 
 // Search implements store.Store. See doc.go ("Search") for the SQL.
@@ -46,14 +41,14 @@ func (s *Store) Search(ctx context.Context, tenant string, q *search.Query, opts
 		}
 	}
 	count = min(count, maxCount)
-	scope := cursorScope(tenant, q, opts)
+	scope := searchcursor.Scope(tenant, q, opts)
 	var after *cursor
 	if q.Cursor != "" {
 		key, err := s.cursorKey(ctx)
 		if err != nil {
 			return page, err
 		}
-		if after, err = decodeCursor(key, scope, q.Cursor, len(q.Sort)); err != nil {
+		if after, err = searchcursor.Decode(key, scope, q.Cursor, len(q.Sort)); err != nil {
 			return page, err
 		}
 	}
@@ -86,7 +81,7 @@ func (s *Store) Search(ctx context.Context, tenant string, q *search.Query, opts
 			return page, err
 		}
 		last := count - 1
-		page.Next = encodeCursor(key, scope, cursor{Rid: rows[last].rid, Keys: keys[last]})
+		page.Next = searchcursor.Encode(key, scope, cursor{Rid: rows[last].rid, Keys: keys[last]})
 		rows = rows[:count]
 	}
 	for _, r := range rows {
@@ -567,107 +562,9 @@ func (b *builder) revInclude(in search.Include, from []row) ([]row, error) {
 
 // ---- cursors ----
 
-// cursor is a position in a result order: the sort keys and rid of the last row of a page.
-type cursor struct {
-	Rid  int64 `json:"r"`
-	Keys []any `json:"k,omitempty"`
-}
-
-// cursorScope binds a cursor to the tenant and to what decides the order and the matches.
-func cursorScope(tenant string, q *search.Query, opts store.SearchOptions) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s\x00%s\x00%s\x00", tenant, q.Type, strings.Join(q.Types, ","))
-	for _, c := range q.Clauses {
-		fmt.Fprintf(&b, "%q=%q&", c.Key, c.Raw)
-	}
-	for _, k := range q.Sort {
-		fmt.Fprintf(&b, "\x00%s:%v", k.Param.Code, k.Desc)
-	}
-	if cp := opts.Compartment; cp != nil {
-		params, _ := json.Marshal(cp.Params) // map keys are sorted
-		fmt.Fprintf(&b, "\x00%s/%s/%v/%s", cp.Type, cp.ID, cp.IncludeOwner, params)
-	}
-	return b.String()
-}
-
-// Cursor keys are typed in JSON: ["i", 1] int64, ["f", 1.5] float64, ["s", "x"] string, null.
-func encodeCursor(key []byte, scope string, c cursor) string {
-	keys := make([]any, len(c.Keys))
-	for i, k := range c.Keys {
-		switch k := k.(type) {
-		case int64:
-			keys[i] = []any{"i", strconv.FormatInt(k, 10)}
-		case float64:
-			keys[i] = []any{"f", strconv.FormatFloat(k, 'g', -1, 64)}
-		case string:
-			keys[i] = []any{"s", k}
-		case []byte:
-			keys[i] = []any{"s", string(k)}
-		}
-	}
-	payload, _ := json.Marshal(cursor{Rid: c.Rid, Keys: keys})
-	return base64.RawURLEncoding.EncodeToString(payload) + "." + base64.RawURLEncoding.EncodeToString(mac(key, scope, payload))
-}
-
-func mac(key []byte, scope string, payload []byte) []byte {
-	h := hmac.New(sha256.New, key)
-	h.Write([]byte(scope))
-	h.Write([]byte{0})
-	h.Write(payload)
-	return h.Sum(nil)[:cursorMACBytes]
-}
-
-func badCursor(why string) error {
-	return &fhir.Error{Status: http.StatusBadRequest, Err: store.ErrCursor, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
-		Code: fhir.IssueInvalid, Diagnostics: "invalid _cursor: " + why + "; start the search again"}}}
-}
-
-func decodeCursor(key []byte, scope, s string, nkeys int) (*cursor, error) {
-	p64, m64, ok := strings.Cut(s, ".")
-	if !ok {
-		return nil, badCursor("malformed")
-	}
-	payload, err1 := base64.RawURLEncoding.DecodeString(p64)
-	sum, err2 := base64.RawURLEncoding.DecodeString(m64)
-	if err1 != nil || err2 != nil {
-		return nil, badCursor("malformed")
-	}
-	if !hmac.Equal(sum, mac(key, scope, payload)) {
-		return nil, badCursor("not issued for this search")
-	}
-	var raw struct {
-		Rid  int64             `json:"r"`
-		Keys []json.RawMessage `json:"k"`
-	}
-	if err := json.Unmarshal(payload, &raw); err != nil || len(raw.Keys) != nkeys {
-		return nil, badCursor("malformed")
-	}
-	c := &cursor{Rid: raw.Rid, Keys: make([]any, nkeys)}
-	for i, k := range raw.Keys {
-		var tv []string
-		if string(k) == "null" {
-			continue
-		}
-		if err := json.Unmarshal(k, &tv); err != nil || len(tv) != 2 {
-			return nil, badCursor("malformed")
-		}
-		var err error
-		switch tv[0] {
-		case "i":
-			c.Keys[i], err = strconv.ParseInt(tv[1], 10, 64)
-		case "f":
-			c.Keys[i], err = strconv.ParseFloat(tv[1], 64)
-		case "s":
-			c.Keys[i] = tv[1]
-		default:
-			err = errors.New("unknown key type")
-		}
-		if err != nil {
-			return nil, badCursor("malformed")
-		}
-	}
-	return c, nil
-}
+// cursor is a position in a search's result order (package searchcursor, shared with the
+// other backend).
+type cursor = searchcursor.Cursor
 
 // cursorKey returns the key that signs cursors, shared through the catalog by every process
 // using the data directory.
