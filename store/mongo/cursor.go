@@ -5,7 +5,6 @@ package mongo
 
 import (
 	"context"
-	"crypto/rand"
 
 	"github.com/kodomohub/kodomohub/store/internal/searchcursor"
 )
@@ -19,17 +18,5 @@ type cursor = searchcursor.Cursor
 // cursorKey returns the key that signs cursors, shared through the catalog by every process
 // using the data directory.
 func (s *Store) cursorKey(ctx context.Context) ([]byte, error) {
-	s.kmu.Lock()
-	defer s.kmu.Unlock()
-	if s.ckey != nil {
-		return s.ckey, nil
-	}
-	fresh := make([]byte, 32)
-	rand.Read(fresh)
-	key, err := s.LoadOrStoreSecret(ctx, cursorSecret, fresh)
-	if err != nil {
-		return nil, err
-	}
-	s.ckey = key
-	return key, nil
+	return s.ckeys.Key(ctx, s, cursorSecret)
 }

@@ -18,6 +18,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 
 	"github.com/kodomohub/kodomohub/store"
+	"github.com/kodomohub/kodomohub/store/internal/searchcursor"
 )
 
 var _ store.Store = (*Store)(nil)
@@ -63,8 +64,7 @@ type Store struct {
 	xmu    sync.Mutex
 	states map[string]string // final transaction states seen ("c" committed, "a" aborted)
 
-	kmu  sync.Mutex
-	ckey []byte
+	ckeys searchcursor.Keyring // signs search cursors (cursorKey)
 
 	// exact: the server applies $elemMatch per array element (MongoDB); unset until the
 	// server says so, and for FerretDB, whose 1.24 filters test each operator on its own.

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"slices"
@@ -569,17 +568,5 @@ type cursor = searchcursor.Cursor
 // cursorKey returns the key that signs cursors, shared through the catalog by every process
 // using the data directory.
 func (s *Store) cursorKey(ctx context.Context) ([]byte, error) {
-	s.kmu.Lock()
-	defer s.kmu.Unlock()
-	if s.ckey != nil {
-		return s.ckey, nil
-	}
-	fresh := make([]byte, 32)
-	rand.Read(fresh)
-	key, err := s.LoadOrStoreSecret(ctx, cursorSecret, fresh)
-	if err != nil {
-		return nil, err
-	}
-	s.ckey = key
-	return key, nil
+	return s.ckeys.Key(ctx, s, cursorSecret)
 }

@@ -17,6 +17,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/kodomohub/kodomohub/store"
+	"github.com/kodomohub/kodomohub/store/internal/searchcursor"
 )
 
 var _ store.Store = (*Store)(nil)
@@ -74,8 +75,7 @@ type Store struct {
 	dbs    map[string]*tenantDB
 	closed bool
 
-	kmu  sync.Mutex
-	ckey []byte // signs search cursors (cursorKey)
+	ckeys searchcursor.Keyring // signs search cursors (cursorKey)
 }
 
 // tenantCheck is how long Tenant trusts its cache before asking the catalog whether another

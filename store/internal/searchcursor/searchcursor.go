@@ -5,7 +5,9 @@
 package searchcursor
 
 import (
+	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -14,6 +16,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/kodomohub/kodomohub/fhir"
 	"github.com/kodomohub/kodomohub/fhir/search"
@@ -127,4 +130,35 @@ func Decode(key []byte, scope, s string, nkeys int) (*Cursor, error) {
 		}
 	}
 	return c, nil
+}
+
+// Secrets is what a Keyring needs of its store: store.Store.LoadOrStoreSecret.
+type Secrets interface {
+	LoadOrStoreSecret(ctx context.Context, name string, value []byte) ([]byte, error)
+}
+
+// Keyring holds a store's cursor-signing key, loaded once from the secrets that every
+// process using the same data shares (a fresh random key is stored by the first one).
+type Keyring struct {
+	mu  sync.Mutex
+	key []byte
+}
+
+// Key returns the key kept under name in secrets.
+func (k *Keyring) Key(ctx context.Context, secrets Secrets, name string) ([]byte, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.key != nil {
+		return k.key, nil
+	}
+	fresh := make([]byte, 32)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, err
+	}
+	key, err := secrets.LoadOrStoreSecret(ctx, name, fresh)
+	if err != nil {
+		return nil, err
+	}
+	k.key = key
+	return key, nil
 }
