@@ -10,4 +10,9 @@
 // queries built from the data's own values over a synthetic town (Town) and a sample of the
 // official R4 examples. Writes carry the entries search.Default().Extract computes
 // (IndexedWrite), as the server's do.
+//
+// The hub's own parts of the contract (store/admin.go: store.AuditLog, store.Records,
+// store.Leases) are checked in audit.go, records.go and leases.go: hash chains recomputed
+// with store.AuditLink over the stored bytes, concurrent appends, one-time keys and lease
+// takeover. Run skips them for a store that does not implement an interface.
 package storetest
