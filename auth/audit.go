@@ -3,9 +3,7 @@ package auth
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"iter"
@@ -13,6 +11,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/kodomohub/kodomohub/store"
 )
 
 // Audit trail.
@@ -186,19 +186,13 @@ func DecodeAuditRecord(canonical []byte) (AuditRecord, error) {
 }
 
 // GenesisHash is hash_0, the previous hash of a tenant's first record.
-var GenesisHash = make([]byte, sha256.Size)
+var GenesisHash = store.AuditGenesis
 
 // NextLink returns hash_seq = SHA-256(prevHash || uint64 big-endian seq || record), record
 // being the canonical bytes of record seq. A store appending records computes it in the
 // same transaction that reads prevHash (the chain head) and writes the record and new head.
 func NextLink(prevHash []byte, seq int64, record []byte) []byte {
-	h := sha256.New()
-	h.Write(prevHash)
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(seq))
-	h.Write(n[:])
-	h.Write(record)
-	return h.Sum(nil)
+	return store.AuditLink(prevHash, seq, record)
 }
 
 // ChainHead is the end of a tenant's chain: the last sequence number and its hash. Seq 0
@@ -256,8 +250,12 @@ func VerifyLinks(links iter.Seq2[Link, error]) (ChainHead, error) {
 		if l.Seq != want {
 			return head, &ChainError{Seq: want, Problem: fmt.Sprintf("found seq %d where %d belongs", l.Seq, want)}
 		}
-		if rec, err := DecodeAuditRecord(l.Record); err != nil || rec.Seq != l.Seq {
-			return head, &ChainError{Seq: want, Problem: "the record does not carry its own sequence number"}
+		// A record chained in memory carries its sequence number; one appended to a store is
+		// encoded before the store assigns it (seq 0), and the hash binds it either way.
+		if rec, err := DecodeAuditRecord(l.Record); err != nil {
+			return head, &ChainError{Seq: want, Problem: "the record does not decode: " + err.Error()}
+		} else if rec.Seq != 0 && rec.Seq != l.Seq {
+			return head, &ChainError{Seq: want, Problem: "the record carries another sequence number"}
 		}
 		if !bytes.Equal(NextLink(head.Hash, l.Seq, l.Record), l.Hash) {
 			return head, &ChainError{Seq: want, Problem: "the hash does not match the record and its predecessor"}

@@ -60,6 +60,41 @@ func TestScopesAllow(t *testing.T) {
 	}
 }
 
+func TestScopesGrantPatientContextAndRestrictions(t *testing.T) {
+	ss, err := ParseScopes("patient/Observation.rs user/Condition.rs?clinical-status=active")
+	if err != nil {
+		t.Fatal(err)
+	}
+	matches := func(want string) func(string) (bool, error) {
+		return func(q string) (bool, error) { return q == want, nil }
+	}
+	for _, c := range []struct {
+		name    string
+		a       Access
+		patient string
+		want    bool
+	}{
+		{"patient scope, own patient", Access{Op: OpRead, Type: "Observation", ID: "o1", Patient: "Patient/p1"}, "Patient/p1", true},
+		{"patient scope, another patient", Access{Op: OpRead, Type: "Observation", ID: "o1", Patient: "Patient/p2"}, "Patient/p1", false},
+		{"patient scope, no context", Access{Op: OpRead, Type: "Observation", ID: "o1", Patient: "Patient/p1"}, "", false},
+		{"patient scope, about no one", Access{Op: OpRead, Type: "Observation", ID: "o1"}, "Patient/p1", false},
+		{"patient scope, type-level search runs", Access{Op: OpSearch, Type: "Observation"}, "Patient/p1", true},
+		{"patient scope, result of another patient", Access{Op: OpSearch, Type: "Observation", ID: "o2", Patient: "Patient/p2", Matches: matches("")}, "Patient/p1", false},
+		{"patient scope, no write", Access{Op: OpUpdate, Type: "Observation", ID: "o1", Patient: "Patient/p1"}, "Patient/p1", false},
+		{"restricted, matching resource", Access{Op: OpRead, Type: "Condition", ID: "c1", Matches: matches("clinical-status=active")}, "", true},
+		{"restricted, other resource", Access{Op: OpRead, Type: "Condition", ID: "c1", Matches: matches("x")}, "", false},
+		{"restricted, resource unknown", Access{Op: OpRead, Type: "Condition", ID: "c1"}, "", false},
+		{"restricted, type-level search runs", Access{Op: OpSearch, Type: "Condition"}, "", true},
+	} {
+		if got := ss.Grants(c.a, c.patient); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+	if ss.Allows("Observation", OpRead) {
+		t.Error("a patient/ scope allows every Observation")
+	}
+}
+
 type memSecrets struct {
 	mu sync.Mutex
 	m  map[string][]byte

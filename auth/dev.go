@@ -71,7 +71,11 @@ type DevClaims struct {
 	Scope    string
 	Role     string
 	Facility string
-	TTL      time.Duration
+	// FacilityKind is the kind of Facility (FacilityHospital, …).
+	FacilityKind string
+	// Patient is the launch context of patient/ scopes: "Patient/ID" or "ID".
+	Patient string
+	TTL     time.Duration
 }
 
 // Mint returns a signed dev token.
@@ -85,6 +89,12 @@ func (d *Dev) Mint(c DevClaims) (string, error) {
 		Claim("scope", c.Scope)
 	if c.Role != "" {
 		b = b.Claim("role", c.Role)
+	}
+	if c.FacilityKind != "" {
+		b = b.Claim("facility_kind", c.FacilityKind)
+	}
+	if c.Patient != "" {
+		b = b.Claim("patient", c.Patient)
 	}
 	if c.Facility != "" {
 		b = b.Claim("facility", c.Facility)
@@ -132,7 +142,8 @@ func (d *Dev) Authenticate(_ context.Context, tenant string, r *http.Request) (*
 		return nil, fhir.Errorf(http.StatusUnauthorized, fhir.IssueLogin, "the token carries no usable SMART scope")
 	}
 	p := &Principal{Subject: tok.Subject(), Tenant: tenant, Role: claim("role"),
-		Facility: claim("facility"), Scopes: scopes}
+		Facility: claim("facility"), FacilityKind: claim("facility_kind"), Patient: PatientContext(claim("patient")),
+		Scopes: scopes}
 	if d.size.Add(1) > maxVerified {
 		d.verified.Clear()
 		d.size.Store(1)

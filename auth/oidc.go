@@ -200,7 +200,8 @@ func (o *OIDC) verify(ctx context.Context, tenant string, cfg IssuerConfig, raw 
 		return nil, time.Time{}, unauthorized("the token carries no usable SMART scope")
 	}
 	p := &Principal{Subject: tok.Subject, Tenant: tenant, ClientID: clientID, Role: str(cfg.RoleClaim),
-		Facility: str(cfg.FacilityClaim), FacilityKind: str(cfg.FacilityKindClaim), Scopes: scopes, Issuer: tok.Issuer}
+		Facility: str(cfg.FacilityClaim), FacilityKind: str(cfg.FacilityKindClaim), Scopes: scopes, Issuer: tok.Issuer,
+		Patient: PatientContext(str("patient"))}
 	return p, tok.Expiry, nil
 }
 

@@ -3,11 +3,8 @@ package auth
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
-
-	"github.com/kodomohub/kodomohub/fhir"
 )
 
 // Hub roles, carried by tokens (the role claim) and client registrations.
@@ -176,17 +173,7 @@ var _ Policy = (*AccessPolicy)(nil)
 // Authorize implements Policy: nil, a 403 *fhir.Error with the decision's reason, or the
 // internal error when the decision could not be made.
 func (ap *AccessPolicy) Authorize(ctx context.Context, p *Principal, a Access) error {
-	if p == nil {
-		return fhir.Errorf(http.StatusUnauthorized, fhir.IssueLogin, "authentication required")
-	}
-	d := ap.Decide(ctx, p, a)
-	switch {
-	case d.Err != nil:
-		return fmt.Errorf("auth: policy: %w", d.Err)
-	case !d.Allowed:
-		return fhir.Errorf(http.StatusForbidden, fhir.IssueForbidden, "%s", d.Reason)
-	}
-	return nil
+	return ap.Decide(ctx, p, a).AsError(p)
 }
 
 func deny(format string, args ...any) Decision {
@@ -205,9 +192,7 @@ func (ap *AccessPolicy) Decide(ctx context.Context, p *Principal, a Access) Deci
 	if a.Tenant != "" && a.Tenant != p.Tenant {
 		return deny("the token is for another tenant")
 	}
-	if a.Type == "Patient" && a.ID != "" && a.Patient == "" {
-		a.Patient = "Patient/" + a.ID
-	}
+	a = withPatient(a)
 	r, ok := roles[p.Role]
 	if !ok {
 		if p.Role == "" {
@@ -216,7 +201,7 @@ func (ap *AccessPolicy) Decide(ctx context.Context, p *Principal, a Access) Deci
 		return deny("unknown role %q", p.Role)
 	}
 	// 1. SMART scopes bound everything.
-	if !p.Scopes.Allows(a.Type, a.Op) {
+	if !p.Scopes.Grants(a, p.Patient) {
 		return deny("the token's scopes do not allow %s on %s", opName(a.Op), a.Type)
 	}
 	// 2. The role's types and operations.

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -24,6 +25,12 @@ type Principal struct {
 	Scopes Scopes
 	// Issuer is the token's iss: the identity provider or the hub's token service.
 	Issuer string
+	// Rate is the request rate of the principal's client registration; zero means the
+	// server's default.
+	Rate Rate
+	// Patient is the patient in context ("Patient/ID") of a token with patient/ scopes (the
+	// SMART launch context claim "patient"); empty otherwise.
+	Patient string
 	// FacilityKind says what kind of facility a facility principal is (FacilityHospital,
 	// FacilityNursery, FacilitySchool, FacilityChildGuidance), when known.
 	FacilityKind string
@@ -79,6 +86,10 @@ type Access struct {
 	Purpose string
 	// BreakGlass is the reason the caller gave when invoking break-glass; empty otherwise.
 	BreakGlass string
+	// Matches, when the access is to a concrete resource, reports whether that resource
+	// matches a search restriction ("category=laboratory") of a SMART scope. Nil for
+	// type-level accesses.
+	Matches func(query string) (bool, error)
 }
 
 // Coding is a code from a code system, as in a FHIR Coding.
@@ -89,23 +100,53 @@ type Coding struct {
 
 // Policy decides whether a principal may make an access.
 type Policy interface {
+	// Decide returns the decision with its reason (recorded in the audit trail).
+	Decide(ctx context.Context, p *Principal, a Access) Decision
 	// Authorize returns nil, or a *fhir.Error with status 403 that says why not.
 	Authorize(ctx context.Context, p *Principal, a Access) error
+}
+
+// AsError turns a decision into the error Authorize returns: nil when allowed, the internal
+// error when the decision could not be made, a 401 without a principal, a 403 otherwise.
+func (d Decision) AsError(p *Principal) error {
+	switch {
+	case d.Err != nil:
+		return fmt.Errorf("auth: policy: %w", d.Err)
+	case d.Allowed:
+		return nil
+	case p == nil:
+		return fhir.Errorf(http.StatusUnauthorized, fhir.IssueLogin, "authentication required")
+	}
+	return fhir.Errorf(http.StatusForbidden, fhir.IssueForbidden, "%s", d.Reason)
 }
 
 // ScopePolicy allows exactly what the principal's SMART scopes grant.
 type ScopePolicy struct{}
 
+// Decide implements Policy.
+func (ScopePolicy) Decide(_ context.Context, p *Principal, a Access) Decision {
+	switch {
+	case p == nil:
+		return deny("authentication required")
+	case a.Tenant != "" && a.Tenant != p.Tenant:
+		return deny("the token is for another tenant")
+	case !p.Scopes.Grants(withPatient(a), p.Patient):
+		return deny("the token's scopes do not allow %s on %s", opName(a.Op), a.Type)
+	}
+	return Decision{Allowed: true, Reason: fmt.Sprintf("scopes allow %s on %s", opName(a.Op), a.Type)}
+}
+
 // Authorize implements Policy.
-func (ScopePolicy) Authorize(_ context.Context, p *Principal, a Access) error {
-	if p == nil {
-		return fhir.Errorf(http.StatusUnauthorized, fhir.IssueLogin, "authentication required")
+func (sp ScopePolicy) Authorize(ctx context.Context, p *Principal, a Access) error {
+	return sp.Decide(ctx, p, a).AsError(p)
+}
+
+// withPatient fills in the patient of an access to a Patient resource.
+func withPatient(a Access) Access {
+	if a.Type == "Patient" && a.ID != "" && a.Patient == "" {
+		a.Patient = "Patient/" + a.ID
 	}
-	if p.Scopes.Allows(a.Type, a.Op) {
-		return nil
-	}
-	return fhir.Errorf(http.StatusForbidden, fhir.IssueForbidden,
-		"the token's scopes do not allow %s on %s", opName(a.Op), a.Type)
+	return a
 }
 
 func opName(op Op) string {
@@ -131,4 +172,13 @@ func bearer(r *http.Request) string {
 		return strings.TrimSpace(h[7:])
 	}
 	return ""
+}
+
+// PatientContext normalises a SMART launch context claim "patient" (a bare id or
+// "Patient/ID") to "Patient/ID"; "" stays "".
+func PatientContext(claim string) string {
+	if claim == "" || strings.HasPrefix(claim, "Patient/") {
+		return claim
+	}
+	return "Patient/" + claim
 }

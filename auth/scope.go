@@ -89,19 +89,56 @@ func ParseScopes(s string) (Scopes, error) {
 	return out, nil
 }
 
-// Allows reports whether some scope grants op on typ without a query restriction. typ "*"
-// asks for a grant on every type. Restricted scopes (?param=value) are enforced by search
-// filtering, which this check does not do; they grant nothing here.
+// Allows reports whether some scope grants op on every resource of typ: an unrestricted
+// user/ or system/ scope. typ "*" asks for a grant on every type. Patient scopes and
+// restricted scopes (?param=value) grant only some resources; Grants decides those.
 func (ss Scopes) Allows(typ string, op Op) bool {
 	for _, s := range ss {
-		if s.Query != "" {
-			continue
-		}
-		if (s.Type == "*" || s.Type == typ) && strings.IndexByte(s.Ops, byte(op)) >= 0 {
+		if s.Query == "" && s.Context != "patient" && s.covers(typ, op) {
 			return true
 		}
 	}
 	return false
+}
+
+// Grants reports whether some scope grants the access a to a principal whose launch context
+// is patient ("" when none, else "Patient/ID"):
+//
+//   - user/ and system/ scopes without a restriction grant every resource of their types;
+//   - a patient/ scope grants only what is about the patient in context (a.Patient), and
+//     nothing when the token carries no patient context;
+//   - a scope restricted by ?param=value grants a resource that matches the restriction
+//     (a.Matches); without a concrete resource (a type-level search) a restricted or patient
+//     scope lets the search run, and the server decides every result again with its resource.
+func (ss Scopes) Grants(a Access, patient string) bool {
+	typeLevel := a.ID == "" && a.Op == OpSearch && a.Matches == nil
+	for _, s := range ss {
+		if !s.covers(a.Type, a.Op) {
+			continue
+		}
+		if s.Context == "patient" {
+			if patient == "" {
+				continue
+			}
+			if a.Patient != patient && !(typeLevel && a.Patient == "") {
+				continue
+			}
+		}
+		if s.Query != "" && !typeLevel {
+			if a.Matches == nil {
+				continue
+			}
+			if ok, err := a.Matches(s.Query); err != nil || !ok {
+				continue
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func (s Scope) covers(typ string, op Op) bool {
+	return (s.Type == "*" || s.Type == typ) && strings.IndexByte(s.Ops, byte(op)) >= 0
 }
 
 func (ss Scopes) String() string {

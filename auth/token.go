@@ -503,7 +503,8 @@ func (s *TokenService) Authenticate(ctx context.Context, tenant string, r *http.
 		return nil, unauthorized("the token's client is disabled")
 	}
 	p := &Principal{Subject: tok.Subject(), Tenant: tenant, ClientID: tok.Subject(), Role: str("role"),
-		Facility: str("facility"), FacilityKind: str("facility_kind"), Scopes: scopes, Issuer: tok.Issuer()}
+		Facility: str("facility"), FacilityKind: str("facility_kind"), Scopes: scopes, Issuer: tok.Issuer(),
+		Rate: c.RateLimit}
 	s.cache.put(raw, tenant, p, tok.Expiration(), nil)
 	return p, nil
 }
