@@ -371,3 +371,45 @@ func BenchmarkSearchKind(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAppendAudit measures the audit trail under API load: 16 goroutines each append one
+// entry at a time (a record of about 300 bytes naming one patient), as the hub does once per
+// request. b.N counts entries; the figure to read is appends/s.
+func BenchmarkAppendAudit(b *testing.B) {
+	const workers = 16
+	s := mustOpen(b, b.TempDir(), envOptions())
+	b.Cleanup(func() { s.Close() })
+	if err := s.CreateTenant(ctx, store.Tenant{ID: "misato"}); err != nil {
+		b.Fatal(err)
+	}
+	var next atomic.Int64
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(b.N) {
+					return
+				}
+				at := time.Now()
+				patient, entity := fmt.Sprintf("Patient/c%d", i%5000), fmt.Sprintf("Observation/o%d", i)
+				rec := fmt.Appendf(nil, `{"type":"rest","subtype":"read","action":"R","recorded":%q,"outcome":"0",`+
+					`"agent":{"who":"Practitioner/dr%d","client":"kodomo-app","network":"10.0.%d.%d"},`+
+					`"entity":[{"what":%q},{"what":%q,"role":"patient"}],"query":"_id=o%d","purpose":"TREAT"}`,
+					at.Format(time.RFC3339Nano), w, w, i%250, entity, patient, i)
+				_, err := s.AppendAudit(ctx, "misato", []store.AuditEntry{{Time: at, Record: rec, Agent: fmt.Sprint("Practitioner/dr", w),
+					Patients: []string{patient}, Entity: entity, Action: "R", Outcome: "0"}})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "appends/s")
+}

@@ -41,6 +41,44 @@
 //
 // resource also has INDEX resource_live (type, deleted): a type's live resources in rid order.
 //
+// The hub's own tables (store/admin.go, migration 4) live in the tenant database too:
+//
+//	audit    (seq PK, hash, ts, record, agent, patients, etype, entity, action, outcome)
+//	                                the audit trail (store.AuditLog), one row per entry: seq 1, 2,
+//	                                3 … without gaps; hash = store.AuditLink(previous hash, seq,
+//	                                record); ts Unix ms; record the caller's bytes as given;
+//	                                patients a JSON array (NULL when none); etype the entity's type.
+//	                                INDEX audit_agent (agent), audit_etype (etype), audit_entity
+//	                                (entity): each ends with the rowid, so a filter's rows come in seq order.
+//	audit_patient (patient, seq) PK both, WITHOUT ROWID: one row per patient of an entry, for
+//	                                SearchAudit by patient.
+//	audit_head (id PK = 1, seq, hash) the last entry appended, kept apart from the entries so
+//	                                that removing the newest entries breaks the chain too.
+//	record   (kind, id, data) PK (kind, id), WITHOUT ROWID: small documents (store.Records),
+//	                                e.g. kind "client": SMART client registrations.
+//	once     (key PK, until_ms) WITHOUT ROWID: one-time keys (Once, JWT jti) until their expiry;
+//	                                INDEX once_until (until_ms): expired keys are deleted at most
+//	                                once a minute per tenant, by a later Once.
+//	lease    (consumer PK, owner, until_ms, pos) WITHOUT ROWID: who consumes a tenant's change
+//	                                events (store.Leases), until when (0 once released), and the
+//	                                last event seq acknowledged.
+//
+// AppendAudit goes through the tenant's writer like a Commit (see Writes): the writer keeps the
+// chain head (seq, hash) in memory, gives the entries of every AppendAudit of a group
+// transaction their seqs and hashes in queue order, inserts their rows in a few multi-row
+// INSERTs with one update of audit_head, and answers once the transaction has committed (a
+// failed transaction fails all its appends; nothing of them is written). The head is read
+// from audit_head again whenever another process wrote the database (PRAGMA data_version),
+// inside BEGIN IMMEDIATE: appends of several processes share one chain, and audit.seq being
+// the primary key turns a stale head into an error, never a fork. SearchAudit walks the rows
+// of its most selective indexed filter newest first (patient, then agent or entity, else the
+// table) and tests the others, Since and Until included, on the rows walked: a query bounded by
+// time alone also reads every entry newer than its window. Once, PutRecord, DeleteRecord, ClaimEvents, AckEvents
+// and ReleaseLease also run on the writer, each in its own savepoint of the group
+// transaction, so that their check and write are one step for all processes; their reads
+// (GetRecord, ListRecords, the events of a claim, the audit reads) use the read pool. The
+// clock of leases and one-time keys is Options.Now, to the millisecond.
+//
 // The sp_* tables hold the index entries of current, non-deleted versions only (history is
 // in version): a search scans one parameter's value range and gets resource keys. An update
 // deletes the rows of the previous version that changed (found through resource.ix) and

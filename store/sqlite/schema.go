@@ -156,6 +156,56 @@ UPDATE param SET span = coalesce((SELECT max(CASE WHEN d.lo = -92233720368547758
 	THEN 9223372036854775807 ELSE d.hi - d.lo END) FROM sp_date d WHERE d.pid = param.pid), 0);
 UPDATE param SET multi = 1 WHERE pid IN (SELECT pid FROM sp_date GROUP BY rid, pid HAVING count(*) > 1);
 `,
+	// 4: the hub's own tables (store/admin.go): the audit trail with its head and search
+	// indexes, small records, one-time keys and event leases.
+	4: `
+CREATE TABLE audit (
+	seq      INTEGER PRIMARY KEY,  -- 1, 2, 3 … without gaps
+	hash     BLOB NOT NULL,        -- store.AuditLink(previous hash, seq, record)
+	ts       INTEGER NOT NULL,     -- AuditEntry.Time, Unix ms
+	record   BLOB NOT NULL,        -- the caller's bytes, as given
+	agent    TEXT NOT NULL,
+	patients TEXT,                 -- AuditEntry.Patients as a JSON array; NULL when none
+	etype    TEXT NOT NULL,        -- entity up to its '/': the type
+	entity   TEXT NOT NULL,
+	action   TEXT NOT NULL,
+	outcome  TEXT NOT NULL
+);
+-- each index ends with the rowid (seq): a filter's entries in seq order, newest first backwards
+CREATE INDEX audit_agent ON audit (agent);
+CREATE INDEX audit_etype ON audit (etype);
+CREATE INDEX audit_entity ON audit (entity);
+CREATE TABLE audit_patient (
+	patient TEXT NOT NULL,         -- one of the entry's Patients
+	seq     INTEGER NOT NULL,
+	PRIMARY KEY (patient, seq)
+) WITHOUT ROWID;
+CREATE TABLE audit_head (
+	id   INTEGER PRIMARY KEY CHECK (id = 1),
+	seq  INTEGER NOT NULL,         -- the last entry appended
+	hash BLOB NOT NULL             -- its hash
+);
+
+CREATE TABLE record (
+	kind TEXT NOT NULL,
+	id   TEXT NOT NULL,
+	data BLOB NOT NULL,
+	PRIMARY KEY (kind, id)
+) WITHOUT ROWID;
+
+CREATE TABLE once (
+	key      TEXT PRIMARY KEY,
+	until_ms INTEGER NOT NULL      -- Unix ms; the key is forgotten from then on
+) WITHOUT ROWID;
+CREATE INDEX once_until ON once (until_ms);
+
+CREATE TABLE lease (
+	consumer TEXT PRIMARY KEY,
+	owner    TEXT NOT NULL,
+	until_ms INTEGER NOT NULL,     -- Unix ms; the lease is free from then on (0 once released)
+	pos      INTEGER NOT NULL      -- the last event seq acknowledged
+) WITHOUT ROWID;
+`,
 }
 
 // migrate brings db up to the last step of steps. It is safe to run concurrently from several

@@ -45,6 +45,14 @@ type tenantDB struct {
 	params  map[paramKey]int64
 	dates   map[int64]dateStat // span and multi of the params of sp_date rows, as in param
 
+	// The audit chain's head (audit_head), and the rows of the group transaction's appends,
+	// inserted together before it commits.
+	auditSeq   int64
+	auditHash  []byte
+	auditRows  []any // auditCols values per entry
+	auditPats  []any // audit_patient (patient, seq) pairs
+	oncePurged int64 // Unix ms of the last purge of expired one-time keys
+
 	// The readers' cache of the param dictionary (committed pids only).
 	pmu  sync.RWMutex
 	pids map[paramKey]int64
@@ -85,12 +93,22 @@ func keyOf(typ, code string, ptype search.Type, kind uint8) paramKey {
 	return paramKey{typ, code, ptype, kind}
 }
 
-// request is one queued Commit.
+// request is one queued write: a Commit (writes), an AppendAudit (audit) or another small
+// write of the hub's own tables (fn).
 type request struct {
+	op     string // the method, for errors
 	writes []store.Write
 	heads  [][]byte // stamped JSON up to the meta element, per write (nil for a delete)
 	tails  [][]byte // stamped JSON after meta.lastUpdated
 	strict bool
+
+	// audit are the entries of an AppendAudit; the writer sets their Seq and Hash, and
+	// auditArgs are their auditCols values with seq and hash left for it to fill in.
+	audit     []store.AuditEntry
+	auditArgs []any
+	// fn runs on the writer's connection inside the group transaction, in its own savepoint
+	// (rolled back when it fails). Its error is the request's, as it is.
+	fn func(ctx context.Context) error
 
 	state   atomic.Int32 // reqQueued → reqTaken by the writer, or → reqAbandoned by the caller
 	results []store.Result
@@ -103,6 +121,17 @@ const (
 	reqTaken
 	reqAbandoned
 )
+
+// size is what the request counts against Options.MaxBatch.
+func (r *request) size() int {
+	switch {
+	case r.fn != nil:
+		return 1
+	case r.audit != nil:
+		return len(r.audit)
+	}
+	return len(r.writes)
+}
 
 func openTenant(ctx context.Context, s *Store, id string) (*tenantDB, error) {
 	path := filepath.Join(s.dir, "tenants", id+".db")
@@ -184,34 +213,55 @@ func (s *Store) Commit(ctx context.Context, tenant string, writes []store.Write)
 	if len(writes) == 0 {
 		return nil, nil
 	}
-	req := &request{writes: writes, heads: make([][]byte, len(writes)), tails: make([][]byte, len(writes)),
-		strict: tn.ReferentialIntegrity != store.IntegrityOff, done: make(chan struct{})}
+	req := &request{op: "Commit", writes: writes, heads: make([][]byte, len(writes)), tails: make([][]byte, len(writes)),
+		strict: tn.ReferentialIntegrity != store.IntegrityOff}
 	for i, w := range writes {
 		if err := req.prepare(i, w); err != nil {
 			return nil, &store.WriteError{Index: i, Key: store.Key{Type: w.Type, ID: w.ID}, Err: err}
 		}
 	}
+	if err := t.submit(ctx, req); err != nil {
+		return nil, err
+	}
+	return req.results, nil
+}
+
+// submit queues r to the writer and waits until the transaction holding it has committed or
+// failed; it returns r.err. A request the writer has not taken when ctx ends is abandoned:
+// nothing of it is written.
+func (t *tenantDB) submit(ctx context.Context, r *request) error {
+	r.done = make(chan struct{})
 	t.qmu.RLock()
 	if t.closed {
 		t.qmu.RUnlock()
-		return nil, fmt.Errorf("store/sqlite: closed: %w", store.ErrUnavailable)
+		return fmt.Errorf("store/sqlite: closed: %w", store.ErrUnavailable)
 	}
 	select {
-	case t.q <- req:
+	case t.q <- r:
 		t.qmu.RUnlock()
 	case <-ctx.Done():
 		t.qmu.RUnlock()
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
 	select {
-	case <-req.done:
+	case <-r.done:
 	case <-ctx.Done():
-		if req.state.CompareAndSwap(reqQueued, reqAbandoned) {
-			return nil, ctx.Err() // the writer will skip it: nothing is written
+		if r.state.CompareAndSwap(reqQueued, reqAbandoned) {
+			return ctx.Err() // the writer will skip it: nothing is written
 		}
-		<-req.done // running already: its outcome is the answer
+		<-r.done // running already: its outcome is the answer
 	}
-	return req.results, req.err
+	return r.err
+}
+
+// write runs fn on the writer of tenant inside its next group transaction (see request.fn)
+// and returns once that transaction has committed.
+func (s *Store) write(ctx context.Context, tenant, op string, fn func(ctx context.Context, t *tenantDB) error) error {
+	t, err := s.tenantDB(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	return t.submit(ctx, &request{op: op, fn: func(ctx context.Context) error { return fn(ctx, t) }})
 }
 
 // prepare validates write i and stamps its JSON with placeholder version and time.
@@ -253,7 +303,7 @@ func (r *request) prepare(i int, w store.Write) error {
 func (t *tenantDB) run() {
 	defer close(t.done)
 	for first := range t.q {
-		batch, n := []*request{first}, len(first.writes)
+		batch, n := []*request{first}, first.size()
 	drain:
 		for n < t.s.opts.MaxBatch {
 			select {
@@ -261,7 +311,7 @@ func (t *tenantDB) run() {
 				if !ok {
 					break drain
 				}
-				batch, n = append(batch, r), n+len(r.writes)
+				batch, n = append(batch, r), n+r.size()
 			default:
 				break drain
 			}
@@ -283,13 +333,29 @@ func (t *tenantDB) runBatch(batch []*request) {
 		return
 	}
 	ctx := context.Background() // a taken request runs to the end: its caller waits for it
+	t.auditRows, t.auditPats = t.auditRows[:0], t.auditPats[:0]
 	err := t.begin(ctx)
 	if err == nil {
 		now := t.s.opts.Now().UnixMilli()
 		now = max(now, t.lastTs)
 		for _, r := range live {
+			if r.audit != nil {
+				t.chainAudit(r) // cannot fail alone: its rows are inserted with the others' below
+				continue
+			}
 			if err = t.exec(ctx, "SAVEPOINT c"); err != nil {
 				break
+			}
+			if r.fn != nil {
+				if r.err = r.fn(ctx); r.err != nil {
+					if err = t.exec(ctx, "ROLLBACK TO c"); err != nil {
+						break
+					}
+				}
+				if err = t.exec(ctx, "RELEASE c"); err != nil {
+					break
+				}
+				continue
 			}
 			seq, rid := t.seq, t.rid
 			var added []paramKey
@@ -315,6 +381,9 @@ func (t *tenantDB) runBatch(batch []*request) {
 			}
 		}
 		if err == nil {
+			err = t.flushAudit(ctx)
+		}
+		if err == nil {
 			err = t.exec(ctx, "COMMIT")
 		}
 		if err == nil {
@@ -323,11 +392,13 @@ func (t *tenantDB) runBatch(batch []*request) {
 	}
 	if err != nil {
 		t.exec(ctx, "ROLLBACK")
-		t.stale = true
+		t.stale = true // reloads the counters and the audit head
 		for _, r := range live {
-			r.results, r.err = nil, unavailable("Commit", err)
+			r.results, r.err = nil, unavailable(r.op, err)
 		}
 	}
+	clear(t.auditRows) // drop the references to the records
+	clear(t.auditPats)
 	for _, r := range live {
 		close(r.done)
 	}
@@ -387,6 +458,9 @@ func (t *tenantDB) reload(ctx context.Context) error {
 		return err
 	}
 	if err := t.loadDates(ctx); err != nil {
+		return err
+	}
+	if err := t.loadAuditHead(ctx); err != nil {
 		return err
 	}
 	t.stale = false

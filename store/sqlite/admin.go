@@ -1,0 +1,435 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/kodomohub/kodomohub/store"
+)
+
+var (
+	_ store.AuditLog = (*Store)(nil)
+	_ store.Records  = (*Store)(nil)
+	_ store.Leases   = (*Store)(nil)
+)
+
+// ---- audit ----
+
+// The columns of an audit row, in the order of request.auditArgs.
+const (
+	auditInto = "audit (seq, hash, ts, record, agent, patients, etype, entity, action, outcome)"
+	auditCols = 10
+	auditRead = "a.seq, a.hash, a.ts, a.record, a.agent, a.patients, a.entity, a.action, a.outcome"
+)
+
+// AppendAudit implements store.AuditLog. The entries are queued to the tenant's writer like a
+// Commit: it gives them the next seqs after its cached head and chains their hashes, and
+// inserts the entries of every append of the group transaction together, with the new head,
+// before the transaction commits. Time is kept to the millisecond (the returned entries say so).
+func (s *Store) AppendAudit(ctx context.Context, tenant string, entries []store.AuditEntry) ([]store.AuditEntry, error) {
+	t, err := s.tenantDB(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	req := &request{op: "AppendAudit", audit: make([]store.AuditEntry, len(entries)), auditArgs: make([]any, 0, auditCols*len(entries))}
+	for i, e := range entries {
+		e.Time = time.UnixMilli(e.Time.UnixMilli()).UTC()
+		var patients any
+		if len(e.Patients) > 0 {
+			b, err := json.Marshal(e.Patients)
+			if err != nil {
+				return nil, fmt.Errorf("store/sqlite: AppendAudit: %w", err)
+			}
+			patients = string(b)
+		}
+		record := e.Record
+		if record == nil {
+			record = []byte{}
+		}
+		etype, _, _ := strings.Cut(e.Entity, "/")
+		req.auditArgs = append(req.auditArgs, nil, nil, e.Time.UnixMilli(), record, e.Agent, patients, etype, e.Entity, e.Action, e.Outcome)
+		req.audit[i] = e
+	}
+	if err := t.submit(ctx, req); err != nil {
+		return nil, err
+	}
+	return req.audit, nil
+}
+
+// chainAudit gives the entries of r their seqs and hashes after the writer's head and queues
+// their rows for flushAudit. It runs on the writer goroutine.
+func (t *tenantDB) chainAudit(r *request) {
+	for i := range r.audit {
+		e := &r.audit[i]
+		t.auditSeq++
+		e.Seq, e.Hash = t.auditSeq, store.AuditLink(t.auditHash, t.auditSeq, e.Record)
+		t.auditHash = e.Hash
+		args := r.auditArgs[i*auditCols : (i+1)*auditCols]
+		args[0], args[1] = e.Seq, e.Hash
+		t.auditRows = append(t.auditRows, args...)
+		for _, p := range e.Patients {
+			t.auditPats = append(t.auditPats, p, e.Seq)
+		}
+	}
+}
+
+// flushAudit inserts the audit rows chained in this transaction and moves the head.
+func (t *tenantDB) flushAudit(ctx context.Context) error {
+	if len(t.auditRows) == 0 {
+		return nil
+	}
+	if err := t.insertRows(ctx, auditInto, "", auditCols, t.auditRows); err != nil {
+		return err
+	}
+	// An entry may name a patient twice.
+	if err := t.insertRows(ctx, "audit_patient (patient, seq)", " ON CONFLICT DO NOTHING", 2, t.auditPats); err != nil {
+		return err
+	}
+	st, err := t.stmt(ctx, `INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx, t.auditSeq, t.auditHash)
+	return err
+}
+
+// loadAuditHead reads the head into the writer's cache (at each reload: another process may
+// have appended).
+func (t *tenantDB) loadAuditHead(ctx context.Context) error {
+	t.auditSeq, t.auditHash = 0, store.AuditGenesis
+	err := t.conn.QueryRowContext(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1").Scan(&t.auditSeq, &t.auditHash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	return err
+}
+
+// AuditEntries implements store.AuditLog.
+func (s *Store) AuditEntries(ctx context.Context, tenant string, after int64, limit int) ([]store.AuditEntry, error) {
+	db, err := s.reader(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = defaultCount
+	}
+	limit = min(limit, maxEvents)
+	es, err := scanAudit(db.QueryContext(ctx, `SELECT `+auditRead+` FROM audit a WHERE a.seq > ? ORDER BY a.seq LIMIT ?`, after, limit))
+	if err != nil {
+		return nil, unavailable("AuditEntries", err)
+	}
+	return es, nil
+}
+
+// AuditHead implements store.AuditLog.
+func (s *Store) AuditHead(ctx context.Context, tenant string) (int64, []byte, error) {
+	db, err := s.reader(ctx, tenant)
+	if err != nil {
+		return 0, nil, err
+	}
+	var seq int64
+	var hash []byte
+	switch err := db.QueryRowContext(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1").Scan(&seq, &hash); {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, bytes.Clone(store.AuditGenesis), nil
+	case err != nil:
+		return 0, nil, unavailable("AuditHead", err)
+	}
+	return seq, hash, nil
+}
+
+// SearchAudit implements store.AuditLog. A Patient query walks audit_patient backwards from
+// Before; otherwise an Agent or Entity query walks its index (audit_agent, audit_entity, or
+// audit_etype for a type alone), and any other query the table, newest first. The other
+// filters, Since and Until included, are tested on the rows walked.
+func (s *Store) SearchAudit(ctx context.Context, tenant string, q store.AuditQuery) ([]store.AuditEntry, int64, error) {
+	db, err := s.reader(ctx, tenant)
+	if err != nil {
+		return nil, 0, err
+	}
+	f, count := auditSQL(q)
+	es, err := scanAudit(db.QueryContext(ctx, f.sql, f.args...))
+	if err != nil {
+		return nil, 0, unavailable("SearchAudit", err)
+	}
+	var next int64
+	if len(es) > count {
+		es = es[:count]
+		next = es[count-1].Seq
+	}
+	return es, next, nil
+}
+
+// auditSQL is the query of one SearchAudit page: count+1 rows, to tell whether a next page
+// follows.
+func auditSQL(q store.AuditQuery) (frag, int) {
+	count := q.Count
+	if count <= 0 {
+		count = defaultCount
+	}
+	count = min(count, maxCount)
+	before := q.Before
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	from, order := "audit a", "a.seq DESC"
+	var where []frag
+	if q.Patient != "" {
+		// CROSS JOIN keeps audit_patient the outer loop: its rows of one patient, by seq.
+		from, order = "audit_patient p CROSS JOIN audit a ON a.seq = p.seq", "p.seq DESC"
+		where = append(where, cat("p.patient = ", arg{q.Patient}), cat("p.seq < ", arg{before}))
+	} else {
+		where = append(where, cat("a.seq < ", arg{before}))
+	}
+	for _, f := range []struct{ col, val string }{{"a.agent", q.Agent}, {"a.action", q.Action}, {"a.outcome", q.Outcome}} {
+		if f.val != "" {
+			where = append(where, cat(f.col+" = ", arg{f.val}))
+		}
+	}
+	switch {
+	case strings.Contains(q.Entity, "/"):
+		where = append(where, cat("a.entity = ", arg{q.Entity}))
+	case q.Entity != "":
+		where = append(where, cat("a.etype = ", arg{q.Entity}))
+	}
+	if !q.Since.IsZero() {
+		where = append(where, cat("a.ts >= ", arg{q.Since.UnixMilli()}))
+	}
+	if !q.Until.IsZero() {
+		where = append(where, cat("a.ts < ", arg{q.Until.UnixMilli()}))
+	}
+	return cat("SELECT "+auditRead+" FROM "+from+" WHERE ", and(where...), " ORDER BY "+order+" LIMIT ", arg{count + 1}), count
+}
+
+func scanAudit(rows *sql.Rows, err error) ([]store.AuditEntry, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var es []store.AuditEntry
+	for rows.Next() {
+		var e store.AuditEntry
+		var ts int64
+		var patients sql.NullString
+		if err := rows.Scan(&e.Seq, &e.Hash, &ts, &e.Record, &e.Agent, &patients, &e.Entity, &e.Action, &e.Outcome); err != nil {
+			return nil, err
+		}
+		if patients.Valid {
+			if err := json.Unmarshal([]byte(patients.String), &e.Patients); err != nil {
+				return nil, fmt.Errorf("audit entry %d: patients: %w", e.Seq, err)
+			}
+		}
+		e.Time = time.UnixMilli(ts).UTC()
+		es = append(es, e)
+	}
+	return es, rows.Err()
+}
+
+// ---- records and one-time keys ----
+
+// PutRecord implements store.Records.
+func (s *Store) PutRecord(ctx context.Context, tenant, kind, id string, data []byte) error {
+	if data == nil {
+		data = []byte{}
+	}
+	return s.write(ctx, tenant, "PutRecord", func(ctx context.Context, t *tenantDB) error {
+		if err := t.exec(ctx, `INSERT INTO record (kind, id, data) VALUES (?, ?, ?)
+			ON CONFLICT (kind, id) DO UPDATE SET data = excluded.data`, kind, id, data); err != nil {
+			return unavailable("PutRecord", err)
+		}
+		return nil
+	})
+}
+
+// GetRecord implements store.Records.
+func (s *Store) GetRecord(ctx context.Context, tenant, kind, id string) ([]byte, error) {
+	db, err := s.reader(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	var data []byte
+	switch err := db.QueryRowContext(ctx, `SELECT data FROM record WHERE kind = ? AND id = ?`, kind, id).Scan(&data); {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, fmt.Errorf("store/sqlite: record %s/%s: %w", kind, id, store.ErrNotFound)
+	case err != nil:
+		return nil, unavailable("GetRecord", err)
+	}
+	return data, nil
+}
+
+// ListRecords implements store.Records.
+func (s *Store) ListRecords(ctx context.Context, tenant, kind string) ([]store.Record, error) {
+	db, err := s.reader(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.QueryContext(ctx, `SELECT id, data FROM record WHERE kind = ? ORDER BY id`, kind)
+	if err != nil {
+		return nil, unavailable("ListRecords", err)
+	}
+	defer rows.Close()
+	var rs []store.Record
+	for rows.Next() {
+		var r store.Record
+		if err := rows.Scan(&r.ID, &r.Data); err != nil {
+			return nil, unavailable("ListRecords", err)
+		}
+		rs = append(rs, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, unavailable("ListRecords", err)
+	}
+	return rs, nil
+}
+
+// DeleteRecord implements store.Records.
+func (s *Store) DeleteRecord(ctx context.Context, tenant, kind, id string) error {
+	return s.write(ctx, tenant, "DeleteRecord", func(ctx context.Context, t *tenantDB) error {
+		res, err := t.conn.ExecContext(ctx, `DELETE FROM record WHERE kind = ? AND id = ?`, kind, id)
+		if err != nil {
+			return unavailable("DeleteRecord", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("store/sqlite: record %s/%s: %w", kind, id, store.ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// oncePurge is how often Once deletes the expired keys of a tenant.
+const oncePurge = time.Minute
+
+// Once implements store.Records. The check and the write run in the writer's transaction
+// (BEGIN IMMEDIATE), so one caller of all processes sees false; now is Options.Now. A key seen
+// again keeps the later of its two untils. At most once a minute the expired keys are deleted.
+func (s *Store) Once(ctx context.Context, tenant, key string, until time.Time) (bool, error) {
+	var seen bool
+	err := s.write(ctx, tenant, "Once", func(ctx context.Context, t *tenantDB) error {
+		now := t.s.opts.Now().UnixMilli()
+		if now-t.oncePurged >= oncePurge.Milliseconds() || now < t.oncePurged {
+			if err := t.exec(ctx, `DELETE FROM once WHERE until_ms <= ?`, now); err != nil {
+				return unavailable("Once", err)
+			}
+			t.oncePurged = now
+		}
+		st, err := t.stmt(ctx, `SELECT until_ms FROM once WHERE key = ?`)
+		if err != nil {
+			return unavailable("Once", err)
+		}
+		var old int64
+		switch err := st.QueryRowContext(ctx, key).Scan(&old); {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return unavailable("Once", err)
+		default:
+			seen = old > now
+		}
+		u := until.UnixMilli()
+		if seen && u <= old {
+			return nil
+		}
+		if st, err = t.stmt(ctx, `INSERT INTO once (key, until_ms) VALUES (?, ?)
+			ON CONFLICT (key) DO UPDATE SET until_ms = excluded.until_ms`); err == nil {
+			_, err = st.ExecContext(ctx, key, u)
+		}
+		if err != nil {
+			return unavailable("Once", err)
+		}
+		return nil
+	})
+	return seen, err
+}
+
+// ---- leases ----
+
+// lease is a row of the lease table.
+type lease struct {
+	owner      string
+	until, pos int64
+}
+
+// lease reads the lease of consumer on the writer's connection (ok false when there is none).
+func (t *tenantDB) lease(ctx context.Context, consumer string) (l lease, ok bool, err error) {
+	st, err := t.stmt(ctx, `SELECT owner, until_ms, pos FROM lease WHERE consumer = ?`)
+	if err != nil {
+		return l, false, err
+	}
+	err = st.QueryRowContext(ctx, consumer).Scan(&l.owner, &l.until, &l.pos)
+	if errors.Is(err, sql.ErrNoRows) {
+		return l, false, nil
+	}
+	return l, err == nil, err
+}
+
+// ClaimEvents implements store.Leases. The lease is taken in the writer's transaction; the
+// events are read afterwards from the read pool (they never change once written). The clock
+// is Options.Now, to the millisecond.
+func (s *Store) ClaimEvents(ctx context.Context, tenant, consumer, owner string, ttl time.Duration, limit int) (store.Lease, []store.Event, error) {
+	var got store.Lease
+	err := s.write(ctx, tenant, "ClaimEvents", func(ctx context.Context, t *tenantDB) error {
+		now := t.s.opts.Now().UnixMilli()
+		l, ok, err := t.lease(ctx, consumer)
+		if err != nil {
+			return unavailable("ClaimEvents", err)
+		}
+		if ok && l.owner != owner && l.until > now {
+			return fmt.Errorf("store/sqlite: lease %s: %w", consumer, store.ErrLeaseHeld)
+		}
+		until := now + ttl.Milliseconds()
+		if err := t.exec(ctx, `INSERT INTO lease (consumer, owner, until_ms, pos) VALUES (?, ?, ?, 0)
+			ON CONFLICT (consumer) DO UPDATE SET owner = excluded.owner, until_ms = excluded.until_ms`,
+			consumer, owner, until); err != nil {
+			return unavailable("ClaimEvents", err)
+		}
+		got = store.Lease{Consumer: consumer, Owner: owner, Until: time.UnixMilli(until).UTC(), Position: l.pos}
+		return nil
+	})
+	if err != nil {
+		return store.Lease{}, nil, err
+	}
+	evs, err := s.Events(ctx, tenant, got.Position, limit)
+	if err != nil {
+		return store.Lease{}, nil, err
+	}
+	return got, evs, nil
+}
+
+// AckEvents implements store.Leases.
+func (s *Store) AckEvents(ctx context.Context, tenant, consumer, owner string, seq int64) error {
+	return s.write(ctx, tenant, "AckEvents", func(ctx context.Context, t *tenantDB) error {
+		l, ok, err := t.lease(ctx, consumer)
+		if err != nil {
+			return unavailable("AckEvents", err)
+		}
+		if !ok || l.owner != owner || l.until <= t.s.opts.Now().UnixMilli() {
+			return fmt.Errorf("store/sqlite: lease %s: %w", consumer, store.ErrLeaseHeld)
+		}
+		if seq > l.pos {
+			if err := t.exec(ctx, `UPDATE lease SET pos = ? WHERE consumer = ?`, seq, consumer); err != nil {
+				return unavailable("AckEvents", err)
+			}
+		}
+		return nil
+	})
+}
+
+// ReleaseLease implements store.Leases: the lease's until becomes 0, its position stays.
+func (s *Store) ReleaseLease(ctx context.Context, tenant, consumer, owner string) error {
+	return s.write(ctx, tenant, "ReleaseLease", func(ctx context.Context, t *tenantDB) error {
+		if err := t.exec(ctx, `UPDATE lease SET until_ms = 0 WHERE consumer = ? AND owner = ?`, consumer, owner); err != nil {
+			return unavailable("ReleaseLease", err)
+		}
+		return nil
+	})
+}
