@@ -338,13 +338,16 @@ func (rc *reqContext) transaction(ops []entryOp) ([]fhir.BundleEntry, error) {
 			results[i] = entry
 			continue
 		}
-		if err := rc.authorize(auth.OpRead, op.typ, op.id); err != nil {
+		if err := rc.precheck(auth.OpRead, op.typ); err != nil {
 			return nil, atEntry(err, op.index)
 		}
 		if _, changed := touched[store.Key{Type: op.typ, ID: op.id}]; changed && op.vid == 0 {
-			continue
+			continue // answered from the commit, whose writes were decided above
 		}
 		res, err := rc.readVersion(op)
+		if err == nil {
+			err = rc.authorizeResource(auth.OpRead, op.typ, op.id, rc.aboutStored(rc.tenant.ID, res))
+		}
 		if err != nil {
 			return nil, atEntry(err, op.index)
 		}
@@ -390,32 +393,50 @@ func (rc *reqContext) readVersion(op entryOp) (fhir.Resource, error) {
 	return rc.store.Read(ctx, rc.tenant.ID, op.typ, op.id)
 }
 
-// entryWrite authorizes and prepares the write of one entry, with bundle references resolved.
+// entryWrite authorizes and prepares the write of one entry, with bundle references resolved:
+// the resource as stored now (a write must not take over what the caller may not touch) and
+// the body to store are both decided.
 func (rc *reqContext) entryWrite(op entryOp, repl map[string]string) (store.Write, error) {
 	switch op.method {
 	case http.MethodDelete:
-		if err := rc.authorize(auth.OpDelete, op.typ, op.id); err != nil {
+		if err := rc.precheck(auth.OpDelete, op.typ); err != nil {
+			return store.Write{}, err
+		}
+		if err := rc.authorizeStored(auth.OpDelete, op.typ, op.id); err != nil {
 			return store.Write{}, err
 		}
 		return store.Write{Type: op.typ, ID: op.id, Action: store.Delete, IfMatch: op.ifMatch}, nil
 	case http.MethodPost:
-		if err := rc.authorize(auth.OpCreate, op.typ, ""); err != nil {
+		if err := rc.precheck(auth.OpCreate, op.typ); err != nil {
 			return store.Write{}, err
 		}
-		return rc.prepare(op.typ, op.id, store.Create, replaceStrings(op.body, repl), rc.base, true)
+		w, err := rc.prepare(op.typ, op.id, store.Create, replaceStrings(op.body, repl), rc.base, true)
+		if err != nil {
+			return w, err
+		}
+		return w, rc.authorizeWrite(auth.OpCreate, w)
 	case http.MethodPut:
-		if err := rc.authorize(auth.OpUpdate, op.typ, op.id); err != nil {
+		if err := rc.precheck(auth.OpUpdate, op.typ); err != nil {
 			return store.Write{}, err
 		}
 		w, err := rc.prepare(op.typ, op.id, store.Update, replaceStrings(op.body, repl), rc.base, op.criteria != "")
+		if err != nil {
+			return w, err
+		}
 		w.IfMatch = op.ifMatch
-		return w, err
+		if err := rc.authorizeStored(auth.OpUpdate, op.typ, op.id); err != nil {
+			return w, err
+		}
+		return w, rc.authorizeWrite(auth.OpUpdate, w)
 	case http.MethodPatch:
-		if err := rc.authorize(auth.OpUpdate, op.typ, op.id); err != nil {
+		if err := rc.precheck(auth.OpUpdate, op.typ); err != nil {
 			return store.Write{}, err
 		}
 		cur, err := rc.store.Read(rc.c.Request.Context(), rc.tenant.ID, op.typ, op.id)
 		if err != nil {
+			return store.Write{}, err
+		}
+		if err := rc.authorizeResource(auth.OpUpdate, op.typ, op.id, rc.aboutStored(rc.tenant.ID, cur)); err != nil {
 			return store.Write{}, err
 		}
 		if op.ifMatch != 0 && op.ifMatch != cur.Version {
@@ -426,8 +447,11 @@ func (rc *reqContext) entryWrite(op entryOp, repl map[string]string) (store.Writ
 			return store.Write{}, err
 		}
 		w, err := rc.prepare(op.typ, op.id, store.Update, replaceStrings(patched, repl), rc.base, false)
+		if err != nil {
+			return w, err
+		}
 		w.IfMatch = cur.Version
-		return w, err
+		return w, rc.authorizeWrite(auth.OpUpdate, w)
 	}
 	return store.Write{}, fmt.Errorf("server: no write for method %s", op.method)
 }
@@ -493,7 +517,7 @@ func (rc *reqContext) resolveConditionals(ctx context.Context, ops []entryOp) er
 		switch op.method {
 		case http.MethodPost:
 			if match != nil {
-				if err := rc.authorize(auth.OpRead, match.Type, match.ID); err != nil {
+				if err := rc.authorizeResource(auth.OpRead, match.Type, match.ID, rc.aboutStored(rc.tenant.ID, *match)); err != nil {
 					return atEntry(err, op.index)
 				}
 				op.existing, op.id = match, match.ID
@@ -520,7 +544,7 @@ func (rc *reqContext) resolveConditionals(ctx context.Context, ops []entryOp) er
 			op.id = match.ID
 		case http.MethodDelete:
 			if match == nil {
-				if err := rc.authorize(auth.OpDelete, op.typ, ""); err != nil {
+				if err := rc.precheck(auth.OpDelete, op.typ); err != nil {
 					return atEntry(err, op.index)
 				}
 				op.noop = true
@@ -611,6 +635,9 @@ func (rc *reqContext) searchEntry(op entryOp) (fhir.BundleEntry, error) {
 	}
 	q, err := rc.parseQuery(op.typ, op.search)
 	if err != nil {
+		return fhir.BundleEntry{}, err
+	}
+	if err := rc.authorizeClauses(q.Clauses); err != nil {
 		return fhir.BundleEntry{}, err
 	}
 	b, err := rc.searchBundle(q, nil, op.typ)

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -52,13 +53,44 @@ func (s *Server) fhir(c *gin.Context) {
 		return
 	}
 
+	if len(segs) == 2 && segs[0] == ".well-known" && segs[1] == "smart-configuration" {
+		setInteraction(c, "smart-configuration")
+		s.smartConfiguration(c, tenant)
+		return
+	}
+
+	st := s.startAudit(c, tenant.ID)
 	p, err := s.authn.Authenticate(c.Request.Context(), tenant.ID, c.Request)
 	if err != nil {
+		st.decision = "authentication failed"
 		s.writeError(c, err)
 		return
 	}
+	st.principal = p
+	if ok, wait := s.limiter.Allow(p.RateKey(), p.Rate); !ok {
+		s.metrics.rateLimited.Inc()
+		st.decision = "rate limit exceeded"
+		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		s.writeError(c, fhir.Errorf(http.StatusTooManyRequests, fhir.IssueThrottled,
+			"too many requests from this client; retry after %s", wait.Round(time.Second)))
+		return
+	}
 	c.Request = c.Request.WithContext(auth.WithPrincipal(c.Request.Context(), p))
-	rc := &reqContext{Server: s, c: c, tenant: tenant, base: s.baseURL(c.Request, tenant.ID), prefer: parsePrefer(c.Request.Header.Values("Prefer"))}
+	rc := &reqContext{Server: s, c: c, tenant: tenant, base: s.baseURL(c.Request, tenant.ID),
+		prefer: parsePrefer(c.Request.Header.Values("Prefer")), audit: st}
+	if len(segs) > 0 {
+		st.typ = segs[0]
+		if len(segs) > 1 && fhir.ValidID(segs[1]) {
+			st.id = segs[1]
+		}
+		if len(segs) == 4 && segs[2] == "_history" {
+			st.vid = segs[3]
+		}
+	}
+	if len(segs) > 0 && segs[0] == "AuditEvent" {
+		rc.auditEvents(method, segs[1:])
+		return
+	}
 
 	switch n := len(segs); {
 	case n == 0:
@@ -215,21 +247,23 @@ type reqContext struct {
 	tenant store.Tenant
 	base   string
 	prefer prefer
-}
-
-func (rc *reqContext) authorize(op auth.Op, typ, id string) error {
-	ctx := rc.c.Request.Context()
-	return rc.policy.Authorize(ctx, auth.PrincipalFrom(ctx), auth.Access{Op: op, Type: typ, ID: id})
+	audit  *auditState
 }
 
 func (rc *reqContext) fail(err error) { rc.writeError(rc.c, err) }
 
 func (rc *reqContext) read(typ, id string) {
-	if err := rc.authorize(auth.OpRead, typ, id); err != nil {
+	if err := rc.precheck(auth.OpRead, typ); err != nil {
 		rc.fail(err)
 		return
 	}
 	res, err := rc.store.Read(rc.c.Request.Context(), rc.tenant.ID, typ, id)
+	if err == nil || errors.Is(err, store.ErrGone) {
+		if aerr := rc.authorizeResource(auth.OpRead, typ, id, rc.aboutStored(rc.tenant.ID, res)); aerr != nil {
+			rc.fail(aerr)
+			return
+		}
+	}
 	if err != nil {
 		rc.versionHeaders(res)
 		rc.fail(err)
@@ -238,8 +272,57 @@ func (rc *reqContext) read(typ, id string) {
 	rc.writeResource(http.StatusOK, res, false)
 }
 
+// precheck decides whether op on typ may be allowed at all before the resource is read, so
+// that a caller without any grant on the type learns nothing (not even whether an id
+// exists); principals decided per resource pass and are decided with the resource.
+func (rc *reqContext) precheck(op auth.Op, typ string) error {
+	d := rc.decide(op, typ, "", nil)
+	if d.Allowed || (d.Err == nil && rc.mayBeAllowedPerResource()) {
+		return nil
+	}
+	rc.audit.decided(d)
+	return d.AsError(auth.PrincipalFrom(rc.c.Request.Context()))
+}
+
+// authorizeStored decides op on the current version of typ/id when there is one (an update
+// must not take over a resource the caller may not touch).
+func (rc *reqContext) authorizeStored(op auth.Op, typ, id string) error {
+	cur, err := rc.store.Read(rc.c.Request.Context(), rc.tenant.ID, typ, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrGone):
+		return nil
+	case err != nil:
+		return err
+	}
+	return rc.authorizeResource(op, typ, id, rc.aboutStored(rc.tenant.ID, cur))
+}
+
+// authorizeWrite decides op on the body about to be written.
+func (rc *reqContext) authorizeWrite(op auth.Op, w store.Write) error {
+	return rc.authorizeResource(op, w.Type, w.ID, aboutIndex(w.Type, w.ID, w.Resource, w.Index))
+}
+
+// mayBeAllowedPerResource reports whether a type-level denial may still turn into an
+// allowance once the resource is known: facility roles (roster), patient/ and restricted
+// scopes decide per resource.
+func (rc *reqContext) mayBeAllowedPerResource() bool {
+	p := auth.PrincipalFrom(rc.c.Request.Context())
+	if p == nil {
+		return false
+	}
+	if p.Facility != "" {
+		return true
+	}
+	for _, sc := range p.Scopes {
+		if sc.Context == "patient" || sc.Query != "" {
+			return true
+		}
+	}
+	return false
+}
+
 func (rc *reqContext) vread(typ, id, vid string) {
-	if err := rc.authorize(auth.OpRead, typ, id); err != nil {
+	if err := rc.precheck(auth.OpRead, typ); err != nil {
 		rc.fail(err)
 		return
 	}
@@ -249,6 +332,12 @@ func (rc *reqContext) vread(typ, id, vid string) {
 		return
 	}
 	res, err := rc.store.VRead(rc.c.Request.Context(), rc.tenant.ID, typ, id, v)
+	if err == nil || errors.Is(err, store.ErrGone) {
+		if aerr := rc.authorizeResource(auth.OpRead, typ, id, rc.aboutStored(rc.tenant.ID, res)); aerr != nil {
+			rc.fail(aerr)
+			return
+		}
+	}
 	if err != nil {
 		rc.versionHeaders(res)
 		rc.fail(err)
@@ -262,7 +351,7 @@ func (rc *reqContext) create(typ string) {
 		rc.fail(err)
 		return
 	}
-	if err := rc.authorize(auth.OpCreate, typ, ""); err != nil {
+	if err := rc.precheck(auth.OpCreate, typ); err != nil {
 		rc.fail(err)
 		return
 	}
@@ -273,6 +362,10 @@ func (rc *reqContext) create(typ string) {
 	}
 	w, err := rc.prepare(typ, rc.newID(), store.Create, body, rc.base, true)
 	if err != nil {
+		rc.fail(err)
+		return
+	}
+	if err := rc.authorizeWrite(auth.OpCreate, w); err != nil {
 		rc.fail(err)
 		return
 	}
@@ -288,6 +381,10 @@ func (rc *reqContext) create(typ string) {
 			rc.fail(multipleMatches(typ, criteria, len(matches)))
 			return
 		case len(matches) == 1:
+			if err := rc.authorizeResource(auth.OpRead, typ, matches[0].ID, rc.aboutStored(rc.tenant.ID, matches[0])); err != nil {
+				rc.fail(err)
+				return
+			}
 			rc.writeResource(http.StatusOK, matches[0], true) // exists already: nothing written
 			return
 		}
@@ -373,12 +470,20 @@ func (rc *reqContext) update(typ, id string) {
 			return
 		}
 	}
-	if err := rc.authorize(auth.OpUpdate, typ, id); err != nil {
+	if err := rc.precheck(auth.OpUpdate, typ); err != nil {
 		rc.fail(err)
 		return
 	}
 	w, err := rc.prepare(typ, id, store.Update, body, rc.base, conditional)
 	if err != nil {
+		rc.fail(err)
+		return
+	}
+	if err := rc.authorizeStored(auth.OpUpdate, typ, id); err != nil {
+		rc.fail(err)
+		return
+	}
+	if err := rc.authorizeWrite(auth.OpUpdate, w); err != nil {
 		rc.fail(err)
 		return
 	}
@@ -437,7 +542,7 @@ func (rc *reqContext) patch(typ, id string) {
 		}
 		id = match.ID
 	}
-	if err := rc.authorize(auth.OpUpdate, typ, id); err != nil {
+	if err := rc.precheck(auth.OpUpdate, typ); err != nil {
 		rc.fail(err)
 		return
 	}
@@ -463,6 +568,9 @@ func (rc *reqContext) applyPatch(typ, id string, patch []byte, ifMatch int64) (f
 		if err != nil {
 			return fhir.Resource{}, err
 		}
+		if err := rc.authorizeResource(auth.OpUpdate, typ, id, rc.aboutStored(rc.tenant.ID, cur)); err != nil {
+			return fhir.Resource{}, err
+		}
 		if ifMatch != 0 && cur.Version != ifMatch {
 			return fhir.Resource{}, store.ErrVersionConflict
 		}
@@ -472,6 +580,9 @@ func (rc *reqContext) applyPatch(typ, id string, patch []byte, ifMatch int64) (f
 		}
 		w, err := rc.prepare(typ, id, store.Update, patched, rc.base, false)
 		if err != nil {
+			return fhir.Resource{}, err
+		}
+		if err := rc.authorizeWrite(auth.OpUpdate, w); err != nil {
 			return fhir.Resource{}, err
 		}
 		w.IfMatch = cur.Version
@@ -500,7 +611,7 @@ func (rc *reqContext) delete(typ, id string) {
 			return
 		}
 		if !ok {
-			if err := rc.authorize(auth.OpDelete, typ, ""); err != nil {
+			if err := rc.precheck(auth.OpDelete, typ); err != nil {
 				rc.fail(err)
 				return
 			}
@@ -512,7 +623,11 @@ func (rc *reqContext) delete(typ, id string) {
 			ifMatch = match.Version
 		}
 	}
-	if err := rc.authorize(auth.OpDelete, typ, id); err != nil {
+	if err := rc.precheck(auth.OpDelete, typ); err != nil {
+		rc.fail(err)
+		return
+	}
+	if err := rc.authorizeStored(auth.OpDelete, typ, id); err != nil {
 		rc.fail(err)
 		return
 	}
@@ -530,7 +645,7 @@ func (rc *reqContext) deleted(typ, id string, r store.Result) {
 		rc.versionHeaders(r.Resource)
 	}
 	if rc.prefer.Return == "minimal" {
-		rc.c.Status(http.StatusNoContent)
+		rc.writeEmpty(rc.c, http.StatusNoContent)
 		return
 	}
 	msg := "deleted " + typ + "/" + id
@@ -567,7 +682,7 @@ func (rc *reqContext) writeResource(status int, res fhir.Resource, written bool)
 		rc.c.Header("Location", rc.base+"/"+res.Type+"/"+res.ID+"/_history/"+res.VersionID())
 		switch rc.prefer.Return {
 		case "minimal":
-			rc.c.Status(status)
+			rc.writeEmpty(rc.c, status)
 			return
 		case "OperationOutcome":
 			rc.writeJSON(rc.c, status, fhir.Info("stored "+res.Type+"/"+res.ID+" version "+res.VersionID()))

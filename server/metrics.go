@@ -9,8 +9,11 @@ import (
 )
 
 type metrics struct {
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
+	requests      *prometheus.CounterVec
+	latency       *prometheus.HistogramVec
+	breakGlass    prometheus.Counter
+	auditFailures prometheus.Counter
+	rateLimited   prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -24,8 +27,20 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "HTTP request latency by FHIR interaction.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"interaction"}),
+		breakGlass: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kodomohub_break_glass_total",
+			Help: "Accesses allowed only by break-glass (each also logged and audited).",
+		}),
+		auditFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kodomohub_audit_failures_total",
+			Help: "Requests failed because their audit record could not be written.",
+		}),
+		rateLimited: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kodomohub_rate_limited_total",
+			Help: "Requests refused with 429 by the per-client rate limit.",
+		}),
 	}
-	reg.MustRegister(m.requests, m.latency)
+	reg.MustRegister(m.requests, m.latency, m.breakGlass, m.auditFailures, m.rateLimited)
 	return m
 }
 

@@ -95,8 +95,12 @@ func (s *Server) readBody(c *gin.Context) ([]byte, error) {
 	return b, nil
 }
 
-// write sends a FHIR JSON body with the negotiated media type, indented when _pretty=true.
+// write sends a FHIR JSON body with the negotiated media type, indented when _pretty=true,
+// once the request's audit record is written (a 500 OperationOutcome instead when it is not).
 func (s *Server) write(c *gin.Context, status int, body []byte) {
+	if err := s.finishAudit(c, status, outcomeText(status, body)); err != nil {
+		status, body = s.unaudited(c)
+	}
 	mt, ok := negotiate(c.Request)
 	if !ok {
 		mt = mimeFHIRJSON
@@ -108,6 +112,44 @@ func (s *Server) write(c *gin.Context, status int, body []byte) {
 		}
 	}
 	c.Data(status, mt+"; charset=utf-8", body)
+}
+
+// writeEmpty sends a response without a body, once the audit record is written.
+func (s *Server) writeEmpty(c *gin.Context, status int) {
+	if err := s.finishAudit(c, status, ""); err != nil {
+		status, body := s.unaudited(c)
+		c.Data(status, mimeFHIRJSON+"; charset=utf-8", body)
+		return
+	}
+	c.Status(status)
+}
+
+// unaudited drops what the response was to carry and returns the 500 answer of a request
+// whose audit record could not be written.
+func (s *Server) unaudited(c *gin.Context) (int, []byte) {
+	h := c.Writer.Header()
+	for _, k := range []string{"Location", "ETag", "Last-Modified", "Content-Location"} {
+		h.Del(k)
+	}
+	_, oo := fhir.Outcome(auditFailed())
+	return http.StatusInternalServerError, fhir.MarshalOutcome(oo)
+}
+
+// outcomeText is the diagnostics of an OperationOutcome body, for the audit record of a
+// failed request.
+func outcomeText(status int, body []byte) string {
+	if status < 400 {
+		return ""
+	}
+	var oo struct {
+		Issue []struct {
+			Diagnostics string `json:"diagnostics"`
+		} `json:"issue"`
+	}
+	if json.Unmarshal(body, &oo) != nil || len(oo.Issue) == 0 {
+		return ""
+	}
+	return oo.Issue[0].Diagnostics
 }
 
 // writeBundle sends a Bundle with its entries' stored bytes copied as they are.
@@ -127,6 +169,7 @@ func (s *Server) writeError(c *gin.Context, err error) {
 	if c.Request.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		// The client went away: nobody reads an answer, and it is not a server failure.
 		s.log.Debug("client gone", "path", c.Request.URL.Path, "err", err)
+		s.finishAudit(c, statusClientClosed, "the client closed the connection")
 		c.AbortWithStatus(statusClientClosed)
 		return
 	}

@@ -70,6 +70,10 @@ func (rc *reqContext) search(typ string, params url.Values, comp *store.Compartm
 		rc.fail(err)
 		return
 	}
+	if err := rc.authorizeClauses(q.Clauses); err != nil {
+		rc.fail(err)
+		return
+	}
 	b, err := rc.searchBundle(q, comp, path)
 	if err != nil {
 		rc.fail(err)
@@ -125,9 +129,8 @@ func (rc *reqContext) searchBundle(q *search.Query, comp *store.Compartment, pat
 		next.Set("_cursor", pages.push(page.Next).encode())
 		link("next", next)
 	}
-	ctx := rc.c.Request.Context()
 	add := func(res fhir.Resource, mode string, op auth.Op) error {
-		if rc.policy.Authorize(ctx, auth.PrincipalFrom(ctx), auth.Access{Op: op, Type: res.Type, ID: res.ID}) != nil {
+		if !rc.visible(op, rc.aboutStored(rc.tenant.ID, res), res.Type, res.ID) {
 			return nil // what the caller may not see is left out, never reported
 		}
 		raw, err := conformance.Default().Subset(res.Raw, q.Summary, q.Elements)
@@ -148,6 +151,10 @@ func (rc *reqContext) searchBundle(q *search.Query, comp *store.Compartment, pat
 			return nil, err
 		}
 	}
+	if b.Total != nil && (rc.audit.filtered > 0 || rc.mayBeAllowedPerResource()) {
+		// The count would tell what the caller may not see.
+		b.Total = nil
+	}
 	return b, nil
 }
 
@@ -159,6 +166,48 @@ func cloneValues(v url.Values) url.Values {
 	return out
 }
 
+// authorizeClauses decides the searches that chains and _has run on other types: a caller
+// may not learn through a chain what it may not search itself.
+func (rc *reqContext) authorizeClauses(clauses []*search.Clause) error {
+	for _, c := range clauses {
+		switch {
+		case c.Chain != nil:
+			targets := c.Param.Targets
+			if c.TargetType != "" {
+				targets = []string{c.TargetType}
+			}
+			for _, t := range targets {
+				if err := rc.authorize(auth.OpSearch, t, ""); err != nil {
+					return err
+				}
+			}
+			if err := rc.authorizeClauses([]*search.Clause{c.Chain}); err != nil {
+				return err
+			}
+		case c.Has != nil:
+			if err := rc.authorize(auth.OpSearch, c.Has.Type, ""); err != nil {
+				return err
+			}
+			if err := rc.authorizeClauses([]*search.Clause{c.Has.Clause}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// authorizeOwner reads a compartment's owner and decides whether the caller may read it.
+func (rc *reqContext) authorizeOwner(owner, id string) error {
+	if err := rc.precheck(auth.OpRead, owner); err != nil {
+		return err
+	}
+	res, err := rc.store.Read(rc.c.Request.Context(), rc.tenant.ID, owner, id)
+	if err != nil {
+		return err
+	}
+	return rc.authorizeResource(auth.OpRead, owner, id, rc.aboutStored(rc.tenant.ID, res))
+}
+
 // compartmentSearch serves GET [base]/{Owner}/{id}/{Type} and …/{Owner}/{id}/*.
 func (rc *reqContext) compartmentSearch(owner, id, typ string) {
 	params, ok := search.Compartment(owner)
@@ -166,11 +215,7 @@ func (rc *reqContext) compartmentSearch(owner, id, typ string) {
 		rc.fail(fhir.Errorf(http.StatusNotFound, fhir.IssueNotSupported, "%s has no compartment", owner))
 		return
 	}
-	if err := rc.authorize(auth.OpRead, owner, id); err != nil {
-		rc.fail(err)
-		return
-	}
-	if _, err := rc.store.Read(rc.c.Request.Context(), rc.tenant.ID, owner, id); err != nil {
+	if err := rc.authorizeOwner(owner, id); err != nil {
 		rc.fail(err)
 		return
 	}
@@ -196,11 +241,7 @@ func (rc *reqContext) everything(owner, id string) {
 		rc.fail(fhir.Errorf(http.StatusNotFound, fhir.IssueNotSupported, "$everything is defined for Patient and Encounter, not %s", owner))
 		return
 	}
-	if err := rc.authorize(auth.OpRead, owner, id); err != nil {
-		rc.fail(err)
-		return
-	}
-	if _, err := rc.store.Read(rc.c.Request.Context(), rc.tenant.ID, owner, id); err != nil {
+	if err := rc.authorizeOwner(owner, id); err != nil {
 		rc.fail(err)
 		return
 	}

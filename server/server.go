@@ -54,7 +54,18 @@ type Config struct {
 	Auth     auth.Authenticator
 	// Policy decides every access; nil means auth.ScopePolicy.
 	Policy auth.Policy
-	Limits Limits
+	// Audit receives one record per request that touches a tenant's data; nil records
+	// nothing (unit tests of other concerns).
+	Audit auth.AuditSink
+	// AuditTimeout bounds the append of one audit record (default 5 s).
+	AuditTimeout time.Duration
+	// Tokens, when set, serves the SMART Backend Services token endpoint
+	// /{tenant}/auth/token and the hub's token keys.
+	Tokens *auth.TokenService
+	// RateLimit is the per-principal request rate (a client's registration may set its own);
+	// zero means no limit.
+	RateLimit auth.Rate
+	Limits    Limits
 	// PublicURL is the externally visible base (scheme://host[:port][/prefix]); empty means
 	// derived from each request.
 	PublicURL string
@@ -69,27 +80,35 @@ type Config struct {
 
 // Server is the FHIR REST API.
 type Server struct {
-	store     store.Store
-	validator Validator
-	registry  *search.Registry
-	authn     auth.Authenticator
-	policy    auth.Policy
-	limits    Limits
-	publicURL string
-	log       *slog.Logger
-	metrics   *metrics
-	gatherer  prometheus.Gatherer
-	now       func() time.Time
-	newID     func() string
-	version   string
-	engine    *gin.Engine
+	store        store.Store
+	validator    Validator
+	registry     *search.Registry
+	authn        auth.Authenticator
+	policy       auth.Policy
+	audit        auth.AuditSink
+	tokens       *auth.TokenService
+	limiter      *auth.RateLimiter
+	rate         auth.Rate
+	abouts       aboutCache
+	limits       Limits
+	auditTimeout time.Duration
+	publicURL    string
+	log          *slog.Logger
+	metrics      *metrics
+	gatherer     prometheus.Gatherer
+	now          func() time.Time
+	newID        func() string
+	version      string
+	engine       *gin.Engine
 }
 
 // New builds a Server.
 func New(cfg Config) *Server {
 	s := &Server{
 		store: cfg.Store, validator: cfg.Validator, registry: cfg.Registry, authn: cfg.Auth, policy: cfg.Policy,
-		limits: cfg.Limits, publicURL: cfg.PublicURL, log: cfg.Logger,
+		audit: cfg.Audit, auditTimeout: cfg.AuditTimeout, tokens: cfg.Tokens,
+		limiter: &auth.RateLimiter{Default: cfg.RateLimit},
+		limits:  cfg.Limits, publicURL: cfg.PublicURL, log: cfg.Logger,
 		now: cfg.Now, newID: cfg.NewID, version: cfg.Version,
 	}
 	if s.registry == nil {
@@ -97,6 +116,9 @@ func New(cfg Config) *Server {
 	}
 	if s.policy == nil {
 		s.policy = auth.ScopePolicy{}
+	}
+	if s.auditTimeout <= 0 {
+		s.auditTimeout = 5 * time.Second
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -124,6 +146,8 @@ func New(cfg Config) *Server {
 	e.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok\n") })
 	e.GET("/readyz", s.ready)
 	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(gat, promhttp.HandlerOpts{})))
+	e.Any("/:tenant/auth/token", s.token)
+	e.GET("/:tenant/auth/jwks", s.jwks)
 	e.Any("/:tenant/fhir", s.fhir)
 	e.Any("/:tenant/fhir/*path", s.fhir)
 	e.NoRoute(func(c *gin.Context) {

@@ -29,6 +29,12 @@ type hub struct {
 
 func mustHub(tb testing.TB, integrity string, limits server.Limits) *hub {
 	tb.Helper()
+	return mustHubWith(tb, integrity, func(c *server.Config) { c.Limits = limits })
+}
+
+// mustHubWith builds a hub on a fresh SQLite store; configure adjusts the server's Config.
+func mustHubWith(tb testing.TB, integrity string, configure func(*server.Config)) *hub {
+	tb.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(tb.TempDir(), sqlite.Options{})
 	if err != nil {
@@ -48,7 +54,11 @@ func mustHub(tb testing.TB, integrity string, limits server.Limits) *hub {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv := server.New(server.Config{Store: st, Validator: v, Auth: dev, Limits: limits, Version: "test"})
+	cfg := server.Config{Store: st, Validator: v, Auth: dev, Version: "test"}
+	if configure != nil {
+		configure(&cfg)
+	}
+	srv := server.New(cfg)
 	hs := httptest.NewServer(srv.Handler())
 	tb.Cleanup(hs.Close)
 	h := &hub{t: tb, url: hs.URL, store: st, dev: dev, token: map[string]string{}}

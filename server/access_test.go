@@ -1,0 +1,192 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kodomohub/kodomohub/auth"
+	"github.com/kodomohub/kodomohub/server"
+	"github.com/kodomohub/kodomohub/store"
+)
+
+// failingAudit is an audit sink that can be switched off.
+type failingAudit struct {
+	mu   sync.Mutex
+	fail bool
+	mem  auth.MemAuditSink
+}
+
+func (f *failingAudit) Append(ctx context.Context, tenant string, rs []auth.AuditRecord) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail {
+		return errors.New("disk full")
+	}
+	return f.mem.Append(ctx, tenant, rs)
+}
+
+func TestAuditEveryRequestAndFailClosed(t *testing.T) {
+	sink := &failingAudit{}
+	h := mustHubWith(t, store.IntegrityOff, func(c *server.Config) {
+		c.Audit = sink
+		c.Policy = &auth.AccessPolicy{}
+	})
+	h.token["misato"] = h.mintWith(auth.DevClaims{Tenant: "misato", Subject: "staff-1", Scope: "user/*.cruds", Role: auth.RoleMunicipalStaff})
+	if r := h.put("/misato/fhir/Patient/p1", `{"resourceType":"Patient","id":"p1"}`); r.StatusCode != 201 {
+		t.Fatalf("PUT: %s %s", r.Status, r.body)
+	}
+	if r := h.put("/misato/fhir/Observation/o1", `{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"身長"},"subject":{"reference":"Patient/p1"}}`); r.StatusCode != 201 {
+		t.Fatalf("PUT: %s %s", r.Status, r.body)
+	}
+	r := h.do(req{method: "GET", path: "/misato/fhir/Observation/o1", header: map[string]string{"X-Purpose-Of-Use": "TREAT", "X-Request-Id": "r-1"}})
+	if r.StatusCode != 200 {
+		t.Fatalf("GET: %s", r.Status)
+	}
+	if r := h.do(req{method: "GET", path: "/misato/fhir/Patient/p1", token: "-"}); r.StatusCode != 401 {
+		t.Fatalf("no token: %s", r.Status)
+	}
+	if r := h.get("/misato/fhir/metadata"); r.StatusCode != 200 {
+		t.Fatalf("metadata: %s", r.Status)
+	}
+	recs := sink.mem.Records("misato")
+	if len(recs) != 4 {
+		t.Fatalf("%d audit records, want 4 (two writes, a read, a refused read; metadata is public): %+v", len(recs), recs)
+	}
+	read := recs[2]
+	if read.Action != "R" || read.Interaction != "read" || read.Subject != "staff-1" || read.Role != auth.RoleMunicipalStaff ||
+		read.Purpose != "TREAT" || read.RequestID != "r-1" || read.ResourceType != "Observation" || read.ResourceID != "o1" ||
+		len(read.Patients) != 1 || read.Patients[0] != "Patient/p1" || read.Outcome != auth.OutcomeSuccess || read.Decision == "" {
+		t.Errorf("read record %+v", read)
+	}
+	if denied := recs[3]; denied.Outcome != auth.OutcomeMinorFailure || denied.Status != 401 || denied.Subject != "" {
+		t.Errorf("refused record %+v", denied)
+	}
+	if err := auth.VerifyChain(auth.Records(recs)); err != nil {
+		t.Fatal(err)
+	}
+
+	// When the record cannot be written, nothing is answered but a 500: no data leaves.
+	sink.mu.Lock()
+	sink.fail = true
+	sink.mu.Unlock()
+	r = h.get("/misato/fhir/Observation/o1")
+	if r.StatusCode != 500 || strings.Contains(string(r.body), "身長") || r.Header.Get("ETag") != "" {
+		t.Fatalf("read with the audit trail down: %s %s (ETag %q)", r.Status, r.body, r.Header.Get("ETag"))
+	}
+	r = h.do(req{method: "DELETE", path: "/misato/fhir/Observation/o1", header: map[string]string{"Prefer": "return=minimal"}})
+	if r.StatusCode != 500 {
+		t.Fatalf("delete with the audit trail down: %s", r.Status)
+	}
+}
+
+func TestAuditTrailServedAsAuditEvent(t *testing.T) {
+	h := mustHubWith(t, store.IntegrityOff, func(c *server.Config) {
+		c.Policy = &auth.AccessPolicy{}
+		c.Audit = auth.StoreAudit{Log: c.Store.(store.AuditLog)}
+	})
+	h.token["misato"] = h.mintWith(auth.DevClaims{Tenant: "misato", Subject: "staff-1", Scope: "user/*.cruds", Role: auth.RoleMunicipalStaff})
+	h.put("/misato/fhir/Patient/p1", `{"resourceType":"Patient","id":"p1"}`)
+	h.put("/misato/fhir/Patient/p2", `{"resourceType":"Patient","id":"p2"}`)
+	h.get("/misato/fhir/Patient/p1")
+	h.get("/misato/fhir/Patient?_id=p2")
+	auditor := h.mintWith(auth.DevClaims{Tenant: "misato", Subject: "auditor-1", Scope: "user/AuditEvent.rs", Role: auth.RoleAuditor})
+	search := func(q string) []string {
+		t.Helper()
+		r := h.do(req{method: "GET", path: "/misato/fhir/AuditEvent" + q, token: auditor})
+		if r.StatusCode != 200 {
+			t.Fatalf("AuditEvent%s: %s %s", q, r.Status, r.body)
+		}
+		var ids []string
+		entries, _ := r.json(t)["entry"].([]any)
+		for _, e := range entries {
+			ids = append(ids, e.(map[string]any)["resource"].(map[string]any)["id"].(string))
+		}
+		return ids
+	}
+	if got := strings.Join(search("?patient=Patient/p1"), ","); got != "3,1" {
+		t.Errorf("accesses to p1: %s, want 3,1 (newest first)", got)
+	}
+	if got := strings.Join(search("?action=C"), ","); got != "2,1" {
+		t.Errorf("creates: %s", got)
+	}
+	if got := strings.Join(search("?patient=p2&entity-type=Patient"), ","); got != "4,2" {
+		t.Errorf("accesses to p2: %s", got)
+	}
+	// The auditor's own searches are audited too (5, 6, 7 so far; a search is recorded once
+	// answered): the newest comes first.
+	if got := search("?_count=2"); len(got) != 2 || got[0] != "7" || got[1] != "6" {
+		t.Errorf("first page: %v, want [7 6]", got)
+	}
+	if got := search("?agent=staff-1"); len(got) != 4 {
+		t.Errorf("by agent: %v", got)
+	}
+	if got := search("?date=ge2000-01-01&date=le2999"); len(got) != 9 {
+		t.Errorf("by date: %v, want 9 records", got)
+	}
+	if got := search("?date=lt2000-01-01"); len(got) != 0 {
+		t.Errorf("before 2000: %v", got)
+	}
+	r := h.do(req{method: "GET", path: "/misato/fhir/AuditEvent/3", token: auditor})
+	if ev := r.json(t); r.StatusCode != 200 || ev["action"] != "R" || ev["id"] != "3" {
+		t.Errorf("AuditEvent/3: %s %s", r.Status, r.body)
+	}
+	if r := h.do(req{method: "GET", path: "/misato/fhir/AuditEvent?code=x", token: auditor}); r.StatusCode != 400 {
+		t.Errorf("unsupported parameter: %s", r.Status)
+	}
+	if r := h.do(req{method: "DELETE", path: "/misato/fhir/AuditEvent/3"}); r.StatusCode != 405 {
+		t.Errorf("DELETE of an audit record: %s", r.Status)
+	}
+	if r := h.do(req{method: "GET", path: "/misato/fhir/Patient/p1", token: auditor}); r.StatusCode != 403 {
+		t.Errorf("auditor reading a child: %s", r.Status)
+	}
+	if _, err := auth.VerifyAuditLog(context.Background(), h.store.(store.AuditLog), "misato"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPatientScopeSeesOnlyItsPatient(t *testing.T) {
+	h := mustHubWith(t, store.IntegrityOff, nil)
+	for _, p := range []string{"p1", "p2"} {
+		h.put("/misato/fhir/Patient/"+p, `{"resourceType":"Patient","id":"`+p+`"}`)
+		h.put("/misato/fhir/Observation/o-"+p, `{"resourceType":"Observation","id":"o-`+p+`","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/`+p+`"}}`)
+	}
+	tok := h.mintWith(auth.DevClaims{Tenant: "misato", Subject: "parent", Scope: "patient/*.rs", Patient: "p1"})
+	if r := h.do(req{method: "GET", path: "/misato/fhir/Observation/o-p1", token: tok}); r.StatusCode != 200 {
+		t.Errorf("own observation: %s", r.Status)
+	}
+	if r := h.do(req{method: "GET", path: "/misato/fhir/Observation/o-p2", token: tok}); r.StatusCode != 403 {
+		t.Errorf("another patient's observation: %s", r.Status)
+	}
+	r := h.do(req{method: "GET", path: "/misato/fhir/Observation?_total=accurate", token: tok})
+	if body := string(r.body); r.StatusCode != 200 || !strings.Contains(body, "o-p1") || strings.Contains(body, "o-p2") || strings.Contains(body, `"total"`) {
+		t.Errorf("search: %s %s", r.Status, body)
+	}
+	none := h.mintWith(auth.DevClaims{Tenant: "misato", Subject: "x", Scope: "patient/*.rs"})
+	if r := h.do(req{method: "GET", path: "/misato/fhir/Observation/o-p1", token: none}); r.StatusCode != 403 {
+		t.Errorf("patient scope without a patient in context: %s", r.Status)
+	}
+	restricted := h.mintWith(auth.DevClaims{Tenant: "misato", Subject: "y", Scope: "user/Observation.rs?subject=Patient/p2"})
+	if r := h.do(req{method: "GET", path: "/misato/fhir/Observation/o-p2", token: restricted}); r.StatusCode != 200 {
+		t.Errorf("restricted scope, matching: %s", r.Status)
+	}
+	if r := h.do(req{method: "GET", path: "/misato/fhir/Observation/o-p1", token: restricted}); r.StatusCode != 403 {
+		t.Errorf("restricted scope, not matching: %s", r.Status)
+	}
+}
+
+func (h *hub) mintWith(c auth.DevClaims) string {
+	h.t.Helper()
+	if c.TTL == 0 {
+		c.TTL = time.Hour
+	}
+	tok, err := h.dev.Mint(c)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return tok
+}
+

@@ -1,0 +1,246 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kodomohub/kodomohub/auth"
+	"github.com/kodomohub/kodomohub/fhir"
+	"github.com/kodomohub/kodomohub/fhir/search"
+	"github.com/kodomohub/kodomohub/store"
+)
+
+// The audit trail is served as AuditEvent resources, read-only: GET AuditEvent/{seq} and
+// searches on the parameters below, newest first. Records are written by the hub alone;
+// every write interaction on AuditEvent is refused.
+//
+//	date          recorded, with the prefixes eq ge gt le lt (several are ANDed)
+//	agent         who: the staff member's subject or the client id (a Reference's id part)
+//	patient       the patient the access was about: Patient/ID or ID
+//	entity        what was accessed: Type/ID
+//	entity-type   what type was accessed
+//	action        C R U D E
+//	outcome       0 4 8 12
+//	_count, _cursor paging
+
+// auditParams are the search parameters the audit trail answers.
+var auditParams = map[string]bool{"date": true, "agent": true, "patient": true, "entity": true,
+	"entity-type": true, "action": true, "outcome": true, "_count": true, "_cursor": true,
+	"_format": true, "_pretty": true}
+
+// auditEvents serves /{tenant}/fhir/AuditEvent[/...].
+func (rc *reqContext) auditEvents(method string, rest []string) {
+	switch {
+	case len(rest) == 0 && method == http.MethodGet:
+		setInteraction(rc.c, "search-type")
+		rc.searchAudit()
+	case len(rest) == 1 && rest[0] == "_search" && method == http.MethodPost:
+		setInteraction(rc.c, "search-type")
+		if _, err := rc.searchParams(true); err != nil {
+			rc.fail(err)
+			return
+		}
+		rc.searchAudit()
+	case len(rest) == 1 && method == http.MethodGet:
+		setInteraction(rc.c, "read")
+		rc.readAudit(rest[0])
+	case method == http.MethodGet:
+		rc.fail(fhir.Errorf(http.StatusNotFound, fhir.IssueNotSupported, "the audit trail answers read and search only"))
+	default:
+		rc.fail(fhir.Errorf(http.StatusMethodNotAllowed, fhir.IssueNotSupported,
+			"AuditEvent is written by the hub only: the audit trail is append-only"))
+	}
+}
+
+func (rc *reqContext) auditLog() (store.AuditLog, error) {
+	log, ok := rc.store.(store.AuditLog)
+	if !ok {
+		return nil, fhir.Errorf(http.StatusNotImplemented, fhir.IssueNotSupported, "this store keeps no audit trail")
+	}
+	return log, nil
+}
+
+func (rc *reqContext) readAudit(id string) {
+	if err := rc.authorize(auth.OpRead, "AuditEvent", ""); err != nil {
+		rc.fail(err)
+		return
+	}
+	seq, err := strconv.ParseInt(id, 10, 64)
+	log, lerr := rc.auditLog()
+	if lerr != nil {
+		rc.fail(lerr)
+		return
+	}
+	var es []store.AuditEntry
+	if err == nil && seq > 0 {
+		es, err = log.AuditEntries(rc.c.Request.Context(), rc.tenant.ID, seq-1, 1)
+		if err != nil {
+			rc.fail(err)
+			return
+		}
+	}
+	if len(es) == 0 || es[0].Seq != seq {
+		rc.fail(fhir.Errorf(http.StatusNotFound, fhir.IssueNotFound, "no AuditEvent/%s", id))
+		return
+	}
+	raw, err := rc.auditEvent(es[0])
+	if err != nil {
+		rc.fail(err)
+		return
+	}
+	rc.write(rc.c, http.StatusOK, raw)
+}
+
+func (rc *reqContext) auditEvent(e store.AuditEntry) ([]byte, error) {
+	r, err := auth.EntryRecord(e)
+	if err != nil {
+		return nil, err
+	}
+	return fhir.Stamp(r.AuditEvent(rc.base), strconv.FormatInt(e.Seq, 10), 1, e.Time)
+}
+
+func (rc *reqContext) searchAudit() {
+	if err := rc.authorize(auth.OpSearch, "AuditEvent", ""); err != nil {
+		rc.fail(err)
+		return
+	}
+	log, err := rc.auditLog()
+	if err != nil {
+		rc.fail(err)
+		return
+	}
+	q, err := rc.auditQuery()
+	if err != nil {
+		rc.fail(err)
+		return
+	}
+	es, next, err := log.SearchAudit(rc.c.Request.Context(), rc.tenant.ID, q)
+	if err != nil {
+		rc.fail(err)
+		return
+	}
+	b := fhir.Bundle{ResourceType: "Bundle", ID: rc.newID(), Type: "searchset", Timestamp: fhir.FormatInstant(rc.now())}
+	for _, e := range es {
+		raw, err := rc.auditEvent(e)
+		if err != nil {
+			rc.fail(err)
+			return
+		}
+		b.Entry = append(b.Entry, fhir.BundleEntry{FullURL: rc.base + "/AuditEvent/" + strconv.FormatInt(e.Seq, 10),
+			Resource: raw, Search: &fhir.BundleSearch{Mode: "match"}})
+	}
+	b.Link = append(b.Link, fhir.BundleLink{Relation: "self", URL: rc.selfURL(nil)})
+	if next != 0 {
+		b.Link = append(b.Link, fhir.BundleLink{Relation: "next",
+			URL: rc.selfURL(map[string]string{"_cursor": strconv.FormatInt(next, 10)})})
+	}
+	rc.writeBundle(&b)
+}
+
+// auditQuery reads the search parameters of the audit trail.
+func (rc *reqContext) auditQuery() (store.AuditQuery, error) {
+	var q store.AuditQuery
+	params := rc.c.Request.URL.Query()
+	if rc.c.Request.Method == http.MethodPost {
+		params = rc.c.Request.PostForm
+	}
+	bad := func(name, format string, args ...any) error {
+		return fhir.ErrorAt(http.StatusBadRequest, fhir.IssueValue, name, format, args...)
+	}
+	for name, vs := range params {
+		if !auditParams[name] {
+			if rc.prefer.Handling == "lenient" {
+				continue
+			}
+			return q, fhir.Errorf(http.StatusBadRequest, fhir.IssueNotSupported,
+				"the audit trail cannot be searched by %q (it answers date, agent, patient, entity, entity-type, action, outcome)", name)
+		}
+		v := vs[len(vs)-1]
+		switch name {
+		case "date":
+			for _, d := range vs {
+				if err := auditDate(&q, d, rc.registry.Location()); err != nil {
+					return q, bad("date", "%v", err)
+				}
+			}
+		case "agent":
+			q.Agent = v[strings.LastIndexByte(v, '/')+1:]
+		case "patient":
+			q.Patient = auth.PatientContext(strings.TrimPrefix(v, rc.base+"/"))
+		case "entity":
+			q.Entity = strings.TrimPrefix(v, rc.base+"/")
+		case "entity-type":
+			if !fhir.IsResourceType(v) {
+				return q, bad("entity-type", "%q is not a resource type", v)
+			}
+			if q.Entity == "" {
+				q.Entity = v
+			}
+		case "action":
+			if !strings.Contains("CRUDE", v) || len(v) != 1 {
+				return q, bad("action", "action is one of C R U D E")
+			}
+			q.Action = v
+		case "outcome":
+			q.Outcome = v
+		case "_count":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return q, bad("_count", "_count must be a non-negative integer")
+			}
+			q.Count = min(n, rc.limits.MaxCount)
+		case "_cursor":
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n <= 0 {
+				return q, fhir.Wrap(errors.New("bad cursor"), http.StatusBadRequest, fhir.IssueValue, "invalid _cursor")
+			}
+			q.Before = n
+		}
+	}
+	if q.Count == 0 {
+		q.Count = rc.limits.DefaultCount
+	}
+	return q, nil
+}
+
+// auditDate narrows q by one date parameter value: [prefix]date.
+func auditDate(q *store.AuditQuery, v string, loc *time.Location) error {
+	prefix := "eq"
+	if len(v) > 2 && v[0] >= 'a' && v[0] <= 'z' {
+		prefix, v = v[:2], v[2:]
+	}
+	low, high, err := search.DateRange(v, loc)
+	if err != nil {
+		return err
+	}
+	lo, hi := time.UnixMilli(low), time.UnixMilli(high)
+	since := func(t time.Time) {
+		if t.After(q.Since) {
+			q.Since = t
+		}
+	}
+	until := func(t time.Time) {
+		if q.Until.IsZero() || t.Before(q.Until) {
+			q.Until = t
+		}
+	}
+	switch prefix {
+	case "eq":
+		since(lo)
+		until(hi)
+	case "ge":
+		since(lo)
+	case "gt":
+		since(hi)
+	case "le":
+		until(hi)
+	case "lt":
+		until(lo)
+	default:
+		return errors.New("the audit trail's date takes the prefixes eq ge gt le lt")
+	}
+	return nil
+}
