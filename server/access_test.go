@@ -189,4 +189,3 @@ func (h *hub) mintWith(c auth.DevClaims) string {
 	}
 	return tok
 }
-
