@@ -948,6 +948,9 @@ func (s *Store) recoverLoop(base context.Context) {
 			}
 		}
 		ctx, cancel := context.WithTimeout(base, 2*s.opts.Timeout)
+		if !s.probed.Load() {
+			s.probe(ctx)
+		}
 		if !s.indexed.Load() && s.ensureIndexes(ctx) == nil {
 			s.indexed.Store(true)
 		}
@@ -1018,6 +1021,9 @@ func (s *Store) recover(ctx context.Context) error {
 	if _, err := s.txns.DeleteMany(ctx, bson.D{{Key: "st", Value: "a"},
 		{Key: "at", Value: bson.D{{Key: "$lt", Value: s.opts.Now().Add(-24 * time.Hour).UnixMilli()}}}}); err != nil {
 		errs = append(errs, unavailable("recover", err))
+	}
+	if err := s.recoverAdmin(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -21,7 +21,12 @@ import (
 	"github.com/kodomohub/kodomohub/store/internal/searchcursor"
 )
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store    = (*Store)(nil)
+	_ store.AuditLog = (*Store)(nil)
+	_ store.Records  = (*Store)(nil)
+	_ store.Leases   = (*Store)(nil)
+)
 
 // Options tune a Store. The zero value is a good default for a replica set.
 type Options struct {
@@ -52,6 +57,12 @@ type Store struct {
 	db     *mongodrv.Database
 
 	tenants, secrets, counters, open, txns, locks, res, vers *mongodrv.Collection
+
+	// The hub's own data (admin.go, audit.go, records.go, leases.go).
+	audit, auditHead, auditTx, records, onceKeys, leases *mongodrv.Collection
+
+	amu    sync.Mutex
+	audits map[string]*auditQueue // per tenant: the group append of this process
 
 	tmu    sync.RWMutex
 	tcache map[string]store.Tenant
@@ -151,8 +162,12 @@ func Open(ctx context.Context, uri string, opts Options) (*Store, error) {
 	s := &Store{opts: opts, client: client, db: db,
 		tenants: db.Collection("tenants"), secrets: db.Collection("secrets"), counters: db.Collection("counters"),
 		txns: db.Collection("txns"), locks: db.Collection("locks"), open: db.Collection("open"), res: db.Collection("resources"), vers: db.Collection("versions"),
+		audit: db.Collection("audit"), auditHead: db.Collection("audithead"), auditTx: db.Collection("audittx"),
+		records: db.Collection("records"), onceKeys: db.Collection("once"), leases: db.Collection("leases"),
 		tcache: map[string]store.Tenant{}, seqs: map[string]*seqState{}, states: map[string]string{},
-		stop: make(chan struct{})}
+		audits: map[string]*auditQueue{}, stop: make(chan struct{})}
+	// The server first: the expiry index of once is a TTL index on MongoDB only.
+	s.probe(ctx)
 	if err := s.ensureIndexes(ctx); err != nil {
 		if !errors.Is(err, store.ErrUnavailable) {
 			client.Disconnect(context.Background())
@@ -161,7 +176,6 @@ func Open(ctx context.Context, uri string, opts Options) (*Store, error) {
 		// Unreachable now: the recovery loop creates them once the server answers.
 	} else {
 		s.indexed.Store(true)
-		s.probe(ctx)
 	}
 	if opts.RecoverEvery > 0 {
 		var base context.Context
@@ -197,6 +211,28 @@ var indexes = map[string][]mongodrv.IndexModel{
 	"txns": {
 		{Keys: bson.D{{Key: "at", Value: 1}}, Options: options.Index().SetName("at")},
 	},
+	"audit": {
+		{Keys: bson.D{{Key: "t", Value: 1}, {Key: "seq", Value: 1}}, Options: options.Index().SetName("seq")},
+		{Keys: bson.D{{Key: "t", Value: 1}, {Key: "ag", Value: 1}, {Key: "seq", Value: 1}}, Options: options.Index().SetName("agent")},
+		{Keys: bson.D{{Key: "t", Value: 1}, {Key: "pa", Value: 1}, {Key: "seq", Value: 1}}, Options: options.Index().SetName("patient")},
+		{Keys: bson.D{{Key: "t", Value: 1}, {Key: "en", Value: 1}, {Key: "seq", Value: 1}}, Options: options.Index().SetName("entity")},
+		{Keys: bson.D{{Key: "t", Value: 1}, {Key: "ety", Value: 1}, {Key: "seq", Value: 1}}, Options: options.Index().SetName("entity_type")},
+		{Keys: bson.D{{Key: "t", Value: 1}, {Key: "ac", Value: 1}, {Key: "seq", Value: 1}}, Options: options.Index().SetName("action")},
+		{Keys: bson.D{{Key: "t", Value: 1}, {Key: "oc", Value: 1}, {Key: "seq", Value: 1}}, Options: options.Index().SetName("outcome")},
+		{Keys: bson.D{{Key: "t", Value: 1}, {Key: "ts", Value: 1}}, Options: options.Index().SetName("time")},
+		{Keys: bson.D{{Key: "tx", Value: 1}}, Options: options.Index().SetName("pending").SetSparse(true)},
+	},
+	"audittx": {
+		{Keys: bson.D{{Key: "st", Value: 1}, {Key: "at", Value: 1}}, Options: options.Index().SetName("state_at")},
+	},
+	"records": {
+		{Keys: bson.D{{Key: "t", Value: 1}, {Key: "k", Value: 1}, {Key: "id", Value: 1}}, Options: options.Index().SetName("kind_id")},
+	},
+	"once": {
+		// A TTL index on MongoDB (ensureIndexes adds expireAfterSeconds: 0), a plain one on
+		// FerretDB, which does not implement TTL indexes.
+		{Keys: bson.D{{Key: "exp", Value: 1}}, Options: options.Index().SetName("expiry")},
+	},
 }
 
 // ensureIndexes creates the indexes; existing ones are left alone.
@@ -206,7 +242,12 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	deferred := false
 	for _, n := range names {
+		if n == "once" && !s.probed.Load() {
+			deferred = true // TTL or not: asked again once the server has said what it is
+			continue
+		}
 		// Only the missing ones: FerretDB 1.24 may fail on a request for existing indexes.
 		have := map[string]bool{}
 		cur, err := s.db.Collection(n).Indexes().List(ctx)
@@ -229,6 +270,9 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 				set(&o)
 			}
 			if o.Name == nil || !have[*o.Name] {
+				if n == "once" && s.exact.Load() {
+					m.Options = options.Index().SetName(*o.Name).SetExpireAfterSeconds(0)
+				}
 				missing = append(missing, m)
 			}
 		}
@@ -238,6 +282,9 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 		if _, err := s.db.Collection(n).Indexes().CreateMany(ctx, missing); err != nil {
 			return unavailable("create indexes of "+n, err)
 		}
+	}
+	if deferred {
+		return fmt.Errorf("store/mongo: create indexes of once: server not probed yet: %w", store.ErrUnavailable)
 	}
 	return nil
 }

@@ -1,0 +1,112 @@
+package mongo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	mongodrv "go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/kodomohub/kodomohub/store"
+)
+
+// leaseDoc is the lease of one (tenant, consumer): _id "t/consumer", owner o, until u (Unix
+// ms; the lease is held while u > now), acknowledged position p.
+type leaseDoc struct {
+	ID       string `bson:"_id"`
+	T        string `bson:"t"`
+	Consumer string `bson:"c"`
+	Owner    string `bson:"o"`
+	Until    int64  `bson:"u"`
+	Pos      int64  `bson:"p"`
+}
+
+func leaseKey(tenant, consumer string) string { return tenant + "/" + consumer }
+
+func errHeld(tenant, consumer string) error {
+	return fmt.Errorf("store/mongo: lease %s/%s: %w", tenant, consumer, store.ErrLeaseHeld)
+}
+
+// ClaimEvents implements store.Leases. The claim is one findOneAndUpdate of the lease
+// document filtered on {owner is the caller, or the lease has run out}, with upsert: when the
+// filter does not match, the upsert's insert meets the document's _id, and the duplicate key
+// says another owner holds it. On FerretDB it runs inside exclusive. The clock is
+// Options.Now, to the millisecond; the events are read afterwards (Events).
+func (s *Store) ClaimEvents(ctx context.Context, tenant, consumer, owner string, ttl time.Duration, limit int) (store.Lease, []store.Event, error) {
+	if _, err := s.Tenant(ctx, tenant); err != nil {
+		return store.Lease{}, nil, err
+	}
+	if owner == "" {
+		return store.Lease{}, nil, fmt.Errorf("store/mongo: ClaimEvents: empty owner")
+	}
+	id := leaseKey(tenant, consumer)
+	var d leaseDoc
+	err := s.exclusive(ctx, tenant, "lease/"+id, func() error {
+		now := s.opts.Now().UnixMilli()
+		filter := bson.D{{Key: "_id", Value: id}, {Key: "$or", Value: bson.A{
+			bson.D{{Key: "o", Value: owner}},
+			bson.D{{Key: "u", Value: bson.D{{Key: "$lte", Value: now}}}},
+		}}}
+		update := bson.D{
+			{Key: "$set", Value: bson.D{{Key: "t", Value: tenant}, {Key: "c", Value: consumer}, {Key: "o", Value: owner}, {Key: "u", Value: now + ttl.Milliseconds()}}},
+			{Key: "$setOnInsert", Value: bson.D{{Key: "p", Value: int64(0)}}},
+		}
+		return s.leases.FindOneAndUpdate(ctx, filter, update,
+			options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)).Decode(&d)
+	})
+	switch {
+	case mongodrv.IsDuplicateKeyError(err):
+		return store.Lease{}, nil, errHeld(tenant, consumer)
+	case err != nil:
+		return store.Lease{}, nil, driverErr("ClaimEvents", err)
+	}
+	l := store.Lease{Consumer: consumer, Owner: d.Owner, Until: time.UnixMilli(d.Until).UTC(), Position: d.Pos}
+	evs, err := s.Events(ctx, tenant, d.Pos, limit)
+	if err != nil {
+		return store.Lease{}, nil, err
+	}
+	return l, evs, nil
+}
+
+// AckEvents implements store.Leases: $max on the position, filtered on owner and an unexpired
+// lease (inside exclusive on FerretDB).
+func (s *Store) AckEvents(ctx context.Context, tenant, consumer, owner string, seq int64) error {
+	if _, err := s.Tenant(ctx, tenant); err != nil {
+		return err
+	}
+	id := leaseKey(tenant, consumer)
+	errNotHeld := errHeld(tenant, consumer)
+	err := s.exclusive(ctx, tenant, "lease/"+id, func() error {
+		r, err := s.leases.UpdateOne(ctx,
+			bson.D{{Key: "_id", Value: id}, {Key: "o", Value: owner}, {Key: "u", Value: bson.D{{Key: "$gt", Value: s.opts.Now().UnixMilli()}}}},
+			bson.D{{Key: "$max", Value: bson.D{{Key: "p", Value: seq}}}})
+		switch {
+		case err != nil:
+			return err
+		case r.MatchedCount == 0:
+			return errNotHeld
+		}
+		return nil
+	})
+	if errors.Is(err, store.ErrLeaseHeld) {
+		return err
+	}
+	return driverErr("AckEvents", err)
+}
+
+// ReleaseLease implements store.Leases: the lease runs out at once (u 0); the position stays.
+func (s *Store) ReleaseLease(ctx context.Context, tenant, consumer, owner string) error {
+	if _, err := s.Tenant(ctx, tenant); err != nil {
+		return err
+	}
+	id := leaseKey(tenant, consumer)
+	err := s.exclusive(ctx, tenant, "lease/"+id, func() error {
+		_, err := s.leases.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "o", Value: owner}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "u", Value: int64(0)}}}})
+		return err
+	})
+	return driverErr("ReleaseLease", err)
+}
