@@ -25,6 +25,23 @@
 //	           every version; it is also the outbox (Events reads it by seq). tx marks a
 //	           version pending under a transaction (with the index it gives the resource)
 //
+// The hub's own data (store.AuditLog, store.Records, store.Leases; see the sections below):
+//
+//	audit      {_id: "t/seq", t, seq, ts, rec, h, ag, pa, en, ety, ac, oc, bl, [tx, la]}
+//	           audit entries: ts the time (ms), rec the record's bytes, h its chain hash,
+//	           ag pa en ac oc the search fields (pa omitted when empty), ety the type part of
+//	           en, bl the seq of the last entry of the append it came in; tx and la mark it
+//	           pending under an append (la: when inserted, ms) until the append is tidied
+//	audithead  {_id: t, seq, h}                           a tenant's head: the last entry
+//	audittx    {_id: append id, t, st, at, [hi, h]}       append records: st "c" committed
+//	           (entries up to hi, the last one's hash h), "a" aborted
+//	records    {_id: "t/kind/id", t, k, id, d}            store.Records (a kind has no "/")
+//	once       {_id: "t/key", t, exp: date}               one-time keys
+//	leases     {_id: "t/consumer", t, c, o, u, p}         leases: owner o, held while u (ms)
+//	           > now, acknowledged position p
+//	locks      also {_id: "#lease/t/consumer"} and {_id: "#once/t/key"}: exclusive sections
+//	           on FerretDB only (below)
+//
 // # Indexes (created at Open; CreateMany is idempotent on MongoDB)
 //
 //	resources  {t, ty, live, r}    a type's live resources in order (searches without a
@@ -41,11 +58,28 @@
 //	txns       {at}                recovery: old records
 //	open       {t, lo}             Events: the lowest open block of a tenant
 //	locks      {tx}                releasing a transaction's locks
+//	audit      {t, seq}            AuditEntries, SearchAudit without a field condition
+//	           {t, ag, seq}        SearchAudit by agent (newest first, Before on seq)
+//	           {t, pa, seq}        … by patient (multikey)
+//	           {t, en, seq}        … by entity "Type/id"
+//	           {t, ety, seq}       … by entity "Type" (with or without an id: no regex)
+//	           {t, ac, seq}        … by action
+//	           {t, oc, seq}        … by outcome
+//	           {t, ts}             … by time alone
+//	           {tx} sparse         recovery and aborts: pending entries of an append
+//	audittx    {st, at}            recovery: committed records to tidy, old aborted ones
+//	records    {t, k, id}          ListRecords in id order
+//	once       {exp} TTL           expired keys deleted by MongoDB (expireAfterSeconds 0);
+//	                               a plain index on FerretDB, which has no TTL indexes
+//
+// Everything else (the audit head and records, single records, keys and leases) is read and
+// written by _id.
 //
 // Shard key (sharded clusters): resources and versions on {t: 1, _id: 1} (a town's data
 // stays in key ranges of its own; _id is unique by construction, so uniqueness holds per
-// shard); counters, txns, tenants and secrets are small and stay unsharded on the primary
-// shard. See docs/deploy-mongodb.md.
+// shard), and audit likewise; counters, txns, tenants, secrets, audithead, audittx, records,
+// once and leases are small and stay unsharded on the primary shard. See
+// docs/deploy-mongodb.md.
 //
 // # Index keys
 //
@@ -140,6 +174,78 @@
 // one scans the collection there), so a Commit paused for longer than half its lease
 // between the commit point and the roll forward could overwrite a later transaction's
 // state; on MongoDB the replacement is conditional.
+//
+// # Audit trail: appends that commit with one insert
+//
+// A tenant's audit entries are numbered 1, 2, 3 … and chained (store.AuditLink). An
+// AppendAudit is one append, all or none:
+//
+//  1. find the tail: the head document, then the slot after it (entry "t/seq+1", by _id): an
+//     entry of a committed append moves the tail to that append's end (its record's hi and
+//     h, or, once tidied, its entry bl), an aborted one's entries are deleted, a pending one
+//     within its lease means wait (below), one past its lease is aborted
+//  2. number and hash the entries after the tail and insert them, in order, pending under
+//     the append's id (tx, la); their unique _ids "t/seq" make one append win the slots
+//     after a tail: a duplicate key on the first means another append took them (find the
+//     tail again); on a later one, a leftover of an aborted append whose cleanup was
+//     interrupted, which is deleted
+//  3. commit point: insert {_id: append id, st: "c", hi, h} into audittx. Another process
+//     aborts a stale append by inserting {_id: append id, st: "a"}: exactly one of the two
+//     inserts wins, so an append that was aborted never commits (it starts again)
+//  4. move the head document to (hi, h), never backwards (filtered on seq < hi, upsert)
+//  5. tidy, in the recovery pass: the head is moved again, the pending marks of the
+//     committed appends' entries are removed and their records deleted; aborted records
+//     are kept a day
+//
+// Readers (AuditHead, AuditEntries, SearchAudit) find the tail first (step 1) and read
+// entries with seq ≤ tail only. Every entry up to the tail belongs to a committed append:
+// appends commit in seq order, since an append starts after the tail and waits while the
+// slot after it is pending. So a reader never sees an entry that is not in the chain, and a
+// crash leaves neither a gap nor a fork: before step 3 the entries are pending and are
+// aborted and replaced once their lease (Options.Lease, at most 5s) has passed; after it the
+// append is in the chain, the head document catching up at the next append, the next read or
+// the recovery pass. The head is kept apart from the entries: deleting the newest entries
+// leaves a head that the entries do not reach.
+//
+// In one process the appends of a tenant are grouped: concurrent AppendAudit calls queue, and
+// one leader appends everything queued (up to 256 entries, a call's entries never split) as
+// one append, then the next group. The leader keeps the tail it appended at, so a group costs
+// three round trips (insert entries, insert the record, move the head) and reads the head
+// only after another process appended.
+//
+// # Records and one-time keys
+//
+// PutRecord replaces the record by _id (upsert). Once inserts "t/key" with its expiry: a
+// successful insert is a new key, and of concurrent callers exactly one insert succeeds. A
+// key found unexpired is seen (and keeps the later expiry). An expired one counts as absent
+// whether or not the TTL monitor has deleted it yet: it is replaced by an update filtered
+// on the expiry that was read, so one of several callers replaces it.
+//
+// # Leases
+//
+// A lease is one document per (tenant, consumer). ClaimEvents is a findOneAndUpdate with
+// upsert, filtered on {_id, $or: [{o: owner}, {u: {$lte: now}}]}, setting o and u = now+ttl
+// (p is 0 on insert): it renews the owner's lease or takes a free or run-out one, and when
+// another owner holds it the filter misses, the upsert's insert meets the existing _id, and
+// the duplicate key is store.ErrLeaseHeld. The events after p come from Events.
+// AckEvents is an update filtered on {_id, o: owner, u > now} with $max on p (never
+// backwards; no match is ErrLeaseHeld); ReleaseLease sets u to 0 when o is the owner, so
+// the next claim takes it at once, from p. Delivery is at least once: an owner whose lease
+// ran out while it worked finds its acks refused, and the next owner redoes the events
+// after the last acknowledged one. Times are Options.Now in milliseconds, in every process:
+// hub clocks must agree to well within the ttl.
+//
+// # FerretDB: exclusive sections
+//
+// MongoDB applies a single-document update with its filter atomically; FerretDB 1.24 reads
+// the matching documents, then writes them back by _id, so two clients can both pass a
+// filter. The lease operations and the replacement of an expired one-time key therefore run
+// inside a lock document on FerretDB (insert {_id: "#lease/…"} or "#once/…" into locks,
+// delete it afterwards; a lock left by a crash is settled after Options.Lease like a
+// transaction's). The audit trail needs none: its decisions are unique inserts. The head
+// document's "never backwards" is the one conditional update it makes; on FerretDB two
+// concurrent moves can leave the older value, and step 1 moves it forward again.
+// Expired one-time keys are deleted by the recovery pass there (an hour after expiry).
 //
 // # Availability
 //
