@@ -538,7 +538,11 @@ func (s *Store) SearchAudit(ctx context.Context, tenant string, q store.AuditQue
 	if len(ts) > 0 {
 		f = append(f, bson.E{Key: "ts", Value: ts})
 	}
-	cur, err := s.audit.Find(ctx, f, options.Find().SetSort(bson.D{{Key: "seq", Value: -1}}).SetBatchSize(int32(count+1)))
+	fo := options.Find().SetSort(bson.D{{Key: "seq", Value: -1}}).SetBatchSize(int32(count + 1))
+	if s.exact.Load() {
+		fo.SetLimit(int64(count + 1)) // the filter is exact: a bounded (top-k) sort at worst
+	}
+	cur, err := s.audit.Find(ctx, f, fo)
 	if err != nil {
 		return nil, 0, unavailable("SearchAudit", err)
 	}

@@ -166,16 +166,17 @@ func Open(ctx context.Context, uri string, opts Options) (*Store, error) {
 		records: db.Collection("records"), onceKeys: db.Collection("once"), leases: db.Collection("leases"),
 		tcache: map[string]store.Tenant{}, seqs: map[string]*seqState{}, states: map[string]string{},
 		audits: map[string]*auditQueue{}, stop: make(chan struct{})}
-	// The server first: the expiry index of once is a TTL index on MongoDB only.
-	s.probe(ctx)
-	if err := s.ensureIndexes(ctx); err != nil {
-		if !errors.Is(err, store.ErrUnavailable) {
-			client.Disconnect(context.Background())
-			return nil, err
+	// The server first: the expiry index of once is a TTL index on MongoDB only. When it does
+	// not answer, the recovery loop asks again and creates the indexes once it does.
+	if s.probe(ctx) {
+		if err := s.ensureIndexes(ctx); err != nil {
+			if !errors.Is(err, store.ErrUnavailable) {
+				client.Disconnect(context.Background())
+				return nil, err
+			}
+		} else {
+			s.indexed.Store(true)
 		}
-		// Unreachable now: the recovery loop creates them once the server answers.
-	} else {
-		s.indexed.Store(true)
 	}
 	if opts.RecoverEvery > 0 {
 		var base context.Context
@@ -441,14 +442,16 @@ func resKey(tenant, typ, id string) string { return tenant + "/" + typ + "/" + i
 func (s *Store) DropDatabase(ctx context.Context) error { return s.db.Drop(ctx) }
 
 // probe asks the server what it is: MongoDB filters arrays per element, FerretDB does not.
-func (s *Store) probe(ctx context.Context) {
+// It reports whether the server answered.
+func (s *Store) probe(ctx context.Context) bool {
 	var info bson.M
 	if err := s.db.RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err != nil {
-		return
+		return false
 	}
 	_, ferret := info["ferretdbVersion"]
 	s.exact.Store(!ferret)
 	s.probed.Store(true)
+	return true
 }
 
 // Exact reports whether the server evaluates the store's array filters exactly (a real
