@@ -505,9 +505,19 @@ func (s *TokenService) Authenticate(ctx context.Context, tenant string, r *http.
 	p := &Principal{Subject: tok.Subject(), Tenant: tenant, ClientID: tok.Subject(), Role: str("role"),
 		Facility: str("facility"), FacilityKind: str("facility_kind"), Scopes: scopes, Issuer: tok.Issuer(),
 		Rate: c.RateLimit}
-	s.cache.put(raw, tenant, p, tok.Expiration(), nil)
+	// The client registration is read again at most clientRecheck later, so that disabling a
+	// client stops its tokens within that time rather than when they expire.
+	exp := tok.Expiration()
+	if recheck := now.Add(clientRecheck); recheck.Before(exp) {
+		exp = recheck
+	}
+	s.cache.put(raw, tenant, p, exp, nil)
 	return p, nil
 }
+
+// clientRecheck is how long a verified hub token is trusted without reading its client's
+// registration again.
+const clientRecheck = 30 * time.Second
 
 // MemReplayCache is an in-memory ReplayCache for tests and single processes. It holds at
 // most Max unexpired ids (default 100000) and refuses new ones beyond that rather than

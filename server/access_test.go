@@ -189,3 +189,48 @@ func (h *hub) mintWith(c auth.DevClaims) string {
 	}
 	return tok
 }
+
+func TestAdminClientsAPI(t *testing.T) {
+	h := mustHubWith(t, store.IntegrityOff, func(c *server.Config) {
+		c.Policy = &auth.AccessPolicy{}
+		c.Audit = auth.StoreAudit{Log: c.Store.(store.AuditLog)}
+	})
+	admin := h.mintWith(auth.DevClaims{Tenant: "misato", Subject: "admin-1", Scope: "user/*.rs", Role: auth.RoleMunicipalAdmin})
+	staff := h.mintWith(auth.DevClaims{Tenant: "misato", Subject: "staff-1", Scope: "user/*.cruds", Role: auth.RoleMunicipalStaff})
+	otherAdmin := h.mintWith(auth.DevClaims{Tenant: "kawajima", Subject: "admin-k", Scope: "user/*.rs", Role: auth.RoleMunicipalAdmin})
+	body := `{"client_id":"nursery-sys","name":"みさと保育園 園児台帳","jwks_uri":"http://127.0.0.1:9/jwks","scope":"system/Observation.cruds","facility":"Organization/n1","facility_kind":"nursery"}`
+	post := func(tok string) response {
+		return h.do(req{method: "POST", path: "/misato/admin/clients", body: body, token: tok, header: map[string]string{"Content-Type": "application/json"}})
+	}
+	if r := post(staff); r.StatusCode != 403 {
+		t.Errorf("staff registering a client: %s", r.Status)
+	}
+	if r := h.do(req{method: "POST", path: "/kawajima/admin/clients", body: body, token: admin}); r.StatusCode != 401 {
+		t.Errorf("misato's admin on kawajima: %s", r.Status)
+	}
+	if r := post(otherAdmin); r.StatusCode != 401 {
+		t.Errorf("kawajima's admin on misato: %s", r.Status)
+	}
+	r := post(admin)
+	if r.StatusCode != 201 || r.json(t)["role"] != auth.RoleFacility {
+		t.Fatalf("register: %s %s", r.Status, r.body)
+	}
+	if r := post(admin); r.StatusCode != 409 {
+		t.Errorf("registering the id again: %s", r.Status)
+	}
+	if r := h.do(req{method: "POST", path: "/misato/admin/clients", token: admin, body: `{"scope":"user/*.rs","jwks_uri":"ftp://x"}`}); r.StatusCode != 400 ||
+		!strings.Contains(string(r.body), "system/") || !strings.Contains(string(r.body), "jwks") {
+		t.Errorf("bad registration: %s %s", r.Status, r.body)
+	}
+	cl, err := auth.StoreClients{Records: h.store.(store.Records)}.Client(context.Background(), "misato", "nursery-sys")
+	if err != nil || cl.Facility != "Organization/n1" || cl.Scopes.String() != "system/Observation.cruds" {
+		t.Fatalf("stored client %+v, %v", cl, err)
+	}
+	if r := h.do(req{method: "DELETE", path: "/misato/admin/clients/nursery-sys", token: admin}); r.StatusCode != 200 {
+		t.Errorf("disable: %s", r.Status)
+	}
+	r = h.do(req{method: "GET", path: "/misato/admin/clients", token: admin})
+	if r.StatusCode != 200 || !strings.Contains(string(r.body), `"disabled":true`) {
+		t.Errorf("list: %s %s", r.Status, r.body)
+	}
+}

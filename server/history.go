@@ -41,6 +41,19 @@ func (rc *reqContext) history(typ, id string) {
 			return
 		}
 	}
+	if id != "" {
+		// An instance's history is about what the resource is about: decided on its newest
+		// version with a body, as a read would be.
+		for _, v := range page.Versions {
+			if !v.Deleted {
+				if err := rc.authorizeResource(auth.OpRead, typ, id, rc.aboutStored(rc.tenant.ID, v)); err != nil {
+					rc.fail(err)
+					return
+				}
+				break
+			}
+		}
+	}
 	b := fhir.Bundle{ResourceType: "Bundle", ID: rc.newID(), Type: "history",
 		Timestamp: fhir.FormatInstant(rc.now())}
 	for _, v := range page.Versions {

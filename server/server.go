@@ -148,6 +148,8 @@ func New(cfg Config) *Server {
 	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(gat, promhttp.HandlerOpts{})))
 	e.Any("/:tenant/auth/token", s.token)
 	e.GET("/:tenant/auth/jwks", s.jwks)
+	e.Any("/:tenant/admin/clients", s.admin)
+	e.Any("/:tenant/admin/clients/:id", s.admin)
 	e.Any("/:tenant/fhir", s.fhir)
 	e.Any("/:tenant/fhir/*path", s.fhir)
 	e.NoRoute(func(c *gin.Context) {

@@ -1,0 +1,157 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"math"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/kodomohub/kodomohub/auth"
+	"github.com/kodomohub/kodomohub/fhir"
+	"github.com/kodomohub/kodomohub/store"
+)
+
+// The admin API of a tenant, for its municipal-admin role (and nobody else):
+//
+//	POST   /{tenant}/admin/clients        register a SMART backend-services client
+//	GET    /{tenant}/admin/clients        list the registrations
+//	DELETE /{tenant}/admin/clients/{id}   disable a client: no new tokens, and its tokens stop
+//	                                      working within 30 s
+//
+// It does what `kodomohub client create|list` does, over HTTP with a token; every request is
+// audited like a FHIR request. Errors are OperationOutcomes.
+
+// clientRequest is the body of POST /{tenant}/admin/clients.
+type clientRequest struct {
+	ID           string          `json:"client_id,omitempty"`
+	Name         string          `json:"name,omitempty"`
+	JWKS         json.RawMessage `json:"jwks,omitempty"`
+	JWKSURL      string          `json:"jwks_uri,omitempty"`
+	Scope        string          `json:"scope"`
+	Facility     string          `json:"facility,omitempty"`
+	FacilityKind string          `json:"facility_kind,omitempty"`
+	Role         string          `json:"role,omitempty"`
+	RateLimit    float64         `json:"rate_limit,omitempty"`
+}
+
+// clientResponse describes a registration (never a key: the JWKS is public anyway, but the
+// answer stays short).
+type clientResponse struct {
+	ID           string `json:"client_id"`
+	Name         string `json:"name,omitempty"`
+	Scope        string `json:"scope"`
+	Facility     string `json:"facility,omitempty"`
+	FacilityKind string `json:"facility_kind,omitempty"`
+	Role         string `json:"role"`
+	Disabled     bool   `json:"disabled,omitempty"`
+	JWKSURL      string `json:"jwks_uri,omitempty"`
+}
+
+func describeClient(c auth.Client) clientResponse {
+	return clientResponse{ID: c.ID, Name: c.Name, Scope: c.Scopes.String(), Facility: c.Facility,
+		FacilityKind: c.FacilityKind, Role: c.Role, Disabled: c.Disabled, JWKSURL: c.JWKSURL}
+}
+
+// admin serves /{tenant}/admin/clients[/{id}].
+func (s *Server) admin(c *gin.Context) {
+	setInteraction(c, "admin")
+	tenant, err := s.store.Tenant(c.Request.Context(), c.Param("tenant"))
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			err = fhir.Errorf(http.StatusNotFound, fhir.IssueNotFound, "unknown tenant %q", c.Param("tenant"))
+		}
+		s.writeError(c, err)
+		return
+	}
+	st := s.startAudit(c, tenant.ID)
+	st.typ = "admin/clients"
+	p, err := s.authn.Authenticate(c.Request.Context(), tenant.ID, c.Request)
+	if err != nil {
+		st.decision = "authentication failed"
+		s.writeError(c, err)
+		return
+	}
+	st.principal = p
+	if p.Role != auth.RoleMunicipalAdmin || p.Tenant != tenant.ID {
+		st.decision = "the admin API is for the town's municipal-admin role"
+		s.writeError(c, fhir.Errorf(http.StatusForbidden, fhir.IssueForbidden, "%s", st.decision))
+		return
+	}
+	st.decision = "municipal-admin of " + tenant.ID
+	recs, ok := s.store.(store.Records)
+	if !ok {
+		s.writeError(c, fhir.Errorf(http.StatusNotImplemented, fhir.IssueNotSupported, "this store keeps no client registrations"))
+		return
+	}
+	clients := auth.StoreClients{Records: recs}
+	ctx := c.Request.Context()
+	id := c.Param("id")
+	st.id = id
+	switch {
+	case c.Request.Method == http.MethodGet && id == "":
+		list, err := clients.List(ctx, tenant.ID)
+		if err != nil {
+			s.writeError(c, err)
+			return
+		}
+		out := make([]clientResponse, len(list))
+		for i, cl := range list {
+			out[i] = describeClient(cl)
+		}
+		s.writeJSON(c, http.StatusOK, out)
+	case c.Request.Method == http.MethodPost && id == "":
+		body, err := s.readBody(c)
+		if err != nil {
+			s.writeError(c, err)
+			return
+		}
+		var req clientRequest
+		if err := json.Unmarshal(body, &req); err != nil {
+			s.writeError(c, fhir.Errorf(http.StatusBadRequest, fhir.IssueStructure, "the body is not a client registration: %v", err))
+			return
+		}
+		spec := auth.ClientSpec{Tenant: tenant.ID, ID: req.ID, Name: req.Name, JWKS: req.JWKS, JWKSURL: req.JWKSURL,
+			Scope: req.Scope, Facility: req.Facility, FacilityKind: req.FacilityKind, Role: req.Role}
+		if req.RateLimit > 0 {
+			spec.RateLimit = auth.Rate{PerSecond: req.RateLimit, Burst: int(math.Ceil(2 * req.RateLimit))}
+		}
+		cl, err := auth.NewClient(spec, rand.Reader)
+		if err != nil {
+			s.writeError(c, fhir.Errorf(http.StatusBadRequest, fhir.IssueInvalid, "%v", err))
+			return
+		}
+		if req.ID != "" {
+			if _, err := clients.Client(ctx, tenant.ID, req.ID); err == nil {
+				s.writeError(c, fhir.Errorf(http.StatusConflict, fhir.IssueDuplicate, "client %q exists already", req.ID))
+				return
+			}
+		}
+		if err := clients.Put(ctx, cl, s.now()); err != nil {
+			s.writeError(c, err)
+			return
+		}
+		st.id = cl.ID
+		s.writeJSON(c, http.StatusCreated, describeClient(cl))
+	case c.Request.Method == http.MethodDelete && id != "":
+		cl, err := clients.Client(ctx, tenant.ID, id)
+		if errors.Is(err, auth.ErrUnknownClient) {
+			s.writeError(c, fhir.Errorf(http.StatusNotFound, fhir.IssueNotFound, "no client %q", id))
+			return
+		}
+		if err != nil {
+			s.writeError(c, err)
+			return
+		}
+		cl.Disabled = true
+		if err := clients.Put(ctx, cl, s.now()); err != nil {
+			s.writeError(c, err)
+			return
+		}
+		s.writeJSON(c, http.StatusOK, describeClient(cl))
+	default:
+		s.writeError(c, methodNotAllowed(c.Request.Method, c.Request.URL.Path))
+	}
+}
