@@ -143,12 +143,16 @@ func (s *Store) AppendAudit(ctx context.Context, tenant string, entries []store.
 	q.mu.Lock()
 	if i := slices.Index(q.reqs, r); i >= 0 { // not taken yet: nothing of it is written
 		q.reqs = slices.Delete(q.reqs, i, i+1)
-		q.mu.Unlock()
-		return nil, fmt.Errorf("store/mongo: AppendAudit: %w", ctx.Err())
 	}
 	q.mu.Unlock()
-	<-r.done // under way: its outcome is known soon (the append has its own deadline)
-	return r.out, r.err
+	select {
+	case <-r.done: // finished meanwhile
+		return r.out, r.err
+	default:
+	}
+	// Taken or not, the caller gives up: like any unacknowledged write, the entries may or
+	// may not be appended (all or none).
+	return nil, fmt.Errorf("store/mongo: AppendAudit: %w", ctx.Err())
 }
 
 // auditLead appends what is queued until the queue is empty.

@@ -324,3 +324,44 @@ func TestExclusiveSerializes(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditCallerGivesUp: callers whose context ends at random moments, before or while
+// their group is appended, leave each of their appends wholly in the chain or wholly out.
+func TestAuditCallerGivesUp(t *testing.T) {
+	s := mustOpenTenant(t, Options{})
+	const calls = 24
+	done := make(chan struct{}, calls)
+	for i := range calls {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			ctx, cancel := context.WithTimeout(bg, time.Duration(i%6)*time.Millisecond)
+			defer cancel()
+			s.AppendAudit(ctx, "misato", entries(fmt.Sprint("c", i), 3))
+		}()
+	}
+	for range calls {
+		<-done
+	}
+	for idle := false; !idle; time.Sleep(10 * time.Millisecond) { // the leader finishes what it took
+		q := s.auditQueue("misato")
+		q.mu.Lock()
+		idle = !q.running
+		q.mu.Unlock()
+	}
+	n := verifyTrail(t, s)
+	es, err := s.AuditEntries(bg, "misato", 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byCall := map[string]int{}
+	for _, e := range es {
+		call, _, _ := bytes.Cut(e.Record, []byte("-"))
+		byCall[string(call)]++
+	}
+	for call, k := range byCall {
+		if k != 3 {
+			t.Fatalf("call %s has %d of its 3 entries in the trail", call, k)
+		}
+	}
+	t.Logf("%d of %d appends made it (%d entries)", len(byCall), calls, n)
+}
