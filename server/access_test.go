@@ -86,7 +86,7 @@ func TestAuditEveryRequestAndFailClosed(t *testing.T) {
 func TestAuditTrailServedAsAuditEvent(t *testing.T) {
 	h := mustHubWith(t, store.IntegrityOff, func(c *server.Config) {
 		c.Policy = &auth.AccessPolicy{}
-		c.Audit = auth.StoreAudit{Log: c.Store.(store.AuditLog)}
+		c.Audit = auth.StoreAudit{Log: c.Store}
 	})
 	h.token["misato"] = h.mintWith(auth.DevClaims{Tenant: "misato", Subject: "staff-1", Scope: "user/*.cruds", Role: auth.RoleMunicipalStaff})
 	h.put("/misato/fhir/Patient/p1", `{"resourceType":"Patient","id":"p1"}`)
@@ -143,7 +143,7 @@ func TestAuditTrailServedAsAuditEvent(t *testing.T) {
 	if r := h.do(req{method: "GET", path: "/misato/fhir/Patient/p1", token: auditor}); r.StatusCode != 403 {
 		t.Errorf("auditor reading a child: %s", r.Status)
 	}
-	if _, err := auth.VerifyAuditLog(context.Background(), h.store.(store.AuditLog), "misato"); err != nil {
+	if _, err := auth.VerifyAuditLog(context.Background(), h.store, "misato"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -193,7 +193,7 @@ func (h *hub) mintWith(c auth.DevClaims) string {
 func TestAdminClientsAPI(t *testing.T) {
 	h := mustHubWith(t, store.IntegrityOff, func(c *server.Config) {
 		c.Policy = &auth.AccessPolicy{}
-		c.Audit = auth.StoreAudit{Log: c.Store.(store.AuditLog)}
+		c.Audit = auth.StoreAudit{Log: c.Store}
 	})
 	admin := h.mintWith(auth.DevClaims{Tenant: "misato", Subject: "admin-1", Scope: "user/*.rs", Role: auth.RoleMunicipalAdmin})
 	staff := h.mintWith(auth.DevClaims{Tenant: "misato", Subject: "staff-1", Scope: "user/*.cruds", Role: auth.RoleMunicipalStaff})
@@ -222,7 +222,7 @@ func TestAdminClientsAPI(t *testing.T) {
 		!strings.Contains(string(r.body), "system/") || !strings.Contains(string(r.body), "jwks") {
 		t.Errorf("bad registration: %s %s", r.Status, r.body)
 	}
-	cl, err := auth.StoreClients{Records: h.store.(store.Records)}.Client(context.Background(), "misato", "nursery-sys")
+	cl, err := auth.StoreClients{Records: h.store}.Client(context.Background(), "misato", "nursery-sys")
 	if err != nil || cl.Facility != "Organization/n1" || cl.Scopes.String() != "system/Observation.cruds" {
 		t.Fatalf("stored client %+v, %v", cl, err)
 	}

@@ -81,12 +81,7 @@ func (s *Server) admin(c *gin.Context) {
 		return
 	}
 	st.decision = "municipal-admin of " + tenant.ID
-	recs, ok := s.store.(store.Records)
-	if !ok {
-		s.writeError(c, fhir.Errorf(http.StatusNotImplemented, fhir.IssueNotSupported, "this store keeps no client registrations"))
-		return
-	}
-	clients := auth.StoreClients{Records: recs}
+	clients := auth.StoreClients{Records: s.store}
 	ctx := c.Request.Context()
 	id := c.Param("id")
 	st.id = id

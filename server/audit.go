@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/kodomohub/kodomohub/auth"
 	"github.com/kodomohub/kodomohub/fhir"
+	"github.com/kodomohub/kodomohub/store"
 )
 
 // Every request under /{tenant}/fhir (but the CapabilityStatement and the SMART
@@ -90,8 +92,13 @@ func (s *Server) finishAudit(c *gin.Context, status int, desc string) error {
 	return nil
 }
 
-// auditFailed is the answer when the audit record could not be written.
-func auditFailed() *fhir.Error {
+// auditFailed is the answer when the audit record could not be written: 503 when the store
+// is unreachable (the request may be retried), 500 otherwise.
+func auditFailed(err error) *fhir.Error {
+	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+		return fhir.Errorf(http.StatusServiceUnavailable, fhir.IssueTransient,
+			"the access could not be recorded in the audit trail (storage unavailable), so it was not carried out; retry later")
+	}
 	return fhir.Errorf(http.StatusInternalServerError, fhir.IssueException,
-		"the access could not be recorded in the audit trail, so it was not carried out; retry later")
+		"the access could not be recorded in the audit trail, so it was not carried out")
 }

@@ -55,28 +55,15 @@ func (rc *reqContext) auditEvents(method string, rest []string) {
 	}
 }
 
-func (rc *reqContext) auditLog() (store.AuditLog, error) {
-	log, ok := rc.store.(store.AuditLog)
-	if !ok {
-		return nil, fhir.Errorf(http.StatusNotImplemented, fhir.IssueNotSupported, "this store keeps no audit trail")
-	}
-	return log, nil
-}
-
 func (rc *reqContext) readAudit(id string) {
 	if err := rc.authorize(auth.OpRead, "AuditEvent", ""); err != nil {
 		rc.fail(err)
 		return
 	}
 	seq, err := strconv.ParseInt(id, 10, 64)
-	log, lerr := rc.auditLog()
-	if lerr != nil {
-		rc.fail(lerr)
-		return
-	}
 	var es []store.AuditEntry
 	if err == nil && seq > 0 {
-		es, err = log.AuditEntries(rc.c.Request.Context(), rc.tenant.ID, seq-1, 1)
+		es, err = rc.store.AuditEntries(rc.c.Request.Context(), rc.tenant.ID, seq-1, 1)
 		if err != nil {
 			rc.fail(err)
 			return
@@ -107,17 +94,12 @@ func (rc *reqContext) searchAudit() {
 		rc.fail(err)
 		return
 	}
-	log, err := rc.auditLog()
-	if err != nil {
-		rc.fail(err)
-		return
-	}
 	q, err := rc.auditQuery()
 	if err != nil {
 		rc.fail(err)
 		return
 	}
-	es, next, err := log.SearchAudit(rc.c.Request.Context(), rc.tenant.ID, q)
+	es, next, err := rc.store.SearchAudit(rc.c.Request.Context(), rc.tenant.ID, q)
 	if err != nil {
 		rc.fail(err)
 		return

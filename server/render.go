@@ -99,7 +99,7 @@ func (s *Server) readBody(c *gin.Context) ([]byte, error) {
 // once the request's audit record is written (a 500 OperationOutcome instead when it is not).
 func (s *Server) write(c *gin.Context, status int, body []byte) {
 	if err := s.finishAudit(c, status, outcomeText(status, body)); err != nil {
-		status, body = s.unaudited(c)
+		status, body = s.unaudited(c, err)
 	}
 	mt, ok := negotiate(c.Request)
 	if !ok {
@@ -117,22 +117,22 @@ func (s *Server) write(c *gin.Context, status int, body []byte) {
 // writeEmpty sends a response without a body, once the audit record is written.
 func (s *Server) writeEmpty(c *gin.Context, status int) {
 	if err := s.finishAudit(c, status, ""); err != nil {
-		status, body := s.unaudited(c)
+		status, body := s.unaudited(c, err)
 		c.Data(status, mimeFHIRJSON+"; charset=utf-8", body)
 		return
 	}
 	c.Status(status)
 }
 
-// unaudited drops what the response was to carry and returns the 500 answer of a request
-// whose audit record could not be written.
-func (s *Server) unaudited(c *gin.Context) (int, []byte) {
+// unaudited drops what the response was to carry and returns the answer of a request whose
+// audit record could not be written.
+func (s *Server) unaudited(c *gin.Context, err error) (int, []byte) {
 	h := c.Writer.Header()
 	for _, k := range []string{"Location", "ETag", "Last-Modified", "Content-Location"} {
 		h.Del(k)
 	}
-	_, oo := fhir.Outcome(auditFailed())
-	return http.StatusInternalServerError, fhir.MarshalOutcome(oo)
+	status, oo := fhir.Outcome(auditFailed(err))
+	return status, fhir.MarshalOutcome(oo)
 }
 
 // outcomeText is the diagnostics of an OperationOutcome body, for the audit record of a

@@ -212,6 +212,13 @@ type Store interface {
 	// *fhir.Error with status 400. ErrNotFound for an unknown tenant.
 	Search(ctx context.Context, tenant string, q *search.Query, opts SearchOptions) (SearchPage, error)
 
+	// AuditLog, Records and Leases are the hub's own data beside the FHIR resources
+	// (admin.go): the audit trail, client registrations and one-time keys, and the leased
+	// consumption of change events.
+	AuditLog
+	Records
+	Leases
+
 	// LoadOrStoreSecret stores value under name unless a value is stored already, and returns
 	// the stored value. Hubs sharing the data use it to agree on keys.
 	LoadOrStoreSecret(ctx context.Context, name string, value []byte) ([]byte, error)

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
+	"os"
 	"time"
 
 	"github.com/kodomohub/kodomohub/auth"
@@ -74,6 +77,8 @@ func cmdDevToken(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	scope := fs.String("scope", "", `SMART scopes, e.g. "system/*.cruds" or "user/Patient.rs user/Observation.rs"`)
 	role := fs.String("role", "municipal-staff", "hub role")
 	facility := fs.String("facility", "", "Organization/ID of a facility token")
+	facilityKind := fs.String("facility-kind", "", "hospital, nursery, school or child-guidance-centre")
+	patient := fs.String("patient", "", "patient in context of patient/ scopes (Patient/ID)")
 	sub := fs.String("sub", "dev-user", "subject (user or client name)")
 	ttl := fs.Duration("ttl", 12*time.Hour, "lifetime of the token")
 	if _, err := parseArgs(fs, args); err != nil {
@@ -94,10 +99,118 @@ func cmdDevToken(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	tok, err := dev.Mint(auth.DevClaims{Tenant: *tenant, Subject: *sub, Scope: *scope, Role: *role, Facility: *facility, TTL: *ttl})
+	tok, err := dev.Mint(auth.DevClaims{Tenant: *tenant, Subject: *sub, Scope: *scope, Role: *role, Facility: *facility,
+		FacilityKind: *facilityKind, Patient: *patient, TTL: *ttl})
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	fmt.Fprintln(stdout, tok)
+	return nil
+}
+
+func cmdClient(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "create" && args[0] != "list") {
+		return fmt.Errorf("%w: client create|list", errUsage)
+	}
+	fs := flag.NewFlagSet("client "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf storageFlags
+	sf.register(fs)
+	tenant := fs.String("tenant", "", "tenant (town) the client may access")
+	jwksFile := fs.String("jwks-file", "", "file with the client's public JWK Set")
+	jwksURL := fs.String("jwks-url", "", "https URL where the client publishes its JWK Set")
+	scope := fs.String("scope", "", `system/ scopes the client may request, e.g. "system/Observation.cruds system/Patient.rs"`)
+	facility := fs.String("facility", "", "Organization/ID the client acts for (a hospital, nursery, school …)")
+	facilityKind := fs.String("facility-kind", "", "hospital, nursery, school or child-guidance-centre")
+	role := fs.String("role", "", "facility or vendor-system (default: facility when --facility is set)")
+	name := fs.String("name", "", "display name, e.g. みさと保育園 園児台帳システム")
+	id := fs.String("id", "", "client id (default: generated)")
+	rate := fs.Float64("rate-limit", 0, "requests per second (0: the server's default)")
+	if _, err := parseArgs(fs, args[1:]); err != nil {
+		return err
+	}
+	if *tenant == "" {
+		return fmt.Errorf("%w: --tenant is required", errUsage)
+	}
+	st, err := sf.open(slog.New(slog.NewTextHandler(stderr, nil)))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.Tenant(ctx, *tenant); err != nil {
+		return fmt.Errorf("tenant %q: %w", *tenant, err)
+	}
+	clients := auth.StoreClients{Records: st}
+	if args[0] == "list" {
+		cs, err := clients.List(ctx, *tenant)
+		if err != nil {
+			return err
+		}
+		for _, c := range cs {
+			state := "enabled"
+			if c.Disabled {
+				state = "disabled"
+			}
+			fmt.Fprintf(stdout, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Role, c.Facility, state, c.Scopes, c.Name)
+		}
+		return nil
+	}
+	spec := auth.ClientSpec{Tenant: *tenant, ID: *id, Name: *name, JWKSURL: *jwksURL, Scope: *scope,
+		Facility: *facility, FacilityKind: *facilityKind, Role: *role}
+	if *rate > 0 {
+		spec.RateLimit = auth.Rate{PerSecond: *rate, Burst: int(math.Ceil(2 * *rate))}
+	}
+	if *jwksFile != "" {
+		b, err := os.ReadFile(*jwksFile)
+		if err != nil {
+			return err
+		}
+		spec.JWKS = b
+	}
+	c, err := auth.NewClient(spec, rand.Reader)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if *id != "" {
+		if _, err := clients.Client(ctx, *tenant, *id); err == nil {
+			return fmt.Errorf("client %q exists already in tenant %s", *id, *tenant)
+		}
+	}
+	if err := clients.Put(ctx, c, time.Now()); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "registered %s client for %s: scopes %s\n", c.Role, *tenant, c.Scopes)
+	fmt.Fprintf(stdout, "client_id: %s\n", c.ID)
+	return nil
+}
+
+func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "verify" {
+		return fmt.Errorf("%w: audit verify --tenant ID", errUsage)
+	}
+	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf storageFlags
+	sf.register(fs)
+	tenant := fs.String("tenant", "", "tenant whose audit trail to verify")
+	if _, err := parseArgs(fs, args[1:]); err != nil {
+		return err
+	}
+	if *tenant == "" {
+		return fmt.Errorf("%w: --tenant is required", errUsage)
+	}
+	st, err := sf.open(slog.New(slog.NewTextHandler(stderr, nil)))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.Tenant(ctx, *tenant); err != nil {
+		return fmt.Errorf("tenant %q: %w", *tenant, err)
+	}
+	head, err := auth.VerifyAuditLog(ctx, st, *tenant)
+	if err != nil {
+		return fmt.Errorf("audit trail of %s: %w", *tenant, err)
+	}
+	fmt.Fprintf(stdout, "audit trail of %s intact: %d records, head %x\n", *tenant, head.Seq, head.Hash)
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 
 const benchUsage = `kodomohub bench ingest --url http://127.0.0.1:PORT/TENANT/fhir --token T [--concurrency 4] [--bundle-size 100] [--resources N | --duration D] [--seed S] [--out FILE]
 kodomohub bench read   --url http://127.0.0.1:PORT/TENANT/fhir --token T [--concurrency 16] [--duration 30s] --ids-from N [--seed S] [--bundle-size 100] [--out FILE]
+kodomohub bench auth   [--resources 20000] [--concurrency 16] [--duration 10s] [--rounds 3] [--out FILE]
 kodomohub bench search --url http://127.0.0.1:PORT/TENANT/fhir --token T [--concurrency 8] [--duration 30s] --ids-from N [--seed S] [--bundle-size 100] [--families 2000] [--kinds K,K…] [--total-runs 5] [--out FILE]
 
 ingest PUTs family bundles whose resources get ids bench-SEED-0, bench-SEED-1, …; read GETs
@@ -26,11 +27,14 @@ those, checks every answer, then times --total-runs sequential _total=accurate s
 Observation. All print Markdown tables (and append them to --out).`
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "ingest" && args[0] != "read" && args[0] != "search") {
+	if len(args) == 0 || (args[0] != "ingest" && args[0] != "read" && args[0] != "search" && args[0] != "auth") {
 		fmt.Fprintln(stderr, benchUsage)
-		return fmt.Errorf("%w: bench ingest|read|search", errUsage)
+		return fmt.Errorf("%w: bench ingest|read|search|auth", errUsage)
 	}
 	mode := args[0]
+	if mode == "auth" {
+		return cmdBenchAuth(ctx, args[1:], stdout, stderr)
+	}
 	if mode == "search" {
 		return cmdBenchSearch(ctx, args[1:], stdout, stderr)
 	}

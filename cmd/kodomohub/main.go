@@ -24,6 +24,9 @@ Usage:
   kodomohub tenant create ID --name NAME [--referential-integrity strict|off] (--data DIR | --mongo-uri URI)
   kodomohub tenant list (--data DIR | --mongo-uri URI)
   kodomohub dev-token (--data DIR | --mongo-uri URI) --tenant ID --scope "SMART scopes" [--role ROLE] [--facility Organization/ID] [--sub NAME]
+  kodomohub client create --tenant ID (--jwks-file F | --jwks-url U) --scope "system/..." [--facility Organization/ID] (--data DIR | --mongo-uri URI)
+  kodomohub client list --tenant ID (--data DIR | --mongo-uri URI)
+  kodomohub audit verify --tenant ID (--data DIR | --mongo-uri URI)
   kodomohub bench (ingest|read) --url BASE --token T [flags]
   kodomohub version
 
@@ -64,6 +67,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdTenant(ctx, rest, stdout, stderr)
 	case "dev-token":
 		return cmdDevToken(ctx, rest, stdout, stderr)
+	case "client":
+		return cmdClient(ctx, rest, stdout, stderr)
+	case "audit":
+		return cmdAudit(ctx, rest, stdout, stderr)
 	case "bench":
 		return cmdBench(ctx, rest, stdout, stderr)
 	case "version":

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -38,7 +39,21 @@ type fileConfig struct {
 	SQLite struct {
 		Synchronous string `yaml:"synchronous"`
 	} `yaml:"sqlite"`
+	Mongo struct {
+		URI          string        `yaml:"uri"`
+		Database     string        `yaml:"database"`
+		WriteConcern string        `yaml:"writeConcern"`
+		ReadConcern  string        `yaml:"readConcern"`
+		Timeout      time.Duration `yaml:"timeout"`
+		Pool         uint64        `yaml:"pool"`
+	} `yaml:"mongo"`
 	LogLevel string `yaml:"logLevel"`
+	// RateLimit is the default per-client request rate (a client registration may set its
+	// own); zero means none.
+	RateLimit struct {
+		PerSecond float64 `yaml:"perSecond"`
+		Burst     int     `yaml:"burst"`
+	} `yaml:"rateLimit"`
 	// OIDC lists, per tenant, the identity providers whose tokens --auth oidc trusts.
 	OIDC struct {
 		Tenants map[string][]issuerConfig `yaml:"tenants"`
@@ -99,6 +114,7 @@ type serveFlags struct {
 	listen, authMode, config, publicURL, logLevel string
 	storage                                       storageFlags
 	limits                                        server.Limits
+	rate                                          auth.Rate
 	file                                          fileConfig // the --config file, as read
 }
 
@@ -111,6 +127,8 @@ func (f *serveFlags) register(fs *flag.FlagSet, defaultListen string) {
 	fs.Int64Var(&f.limits.MaxBodyBytes, "max-body-bytes", server.DefaultLimits.MaxBodyBytes, "largest request body")
 	fs.IntVar(&f.limits.MaxDepth, "max-json-depth", server.DefaultLimits.MaxDepth, "deepest JSON nesting accepted")
 	fs.IntVar(&f.limits.MaxBundleEntries, "max-bundle-entries", server.DefaultLimits.MaxBundleEntries, "largest transaction or batch")
+	fs.Float64Var(&f.rate.PerSecond, "rate-limit", 0, "default requests per second per client or user (0: no limit; a client registration may set its own)")
+	fs.IntVar(&f.rate.Burst, "rate-burst", 0, "burst of the default rate limit (default: 2 s worth)")
 	f.storage.register(fs)
 }
 
@@ -134,6 +152,16 @@ func (f *serveFlags) merge(fs *flag.FlagSet) error {
 	str("log-level", &f.logLevel, fc.LogLevel)
 	str("data", &f.storage.data, fc.Data)
 	str("sqlite-synchronous", &f.storage.sync, fc.SQLite.Synchronous)
+	str("mongo-uri", &f.storage.mongoURI, fc.Mongo.URI)
+	str("mongo-db", &f.storage.mongoDB, fc.Mongo.Database)
+	str("mongo-write-concern", &f.storage.mongoWrite, fc.Mongo.WriteConcern)
+	str("mongo-read-concern", &f.storage.mongoRead, fc.Mongo.ReadConcern)
+	if !set["mongo-timeout"] && fc.Mongo.Timeout > 0 {
+		f.storage.mongoTimeout = fc.Mongo.Timeout
+	}
+	if !set["mongo-pool"] && fc.Mongo.Pool > 0 {
+		f.storage.mongoPool = fc.Mongo.Pool
+	}
 	if !set["max-body-bytes"] && fc.Limits.MaxBodyBytes > 0 {
 		f.limits.MaxBodyBytes = fc.Limits.MaxBodyBytes
 	}
@@ -144,6 +172,15 @@ func (f *serveFlags) merge(fs *flag.FlagSet) error {
 		f.limits.MaxBundleEntries = fc.Limits.MaxBundleEntries
 	}
 	f.limits.DefaultCount, f.limits.MaxCount = fc.Limits.DefaultCount, fc.Limits.MaxCount
+	if !set["rate-limit"] && fc.RateLimit.PerSecond > 0 {
+		f.rate.PerSecond = fc.RateLimit.PerSecond
+	}
+	if !set["rate-burst"] && fc.RateLimit.Burst > 0 {
+		f.rate.Burst = fc.RateLimit.Burst
+	}
+	if f.rate.PerSecond > 0 && f.rate.Burst <= 0 {
+		f.rate.Burst = int(math.Ceil(2 * f.rate.PerSecond))
+	}
 	return nil
 }
 
@@ -181,24 +218,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // serve runs the HTTP server on st until ctx ends. ready, when set, is called with the bound
 // address once the listener is open.
 func serve(ctx context.Context, st store.Store, f *serveFlags, log *slog.Logger, stdout io.Writer, ready func(addr string)) error {
-	authn, err := authenticator(ctx, st, f, stdout)
-	if err != nil {
-		return err
-	}
-	validator, err := conformance.NewValidator()
-	if err != nil {
-		return err
-	}
-	srv := server.New(server.Config{
-		Store:     st,
-		Validator: validator,
-		Auth:      authn,
-		Limits:    f.limits,
-		PublicURL: f.publicURL,
-		Logger:    log,
-		Version:   version,
-	})
 	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	srv, err := newServer(ctx, st, f, log, stdout, ln.Addr().String())
 	if err != nil {
 		return err
 	}
@@ -225,6 +250,42 @@ func serve(ctx context.Context, st store.Store, f *serveFlags, log *slog.Logger,
 		return err
 	}
 	return nil
+}
+
+// newServer wires the server: authentication (the configured people's tokens and the hub's
+// own backend-services tokens), the access policy with the roster kept in the store, the
+// audit trail and the token endpoint. addr is the address listened on, the public base when
+// --public-url is not set.
+func newServer(ctx context.Context, st store.Store, f *serveFlags, log *slog.Logger, stdout io.Writer, addr string) (*server.Server, error) {
+	people, err := authenticator(ctx, st, f, stdout)
+	if err != nil {
+		return nil, err
+	}
+	validator, err := conformance.NewValidator()
+	if err != nil {
+		return nil, err
+	}
+	base := f.publicURL
+	if base == "" {
+		base = "http://" + addr
+	}
+	tokens, err := auth.NewTokenService(ctx, st, auth.StoreClients{Records: st}, auth.StoreReplay{Records: st}, base)
+	if err != nil {
+		return nil, err
+	}
+	return server.New(server.Config{
+		Store:     st,
+		Validator: validator,
+		Auth:      auth.Chain(people, tokens),
+		Policy:    &auth.AccessPolicy{Roster: &server.StoreRoster{Store: st}},
+		Audit:     auth.StoreAudit{Log: st},
+		Tokens:    tokens,
+		RateLimit: f.rate,
+		Limits:    f.limits,
+		PublicURL: f.publicURL,
+		Logger:    log,
+		Version:   version,
+	}), nil
 }
 
 // authenticator builds the configured authentication. Dev mode refuses non-loopback

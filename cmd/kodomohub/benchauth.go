@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"runtime/pprof"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/kodomohub/kodomohub/auth"
+	"github.com/kodomohub/kodomohub/bench"
+	"github.com/kodomohub/kodomohub/conformance"
+	"github.com/kodomohub/kodomohub/server"
+	"github.com/kodomohub/kodomohub/store"
+	"github.com/kodomohub/kodomohub/store/sqlite"
+)
+
+const benchAuthUsage = `kodomohub bench auth [--data DIR] [--resources 20000] [--concurrency 16] [--duration 10s] [--rounds 3] [--out FILE]
+
+Measures what authentication, the access policy and the audit trail cost a read: two servers
+run in this process on one SQLite data dir (a fresh temporary one unless --data is given),
+one with every check off (requests carry no token, nothing is decided or audited), one as
+serve wires it (dev tokens verified, AccessPolicy for a municipal-staff token, one audit
+record appended per request). After an ingest of --resources, the read workload runs
+against each in turn for --rounds rounds; the table gives every round and the ratio of the
+median read rates.`
+
+// openAuth is the authenticator of the "auth off" server: every request is a staff member
+// with every scope. It exists only inside this benchmark, on a loopback port it opens itself.
+type openAuth struct{ p *auth.Principal }
+
+func (o openAuth) Authenticate(context.Context, string, *http.Request) (*auth.Principal, error) {
+	return o.p, nil
+}
+
+// allowAll is the policy of the "auth off" server.
+type allowAll struct{}
+
+func (allowAll) Decide(context.Context, *auth.Principal, auth.Access) auth.Decision {
+	return auth.Decision{Allowed: true, Reason: "benchmark without access control"}
+}
+func (allowAll) Authorize(context.Context, *auth.Principal, auth.Access) error { return nil }
+
+func cmdBenchAuth(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench auth", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, benchAuthUsage); fs.PrintDefaults() }
+	data := fs.String("data", "", "SQLite data dir (default: a temporary one, removed afterwards)")
+	resources := fs.Int64("resources", 20000, "resources to ingest before reading")
+	conc := fs.Int("concurrency", 16, "concurrent reads")
+	dur := fs.Duration("duration", 10*time.Second, "length of each round")
+	rounds := fs.Int("rounds", 3, "rounds per configuration")
+	out := fs.String("out", "", "also append the table to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the auth-on rounds to this file")
+	if pos, err := parseArgs(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
+	}
+	if *resources < 1 || *conc < 1 || *dur <= 0 || *rounds < 1 {
+		return fmt.Errorf("%w: --resources, --concurrency, --duration and --rounds must be positive", errUsage)
+	}
+	dir := *data
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "kodomohub-bench-auth-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := sqlite.Open(dir, sqlite.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	const tenant = "bench"
+	if _, err := st.Tenant(ctx, tenant); err != nil {
+		if err := st.CreateTenant(ctx, store.Tenant{ID: tenant, Name: "ベンチ町", ReferentialIntegrity: store.IntegrityOff}); err != nil {
+			return err
+		}
+	}
+	validator, err := conformance.NewValidator()
+	if err != nil {
+		return err
+	}
+	dev, err := auth.NewDev(ctx, st)
+	if err != nil {
+		return err
+	}
+	staff := &auth.Principal{Subject: "bench", Tenant: tenant, Role: auth.RoleMunicipalStaff,
+		Scopes: auth.Scopes{{Context: "user", Type: "*", Ops: "cruds"}}}
+	off := server.New(server.Config{Store: st, Validator: validator, Auth: openAuth{staff}, Policy: allowAll{}, Logger: log})
+	on := server.New(server.Config{Store: st, Validator: validator, Auth: dev, Logger: log,
+		Policy: &auth.AccessPolicy{Roster: &server.StoreRoster{Store: st}},
+		Audit:  auth.StoreAudit{Log: st}})
+	token, err := dev.Mint(auth.DevClaims{Tenant: tenant, Subject: "bench-staff", Scope: "user/*.cruds",
+		Role: auth.RoleMunicipalStaff, TTL: 24 * time.Hour})
+	if err != nil {
+		return err
+	}
+	serveLoopback := func(h http.Handler) (string, func(), error) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", nil, err
+		}
+		hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		go hs.Serve(ln)
+		return "http://" + ln.Addr().String() + "/" + tenant + "/fhir", func() { hs.Close() }, nil
+	}
+	offURL, stopOff, err := serveLoopback(off.Handler())
+	if err != nil {
+		return err
+	}
+	defer stopOff()
+	onURL, stopOn, err := serveLoopback(on.Handler())
+	if err != nil {
+		return err
+	}
+	defer stopOn()
+
+	w := bench.Workload{Seed: 7, BundleSize: bench.DefaultBundleSize}
+	ingest, err := bench.NewClient(offURL, "-", 4)
+	if err != nil {
+		return err
+	}
+	bundles := (*resources + int64(w.BundleSize) - 1) / int64(w.BundleSize)
+	fmt.Fprintf(stderr, "bench auth: ingesting %d resources into %s\n", bundles*int64(w.BundleSize), dir)
+	ist, err := bench.Run(ctx, bench.Limits{Concurrency: 4, Count: bundles}, ingest.IngestOp(w))
+	if err != nil {
+		return err
+	}
+	if ist.Errors > 0 {
+		return fmt.Errorf("bench auth: ingest: %d errors, first: %v", ist.Errors, ist.FirstErr)
+	}
+	n := bundles * int64(w.BundleSize)
+
+	type config struct {
+		name, url, token string
+	}
+	configs := []config{{"read, auth off", offURL, "-"}, {"read, auth on (staff token, policy, audit)", onURL, token}}
+	rates := map[string][]float64{}
+	var rows []bench.Row
+	for round := range *rounds {
+		for _, c := range configs {
+			client, err := bench.NewClient(c.url, c.token, *conc)
+			if err != nil {
+				return err
+			}
+			var mu sync.Mutex
+			r := rand.New(rand.NewPCG(uint64(round), 1))
+			op := client.ReadOp(w, func() int64 {
+				mu.Lock()
+				defer mu.Unlock()
+				return r.Int64N(n)
+			})
+			profiling := *cpuProfile != "" && c.url == onURL && round == 0
+			if profiling {
+				f, err := os.Create(*cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+			}
+			s, err := bench.Run(ctx, bench.Limits{Concurrency: *conc, Duration: *dur}, op)
+			if profiling {
+				pprof.StopCPUProfile()
+			}
+			if err != nil {
+				return err
+			}
+			if s.Errors > 0 {
+				return fmt.Errorf("bench auth: %s: %d errors, first: %v", c.name, s.Errors, s.FirstErr)
+			}
+			row := bench.Row{Operation: fmt.Sprintf("%s, round %d", c.name, round+1), Concurrency: *conc, Stats: s}
+			rows = append(rows, row)
+			rates[c.name] = append(rates[c.name], row.Rate())
+			fmt.Fprintf(stderr, "bench auth: %s: %.0f reads/s\n", row.Operation, row.Rate())
+		}
+	}
+	if err := bench.WriteMarkdown(stdout, rows); err != nil {
+		return err
+	}
+	medOff, medOn := median(rates[configs[0].name]), median(rates[configs[1].name])
+	summary := fmt.Sprintf("\nmedian reads/s: auth off %.0f, auth on %.0f: auth on reaches %.1f%% of auth off (%d resources, concurrency %d, %d rounds of %s)\n",
+		medOff, medOn, 100*medOn/medOff, n, *conc, *rounds, *dur)
+	fmt.Fprint(stdout, summary)
+	if *out != "" {
+		f, err := os.OpenFile(*out, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			return err
+		}
+		err = bench.WriteMarkdown(f, rows)
+		if err == nil {
+			_, err = fmt.Fprint(f, summary)
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}
+	return nil
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}

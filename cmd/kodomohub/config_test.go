@@ -1,0 +1,41 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestConfigFileMongoAndRateLimit(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "kodomohub.yaml")
+	if err := os.WriteFile(cfg, []byte(`mongo:
+  uri: mongodb://db1,db2,db3/?replicaSet=rs0
+  database: saitama
+  writeConcern: "2"
+  readConcern: local
+  timeout: 3s
+  pool: 20
+rateLimit:
+  perSecond: 5
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var f serveFlags
+	fs := newFlagSet("serve")
+	f.register(fs, "127.0.0.1:0")
+	if _, err := parseArgs(fs, []string{"--config", cfg, "--mongo-pool", "7"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.merge(fs); err != nil {
+		t.Fatal(err)
+	}
+	s := f.storage
+	if s.mongoURI != "mongodb://db1,db2,db3/?replicaSet=rs0" || s.mongoDB != "saitama" || s.mongoWrite != "2" ||
+		s.mongoRead != "local" || s.mongoTimeout != 3*time.Second || s.mongoPool != 7 {
+		t.Errorf("storage flags %+v (the --mongo-pool flag must win over the file)", s)
+	}
+	if f.rate.PerSecond != 5 || f.rate.Burst != 10 {
+		t.Errorf("rate %+v, want 5/s with a burst of 10", f.rate)
+	}
+}
