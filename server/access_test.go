@@ -234,3 +234,40 @@ func TestAdminClientsAPI(t *testing.T) {
 		t.Errorf("list: %s %s", r.Status, r.body)
 	}
 }
+
+func TestBreakGlassNeedsReasonAndIsRecorded(t *testing.T) {
+	sink := &failingAudit{}
+	h := mustHubWith(t, store.IntegrityOff, func(c *server.Config) {
+		c.Policy = &auth.AccessPolicy{}
+		c.Audit = sink
+	})
+	staff := h.mintWith(auth.DevClaims{Tenant: "misato", Subject: "staff-1", Scope: "user/*.cruds", Role: auth.RoleMunicipalStaff})
+	admin := h.mintWith(auth.DevClaims{Tenant: "misato", Subject: "admin-1", Scope: "user/*.cruds", Role: auth.RoleMunicipalAdmin})
+	// A 要対協 case record: staff hold the label, the admin role does not.
+	body := `{"resourceType":"Basic","id":"case-1","meta":{"security":[{"system":"` + auth.SecurityCategorySystem + `","code":"yotaikyo-case"}]},"code":{"text":"要対協ケース"},"subject":{"reference":"Patient/p1"}}`
+	if r := h.do(req{method: "PUT", path: "/misato/fhir/Basic/case-1", body: body, token: staff}); r.StatusCode != 201 {
+		t.Fatalf("staff writing a case record: %s %s", r.Status, r.body)
+	}
+	if r := h.do(req{method: "GET", path: "/misato/fhir/Basic/case-1", token: admin}); r.StatusCode != 403 {
+		t.Errorf("admin without break-glass: %s", r.Status)
+	}
+	if r := h.do(req{method: "GET", path: "/misato/fhir/Basic/case-1", token: admin, header: map[string]string{"X-Break-Glass-Reason": "   "}}); r.StatusCode != 403 {
+		t.Errorf("break-glass without a reason: %s", r.Status)
+	}
+	r := h.do(req{method: "GET", path: "/misato/fhir/Basic/case-1", token: admin, header: map[string]string{"X-Break-Glass-Reason": "夜間の緊急安否確認"}})
+	if r.StatusCode != 200 {
+		t.Fatalf("break-glass with a reason: %s %s", r.Status, r.body)
+	}
+	recs := sink.mem.Records("misato")
+	last := recs[len(recs)-1]
+	if last.BreakGlass != "夜間の緊急安否確認" || !strings.Contains(last.Decision, "break-glass") || last.Outcome != auth.OutcomeSuccess {
+		t.Errorf("audit record of the break-glass read: %+v", last)
+	}
+	if ev := string(last.AuditEvent("x")); !strings.Contains(ev, `"BTG"`) {
+		t.Errorf("AuditEvent of a break-glass access has no purposeOfUse BTG: %s", ev)
+	}
+	m := h.get("/metrics")
+	if !strings.Contains(string(m.body), "kodomohub_break_glass_total 1") {
+		t.Errorf("break-glass metric not raised")
+	}
+}
