@@ -68,8 +68,27 @@ type aboutCache struct {
 
 const aboutCacheMax = 100_000
 
-// aboutStored returns what a stored version says about itself.
+// aboutStored returns what a stored version says about itself, for a caller whose decisions
+// do not depend on the patients (they go to the audit record only): every patient the
+// resource references, found by a scan of its bytes. Callers decided by patient (a facility's
+// roster, a patient/ scope) get the exact Patient-compartment membership instead
+// (aboutStoredExact): rc.aboutOf chooses.
 func (s *Server) aboutStored(tenant string, res fhir.Resource) *about {
+	a := &about{raw: res.Raw, typ: res.Type}
+	if res.Deleted || len(res.Raw) == 0 {
+		return a
+	}
+	a.security = securityLabels(res.Raw)
+	if res.Type == "Patient" {
+		a.patients = []string{"Patient/" + res.ID}
+	}
+	a.patients = referencedPatients(res.Raw, a.patients)
+	return a
+}
+
+// aboutStoredExact is aboutStored with the patients of the Patient compartment (the R4
+// CompartmentDefinition's parameters, evaluated on the resource), cached per version.
+func (s *Server) aboutStoredExact(tenant string, res fhir.Resource) *about {
 	a := &about{raw: res.Raw, typ: res.Type}
 	if res.Deleted || len(res.Raw) == 0 {
 		return a
@@ -105,6 +124,61 @@ func (s *Server) aboutStored(tenant string, res fhir.Resource) *about {
 	}
 	s.abouts.m.Store(key, a.patients)
 	return a
+}
+
+// aboutOf returns what a stored version says about itself, exactly when this request's
+// decisions depend on the patients.
+func (rc *reqContext) aboutOf(res fhir.Resource) *about {
+	if rc.patientDecided() {
+		return rc.aboutStoredExact(rc.tenant.ID, res)
+	}
+	return rc.aboutStored(rc.tenant.ID, res)
+}
+
+// patientDecided reports whether the principal's access depends on which patients a
+// resource is about: a facility-bound principal (roster) or a patient/ scope.
+func (rc *reqContext) patientDecided() bool {
+	p := auth.PrincipalFrom(rc.c.Request.Context())
+	if p == nil {
+		return false
+	}
+	if p.Facility != "" || p.Role == auth.RoleFacility {
+		return true
+	}
+	for _, sc := range p.Scopes {
+		if sc.Context == "patient" {
+			return true
+		}
+	}
+	return false
+}
+
+// referencedPatients appends to list every "Patient/ID" that a compact resource references
+// ("reference":"Patient/ID" or an absolute URL ending in Patient/ID).
+func referencedPatients(raw []byte, list []string) []string {
+	const key = `"reference":"`
+	for {
+		i := bytes.Index(raw, []byte(key))
+		if i < 0 {
+			return list
+		}
+		raw = raw[i+len(key):]
+		end := bytes.IndexByte(raw, '"')
+		if end < 0 {
+			return list
+		}
+		ref := raw[:end]
+		raw = raw[end:]
+		j := bytes.LastIndex(ref, []byte("Patient/"))
+		if j < 0 || (j > 0 && ref[j-1] != '/') {
+			continue
+		}
+		id := ref[j+len("Patient/"):]
+		if len(id) == 0 || bytes.IndexByte(id, '/') >= 0 {
+			continue
+		}
+		list = appendUnique(list, "Patient/"+string(id))
+	}
 }
 
 func (a *about) decode() any {

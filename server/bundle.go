@@ -346,7 +346,7 @@ func (rc *reqContext) transaction(ops []entryOp) ([]fhir.BundleEntry, error) {
 		}
 		res, err := rc.readVersion(op)
 		if err == nil {
-			err = rc.authorizeResource(auth.OpRead, op.typ, op.id, rc.aboutStored(rc.tenant.ID, res))
+			err = rc.authorizeResource(auth.OpRead, op.typ, op.id, rc.aboutOf(res))
 		}
 		if err != nil {
 			return nil, atEntry(err, op.index)
@@ -436,7 +436,7 @@ func (rc *reqContext) entryWrite(op entryOp, repl map[string]string) (store.Writ
 		if err != nil {
 			return store.Write{}, err
 		}
-		if err := rc.authorizeResource(auth.OpUpdate, op.typ, op.id, rc.aboutStored(rc.tenant.ID, cur)); err != nil {
+		if err := rc.authorizeResource(auth.OpUpdate, op.typ, op.id, rc.aboutOf(cur)); err != nil {
 			return store.Write{}, err
 		}
 		if op.ifMatch != 0 && op.ifMatch != cur.Version {
@@ -517,7 +517,7 @@ func (rc *reqContext) resolveConditionals(ctx context.Context, ops []entryOp) er
 		switch op.method {
 		case http.MethodPost:
 			if match != nil {
-				if err := rc.authorizeResource(auth.OpRead, match.Type, match.ID, rc.aboutStored(rc.tenant.ID, *match)); err != nil {
+				if err := rc.authorizeResource(auth.OpRead, match.Type, match.ID, rc.aboutOf(*match)); err != nil {
 					return atEntry(err, op.index)
 				}
 				op.existing, op.id = match, match.ID

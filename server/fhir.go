@@ -259,7 +259,7 @@ func (rc *reqContext) read(typ, id string) {
 	}
 	res, err := rc.store.Read(rc.c.Request.Context(), rc.tenant.ID, typ, id)
 	if err == nil || errors.Is(err, store.ErrGone) {
-		if aerr := rc.authorizeResource(auth.OpRead, typ, id, rc.aboutStored(rc.tenant.ID, res)); aerr != nil {
+		if aerr := rc.authorizeResource(auth.OpRead, typ, id, rc.aboutOf(res)); aerr != nil {
 			rc.fail(aerr)
 			return
 		}
@@ -294,7 +294,7 @@ func (rc *reqContext) authorizeStored(op auth.Op, typ, id string) error {
 	case err != nil:
 		return err
 	}
-	return rc.authorizeResource(op, typ, id, rc.aboutStored(rc.tenant.ID, cur))
+	return rc.authorizeResource(op, typ, id, rc.aboutOf(cur))
 }
 
 // authorizeWrite decides op on the body about to be written.
@@ -333,7 +333,7 @@ func (rc *reqContext) vread(typ, id, vid string) {
 	}
 	res, err := rc.store.VRead(rc.c.Request.Context(), rc.tenant.ID, typ, id, v)
 	if err == nil || errors.Is(err, store.ErrGone) {
-		if aerr := rc.authorizeResource(auth.OpRead, typ, id, rc.aboutStored(rc.tenant.ID, res)); aerr != nil {
+		if aerr := rc.authorizeResource(auth.OpRead, typ, id, rc.aboutOf(res)); aerr != nil {
 			rc.fail(aerr)
 			return
 		}
@@ -381,7 +381,7 @@ func (rc *reqContext) create(typ string) {
 			rc.fail(multipleMatches(typ, criteria, len(matches)))
 			return
 		case len(matches) == 1:
-			if err := rc.authorizeResource(auth.OpRead, typ, matches[0].ID, rc.aboutStored(rc.tenant.ID, matches[0])); err != nil {
+			if err := rc.authorizeResource(auth.OpRead, typ, matches[0].ID, rc.aboutOf(matches[0])); err != nil {
 				rc.fail(err)
 				return
 			}
@@ -568,7 +568,7 @@ func (rc *reqContext) applyPatch(typ, id string, patch []byte, ifMatch int64) (f
 		if err != nil {
 			return fhir.Resource{}, err
 		}
-		if err := rc.authorizeResource(auth.OpUpdate, typ, id, rc.aboutStored(rc.tenant.ID, cur)); err != nil {
+		if err := rc.authorizeResource(auth.OpUpdate, typ, id, rc.aboutOf(cur)); err != nil {
 			return fhir.Resource{}, err
 		}
 		if ifMatch != 0 && cur.Version != ifMatch {

@@ -46,7 +46,7 @@ func (rc *reqContext) history(typ, id string) {
 		// version with a body, as a read would be.
 		for _, v := range page.Versions {
 			if !v.Deleted {
-				if err := rc.authorizeResource(auth.OpRead, typ, id, rc.aboutStored(rc.tenant.ID, v)); err != nil {
+				if err := rc.authorizeResource(auth.OpRead, typ, id, rc.aboutOf(v)); err != nil {
 					rc.fail(err)
 					return
 				}
@@ -57,7 +57,7 @@ func (rc *reqContext) history(typ, id string) {
 	b := fhir.Bundle{ResourceType: "Bundle", ID: rc.newID(), Type: "history",
 		Timestamp: fhir.FormatInstant(rc.now())}
 	for _, v := range page.Versions {
-		if !rc.visible(auth.OpRead, rc.aboutStored(rc.tenant.ID, v), v.Type, v.ID) {
+		if !rc.visible(auth.OpRead, rc.aboutOf(v), v.Type, v.ID) {
 			continue // history shows only the versions the caller may read
 		}
 		b.Entry = append(b.Entry, rc.historyEntry(v))

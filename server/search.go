@@ -130,7 +130,7 @@ func (rc *reqContext) searchBundle(q *search.Query, comp *store.Compartment, pat
 		link("next", next)
 	}
 	add := func(res fhir.Resource, mode string, op auth.Op) error {
-		if !rc.visible(op, rc.aboutStored(rc.tenant.ID, res), res.Type, res.ID) {
+		if !rc.visible(op, rc.aboutOf(res), res.Type, res.ID) {
 			return nil // what the caller may not see is left out, never reported
 		}
 		raw, err := conformance.Default().Subset(res.Raw, q.Summary, q.Elements)
@@ -205,7 +205,7 @@ func (rc *reqContext) authorizeOwner(owner, id string) error {
 	if err != nil {
 		return err
 	}
-	return rc.authorizeResource(auth.OpRead, owner, id, rc.aboutStored(rc.tenant.ID, res))
+	return rc.authorizeResource(auth.OpRead, owner, id, rc.aboutOf(res))
 }
 
 // compartmentSearch serves GET [base]/{Owner}/{id}/{Type} and …/{Owner}/{id}/*.

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/goccy/go-yaml"
@@ -112,6 +113,7 @@ func loadConfig(path string) (fileConfig, error) {
 
 type serveFlags struct {
 	listen, authMode, config, publicURL, logLevel string
+	cpuProfile                                    string
 	storage                                       storageFlags
 	limits                                        server.Limits
 	rate                                          auth.Rate
@@ -124,6 +126,7 @@ func (f *serveFlags) register(fs *flag.FlagSet, defaultListen string) {
 	fs.StringVar(&f.config, "config", "", "YAML configuration file")
 	fs.StringVar(&f.publicURL, "public-url", "", "externally visible base URL (default: from each request's Host)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for benchmarks)")
 	fs.Int64Var(&f.limits.MaxBodyBytes, "max-body-bytes", server.DefaultLimits.MaxBodyBytes, "largest request body")
 	fs.IntVar(&f.limits.MaxDepth, "max-json-depth", server.DefaultLimits.MaxDepth, "deepest JSON nesting accepted")
 	fs.IntVar(&f.limits.MaxBundleEntries, "max-bundle-entries", server.DefaultLimits.MaxBundleEntries, "largest transaction or batch")
@@ -226,6 +229,17 @@ func serve(ctx context.Context, st store.Store, f *serveFlags, log *slog.Logger,
 	srv, err := newServer(ctx, st, f, log, stdout, ln.Addr().String())
 	if err != nil {
 		return err
+	}
+	if f.cpuProfile != "" {
+		pf, err := os.Create(f.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	hs := &http.Server{
 		Handler:           srv.Handler(),
