@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -22,17 +21,11 @@ var (
 
 // ---- audit ----
 
-// The columns of an audit row, in the order of request.auditArgs.
-const (
-	auditInto = "audit (seq, hash, ts, record, agent, patients, etype, entity, action, outcome)"
-	auditCols = 10
-	auditRead = "a.seq, a.hash, a.ts, a.record, a.agent, a.patients, a.entity, a.action, a.outcome"
-)
-
-// AppendAudit implements store.AuditLog. The entries are queued to the tenant's writer like a
-// Commit: it gives them the next seqs after its cached head and chains their hashes, and
-// inserts the entries of every append of the group transaction together, with the new head,
-// before the transaction commits. Time is kept to the millisecond (the returned entries say so).
+// AppendAudit implements store.AuditLog. The entries are encoded as frames of the tenant's
+// log file on the caller's goroutine and queued to its appender, which writes the frames of
+// every queued append with one write under the file's lock, chained after the head, and answers
+// once the head file records them (auditlog.go). Time is kept to the millisecond (the returned
+// entries say so).
 func (s *Store) AppendAudit(ctx context.Context, tenant string, entries []store.AuditEntry) ([]store.AuditEntry, error) {
 	t, err := s.tenantDB(ctx, tenant)
 	if err != nil {
@@ -41,83 +34,17 @@ func (s *Store) AppendAudit(ctx context.Context, tenant string, entries []store.
 	if len(entries) == 0 {
 		return nil, nil
 	}
-	req := &request{op: "AppendAudit", audit: make([]store.AuditEntry, len(entries)), auditArgs: make([]any, 0, auditCols*len(entries))}
-	for i, e := range entries {
-		e.Time = time.UnixMilli(e.Time.UnixMilli()).UTC()
-		var patients any
-		if len(e.Patients) > 0 {
-			b, err := json.Marshal(e.Patients)
-			if err != nil {
-				return nil, fmt.Errorf("store/sqlite: AppendAudit: %w", err)
-			}
-			patients = string(b)
-		}
-		record := e.Record
-		if record == nil {
-			record = []byte{}
-		}
-		etype, _, _ := strings.Cut(e.Entity, "/")
-		req.auditArgs = append(req.auditArgs, nil, nil, e.Time.UnixMilli(), record, e.Agent, patients, etype, e.Entity, e.Action, e.Outcome)
-		req.audit[i] = e
-	}
-	if err := t.submit(ctx, req); err != nil {
+	al, err := t.auditLog(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return req.audit, nil
+	return al.append(ctx, entries)
 }
 
-// chainAudit gives the entries of r their seqs and hashes after the writer's head and queues
-// their rows for flushAudit. It runs on the writer goroutine.
-func (t *tenantDB) chainAudit(r *request) {
-	for i := range r.audit {
-		e := &r.audit[i]
-		t.auditSeq++
-		e.Seq, e.Hash = t.auditSeq, store.AuditLink(t.auditHash, t.auditSeq, e.Record)
-		t.auditHash = e.Hash
-		args := r.auditArgs[i*auditCols : (i+1)*auditCols]
-		args[0], args[1] = e.Seq, e.Hash
-		t.auditRows = append(t.auditRows, args...)
-		for _, p := range e.Patients {
-			t.auditPats = append(t.auditPats, p, e.Seq)
-		}
-	}
-}
-
-// flushAudit inserts the audit rows chained in this transaction and moves the head.
-func (t *tenantDB) flushAudit(ctx context.Context) error {
-	if len(t.auditRows) == 0 {
-		return nil
-	}
-	if err := t.insertRows(ctx, auditInto, "", auditCols, t.auditRows); err != nil {
-		return err
-	}
-	// An entry may name a patient twice.
-	if err := t.insertRows(ctx, "audit_patient (patient, seq)", " ON CONFLICT DO NOTHING", 2, t.auditPats); err != nil {
-		return err
-	}
-	st, err := t.stmt(ctx, `INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`)
-	if err != nil {
-		return err
-	}
-	_, err = st.ExecContext(ctx, t.auditSeq, t.auditHash)
-	return err
-}
-
-// loadAuditHead reads the head into the writer's cache (at each reload: another process may
-// have appended).
-func (t *tenantDB) loadAuditHead(ctx context.Context) error {
-	t.auditSeq, t.auditHash = 0, store.AuditGenesis
-	err := t.conn.QueryRowContext(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1").Scan(&t.auditSeq, &t.auditHash)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil
-	}
-	return err
-}
-
-// AuditEntries implements store.AuditLog.
+// AuditEntries implements store.AuditLog: it reads the log from the frame of after+1 up to the
+// head, in chunks.
 func (s *Store) AuditEntries(ctx context.Context, tenant string, after int64, limit int) ([]store.AuditEntry, error) {
-	db, err := s.reader(ctx, tenant)
+	al, h, err := s.auditHead(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
@@ -125,54 +52,87 @@ func (s *Store) AuditEntries(ctx context.Context, tenant string, after int64, li
 		limit = defaultCount
 	}
 	limit = min(limit, maxEvents)
-	es, err := scanAudit(db.QueryContext(ctx, `SELECT `+auditRead+` FROM audit a WHERE a.seq > ? ORDER BY a.seq LIMIT ?`, after, limit))
+	if after >= h.seq {
+		return nil, nil
+	}
+	es, err := al.entries(ctx, h, max(after, 0), limit)
 	if err != nil {
 		return nil, unavailable("AuditEntries", err)
 	}
 	return es, nil
 }
 
-// AuditHead implements store.AuditLog.
+// AuditHead implements store.AuditLog: the head file.
 func (s *Store) AuditHead(ctx context.Context, tenant string) (int64, []byte, error) {
-	db, err := s.reader(ctx, tenant)
+	_, h, err := s.auditHead(ctx, tenant)
 	if err != nil {
 		return 0, nil, err
 	}
-	var seq int64
-	var hash []byte
-	switch err := db.QueryRowContext(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1").Scan(&seq, &hash); {
-	case errors.Is(err, sql.ErrNoRows):
-		return 0, bytes.Clone(store.AuditGenesis), nil
-	case err != nil:
-		return 0, nil, unavailable("AuditHead", err)
-	}
-	return seq, hash, nil
+	return h.seq, bytes.Clone(h.hash[:]), nil
 }
 
-// SearchAudit implements store.AuditLog. A Patient query walks audit_patient backwards from
-// Before; otherwise an Agent or Entity query walks its index (audit_agent, audit_entity, or
-// audit_etype for a type alone), and any other query the table, newest first. The other
-// filters, Since and Until included, are tested on the rows walked.
+func (s *Store) auditHead(ctx context.Context, tenant string) (*auditLog, auditHead, error) {
+	t, err := s.tenantDB(ctx, tenant)
+	if err != nil {
+		return nil, auditHead{}, err
+	}
+	al, err := t.auditLog(ctx)
+	if err != nil {
+		return nil, auditHead{}, err
+	}
+	h, err := al.currentHead()
+	return al, h, err
+}
+
+// SearchAudit implements store.AuditLog. It first indexes the entries up to the head that are
+// not yet indexed, then finds the page in the index and reads its entries from the log. A
+// Patient query walks audit_patient backwards from Before; otherwise an Agent or Entity query
+// walks its index (audit_agent, audit_entity, or audit_etype for a type alone), and any other
+// query the table, newest first. The other filters, Since and Until included, are tested on the
+// rows walked.
 func (s *Store) SearchAudit(ctx context.Context, tenant string, q store.AuditQuery) ([]store.AuditEntry, int64, error) {
-	db, err := s.reader(ctx, tenant)
+	al, h, err := s.auditHead(ctx, tenant)
 	if err != nil {
 		return nil, 0, err
 	}
+	if err := al.indexedUpTo(ctx, h); err != nil {
+		return nil, 0, err
+	}
 	f, count := auditSQL(q)
-	es, err := scanAudit(db.QueryContext(ctx, f.sql, f.args...))
+	rows, err := al.t.r.QueryContext(ctx, f.sql, f.args...)
 	if err != nil {
 		return nil, 0, unavailable("SearchAudit", err)
 	}
+	type at struct{ seq, off int64 }
+	var found []at
+	for rows.Next() {
+		var a at
+		if err := rows.Scan(&a.seq, &a.off); err != nil {
+			rows.Close()
+			return nil, 0, unavailable("SearchAudit", err)
+		}
+		found = append(found, a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, unavailable("SearchAudit", err)
+	}
 	var next int64
-	if len(es) > count {
-		es = es[:count]
-		next = es[count-1].Seq
+	if len(found) > count {
+		found = found[:count]
+		next = found[count-1].seq
+	}
+	es := make([]store.AuditEntry, len(found))
+	for i, a := range found {
+		if es[i], err = al.readFrame(a.off, a.seq); err != nil {
+			return nil, 0, unavailable("SearchAudit", err)
+		}
 	}
 	return es, next, nil
 }
 
-// auditSQL is the query of one SearchAudit page: count+1 rows, to tell whether a next page
-// follows.
+// auditSQL is the query of one SearchAudit page: the seq and log offset of count+1 entries, to
+// tell whether a next page follows.
 func auditSQL(q store.AuditQuery) (frag, int) {
 	count := q.Count
 	if count <= 0 {
@@ -209,31 +169,7 @@ func auditSQL(q store.AuditQuery) (frag, int) {
 	if !q.Until.IsZero() {
 		where = append(where, cat("a.ts < ", arg{q.Until.UnixMilli()}))
 	}
-	return cat("SELECT "+auditRead+" FROM "+from+" WHERE ", and(where...), " ORDER BY "+order+" LIMIT ", arg{count + 1}), count
-}
-
-func scanAudit(rows *sql.Rows, err error) ([]store.AuditEntry, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var es []store.AuditEntry
-	for rows.Next() {
-		var e store.AuditEntry
-		var ts int64
-		var patients sql.NullString
-		if err := rows.Scan(&e.Seq, &e.Hash, &ts, &e.Record, &e.Agent, &patients, &e.Entity, &e.Action, &e.Outcome); err != nil {
-			return nil, err
-		}
-		if patients.Valid {
-			if err := json.Unmarshal([]byte(patients.String), &e.Patients); err != nil {
-				return nil, fmt.Errorf("audit entry %d: patients: %w", e.Seq, err)
-			}
-		}
-		e.Time = time.UnixMilli(ts).UTC()
-		es = append(es, e)
-	}
-	return es, rows.Err()
+	return cat("SELECT a.seq, a.off FROM "+from+" WHERE ", and(where...), " ORDER BY "+order+" LIMIT ", arg{count + 1}), count
 }
 
 // ---- records and one-time keys ----

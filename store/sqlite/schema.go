@@ -206,6 +206,42 @@ CREATE TABLE lease (
 	pos      INTEGER NOT NULL      -- the last event seq acknowledged
 ) WITHOUT ROWID;
 `,
+	// 5: the audit trail moves to the log file tenants/<id>.audit (auditlog.go); its tables
+	// become an index of the file, filled from it by the catch-up. The tables of migration 4 are
+	// kept as audit_v4 and audit_head_v4 until the first opening of the log has copied their
+	// entries into it (then dropped).
+	5: `
+DROP INDEX audit_agent;
+DROP INDEX audit_etype;
+DROP INDEX audit_entity;
+ALTER TABLE audit RENAME TO audit_v4;
+ALTER TABLE audit_head RENAME TO audit_head_v4;
+DROP TABLE audit_patient;
+CREATE TABLE audit (
+	seq     INTEGER PRIMARY KEY,  -- the entry's seq
+	off     INTEGER NOT NULL,     -- the offset of its frame in the log
+	ts      INTEGER NOT NULL,     -- AuditEntry.Time, Unix ms
+	agent   TEXT NOT NULL,
+	etype   TEXT NOT NULL,        -- entity up to its '/': the type
+	entity  TEXT NOT NULL,
+	action  TEXT NOT NULL,
+	outcome TEXT NOT NULL
+);
+-- each index ends with the rowid (seq): a filter's entries in seq order, newest first backwards
+CREATE INDEX audit_agent ON audit (agent);
+CREATE INDEX audit_etype ON audit (etype);
+CREATE INDEX audit_entity ON audit (entity);
+CREATE TABLE audit_patient (
+	patient TEXT NOT NULL,        -- one of the entry's Patients
+	seq     INTEGER NOT NULL,
+	PRIMARY KEY (patient, seq)
+) WITHOUT ROWID;
+CREATE TABLE audit_indexed (
+	id  INTEGER PRIMARY KEY CHECK (id = 1),
+	seq INTEGER NOT NULL,         -- the last entry indexed
+	off INTEGER NOT NULL          -- the end of its frame: where the catch-up reads on
+);
+`,
 }
 
 // migrate brings db up to the last step of steps. It is safe to run concurrently from several

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -56,6 +57,9 @@ type Options struct {
 	MaxBatch int
 	// Now is the clock that stamps meta.lastUpdated and Tenant.Created (default time.Now).
 	Now func() time.Time
+	// Logger reports what the store repairs or refuses on its own: an audit log that was cut
+	// (appends are then refused), a torn tail cut off (default slog.Default()).
+	Logger *slog.Logger
 }
 
 // Store is a store.Store kept in a data directory: catalog.db holds tenants and secrets,
@@ -116,6 +120,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "tenants"), 0o750); err != nil {
 		return nil, fmt.Errorf("store/sqlite: %w", err)

@@ -45,13 +45,12 @@ type tenantDB struct {
 	params  map[paramKey]int64
 	dates   map[int64]dateStat // span and multi of the params of sp_date rows, as in param
 
-	// The audit chain's head (audit_head), and the rows of the group transaction's appends,
-	// inserted together before it commits.
-	auditSeq   int64
-	auditHash  []byte
-	auditRows  []any // auditCols values per entry
-	auditPats  []any // audit_patient (patient, seq) pairs
 	oncePurged int64 // Unix ms of the last purge of expired one-time keys
+
+	// The audit trail (auditlog.go), opened at its first use.
+	amu         sync.Mutex
+	audit       atomic.Pointer[auditLog]
+	auditClosed bool
 
 	// The readers' cache of the param dictionary (committed pids only).
 	pmu  sync.RWMutex
@@ -93,8 +92,8 @@ func keyOf(typ, code string, ptype search.Type, kind uint8) paramKey {
 	return paramKey{typ, code, ptype, kind}
 }
 
-// request is one queued write: a Commit (writes), an AppendAudit (audit) or another small
-// write of the hub's own tables (fn).
+// request is one queued write: a Commit (writes) or another small write of the hub's own
+// tables (fn).
 type request struct {
 	op     string // the method, for errors
 	writes []store.Write
@@ -102,10 +101,6 @@ type request struct {
 	tails  [][]byte // stamped JSON after meta.lastUpdated
 	strict bool
 
-	// audit are the entries of an AppendAudit; the writer sets their Seq and Hash, and
-	// auditArgs are their auditCols values with seq and hash left for it to fill in.
-	audit     []store.AuditEntry
-	auditArgs []any
 	// fn runs on the writer's connection inside the group transaction, in its own savepoint
 	// (rolled back when it fails). Its error is the request's, as it is.
 	fn func(ctx context.Context) error
@@ -124,11 +119,8 @@ const (
 
 // size is what the request counts against Options.MaxBatch.
 func (r *request) size() int {
-	switch {
-	case r.fn != nil:
+	if r.fn != nil {
 		return 1
-	case r.audit != nil:
-		return len(r.audit)
 	}
 	return len(r.writes)
 }
@@ -176,6 +168,7 @@ func openTenant(ctx context.Context, s *Store, id string) (*tenantDB, error) {
 }
 
 func (t *tenantDB) close() error {
+	aerr := t.closeAudit() // its indexer uses the writer
 	t.qmu.Lock()
 	t.closed = true
 	close(t.q)
@@ -187,7 +180,7 @@ func (t *tenantDB) close() error {
 	t.readStmt.Close()
 	t.vreadStmt.Close()
 	t.rstmts.close()
-	return errors.Join(t.conn.Close(), t.r.Close(), t.w.Close())
+	return errors.Join(aerr, t.conn.Close(), t.r.Close(), t.w.Close())
 }
 
 // stampMarker is what fhir.Stamp writes for version 1 at the Unix epoch; Commit stamps with
@@ -333,16 +326,11 @@ func (t *tenantDB) runBatch(batch []*request) {
 		return
 	}
 	ctx := context.Background() // a taken request runs to the end: its caller waits for it
-	t.auditRows, t.auditPats = t.auditRows[:0], t.auditPats[:0]
 	err := t.begin(ctx)
 	if err == nil {
 		now := t.s.opts.Now().UnixMilli()
 		now = max(now, t.lastTs)
 		for _, r := range live {
-			if r.audit != nil {
-				t.chainAudit(r) // cannot fail alone: its rows are inserted with the others' below
-				continue
-			}
 			if err = t.exec(ctx, "SAVEPOINT c"); err != nil {
 				break
 			}
@@ -381,9 +369,6 @@ func (t *tenantDB) runBatch(batch []*request) {
 			}
 		}
 		if err == nil {
-			err = t.flushAudit(ctx)
-		}
-		if err == nil {
 			err = t.exec(ctx, "COMMIT")
 		}
 		if err == nil {
@@ -392,13 +377,11 @@ func (t *tenantDB) runBatch(batch []*request) {
 	}
 	if err != nil {
 		t.exec(ctx, "ROLLBACK")
-		t.stale = true // reloads the counters and the audit head
+		t.stale = true // reloads the counters
 		for _, r := range live {
 			r.results, r.err = nil, unavailable(r.op, err)
 		}
 	}
-	clear(t.auditRows) // drop the references to the records
-	clear(t.auditPats)
 	for _, r := range live {
 		close(r.done)
 	}
@@ -458,9 +441,6 @@ func (t *tenantDB) reload(ctx context.Context) error {
 		return err
 	}
 	if err := t.loadDates(ctx); err != nil {
-		return err
-	}
-	if err := t.loadAuditHead(ctx); err != nil {
 		return err
 	}
 	t.stale = false
