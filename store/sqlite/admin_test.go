@@ -32,7 +32,7 @@ func TestTwoStoresShareAuditOnceLeases(t *testing.T) {
 		t.Fatal(err)
 	}
 	// In turns first: each append must see the other store's head. Concurrent appends of the
-	// two stores interleave only by chance (a waiting connection polls the lock).
+	// two stores interleave only by chance (a waiting appender polls the log's lock).
 	var returned []store.AuditEntry
 	for i := range 6 {
 		got, err := stores[i%2].AppendAudit(ctx, "misato", []store.AuditEntry{{Time: time.Now(), Record: fmt.Appendf(nil, "turn %d", i)}})

@@ -835,7 +835,11 @@ func (al *auditLog) append(ctx context.Context, entries []store.AuditEntry) ([]s
 	r := &auditReq{entries: make([]store.AuditEntry, len(entries)), ends: make([]int, len(entries)), done: make(chan struct{})}
 	size := 0
 	for i := range entries {
-		size += frameSize(&entries[i])
+		n := frameSize(&entries[i])
+		if n > maxFrame {
+			return nil, fmt.Errorf("store/sqlite: AppendAudit: entry %d is %d bytes, more than the %d of a frame", i, n, maxFrame)
+		}
+		size += n
 	}
 	r.buf = make([]byte, 0, size)
 	for i, e := range entries {

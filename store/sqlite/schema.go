@@ -3,7 +3,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"time"
 )
 
 // A migration is one step of a schema. The steps of a database run in order, each in the
@@ -244,10 +246,25 @@ CREATE TABLE audit_indexed (
 `,
 }
 
+// connectBusy bounds the retries of a first connection that got SQLITE_BUSY.
+const connectBusy = 4 * time.Second
+
+// isBusy reports whether err is SQLITE_BUSY (or one of its extended codes).
+func isBusy(err error) bool {
+	var e interface{ Code() int }
+	return errors.As(err, &e) && e.Code()&0xff == 5
+}
+
 // migrate brings db up to the last step of steps. It is safe to run concurrently from several
 // processes: BEGIN IMMEDIATE serialises them and each re-reads user_version inside its transaction.
 func migrate(ctx context.Context, db *sql.DB, steps []migration) error {
 	conn, err := db.Conn(ctx)
+	// A connection's first pragmas (journal_mode WAL) get SQLITE_BUSY without waiting while
+	// another process opens the new file too: try again for a while.
+	for wait := time.Millisecond; isBusy(err) && wait < connectBusy; wait *= 2 {
+		time.Sleep(wait)
+		conn, err = db.Conn(ctx)
+	}
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,523 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kodomohub/kodomohub/auth"
+	"github.com/kodomohub/kodomohub/store"
+)
+
+// These tests damage the files of an audit trail the way a crash or a person would, and check
+// what readers, the next append and auth.VerifyAuditLog make of it.
+
+// syncModes runs a test with the log fdatasynced (FULL) and not (NORMAL).
+func syncModes(t *testing.T, fn func(t *testing.T, opts Options)) {
+	for _, mode := range []string{"NORMAL", "FULL"} {
+		t.Run(mode, func(t *testing.T) { fn(t, Options{Synchronous: mode}) })
+	}
+}
+
+// auditTrail is a tenant's trail in a data directory that tests reopen.
+type auditTrail struct {
+	dir  string
+	opts Options
+	next int // the number of the next record
+	logs logBuffer
+}
+
+// logBuffer keeps what the stores log.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func newAuditTrail(t *testing.T, opts Options) *auditTrail {
+	t.Helper()
+	a := &auditTrail{dir: t.TempDir(), opts: opts}
+	a.opts.Logger = slog.New(slog.NewTextHandler(&a.logs, nil))
+	s := a.open(t)
+	defer s.Close()
+	if err := s.CreateTenant(context.Background(), store.Tenant{ID: "misato"}); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func (a *auditTrail) open(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(a.dir, a.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func (a *auditTrail) logPath() string  { return filepath.Join(a.dir, "tenants", "misato.audit") }
+func (a *auditTrail) headPath() string { return filepath.Join(a.dir, "tenants", "misato.audit-head") }
+
+// records returns n records as the server writes them (auth.AuditRecord.Canonical), numbered
+// on from the last ones.
+func (a *auditTrail) records(n int) []auth.AuditRecord {
+	rs := make([]auth.AuditRecord, n)
+	for i := range rs {
+		k := a.next + i
+		rs[i] = auth.AuditRecord{Recorded: time.Date(2025, 4, 1, 9, 0, k, 0, time.UTC), Action: "R", Interaction: "read",
+			Outcome: "0", Status: 200, Subject: fmt.Sprintf("staff-%04d", k), ClientID: "dashboard",
+			ResourceType: "Observation", ResourceID: fmt.Sprint("o", k), Patients: []string{fmt.Sprint("Patient/c", k%3)}}
+	}
+	a.next += n
+	return rs
+}
+
+// appendN appends n records in one AppendAudit.
+func (a *auditTrail) appendN(t *testing.T, s *Store, n int) error {
+	t.Helper()
+	return auth.StoreAudit{Log: s}.Append(context.Background(), "misato", a.records(n))
+}
+
+func (a *auditTrail) mustAppend(t *testing.T, s *Store, n int) {
+	t.Helper()
+	if err := a.appendN(t, s, n); err != nil {
+		t.Fatalf("AppendAudit: %v", err)
+	}
+}
+
+// mustVerify checks the chain with auth.VerifyAuditLog and that it ends at entry want.
+func mustVerify(t *testing.T, s *Store, want int64) {
+	t.Helper()
+	head, err := auth.VerifyAuditLog(context.Background(), s, "misato")
+	if err != nil {
+		t.Fatalf("VerifyAuditLog: %v", err)
+	}
+	if head.Seq != want {
+		t.Fatalf("VerifyAuditLog: the chain ends at %d, want %d", head.Seq, want)
+	}
+	es, next, err := s.SearchAudit(context.Background(), "misato", store.AuditQuery{Count: maxCount})
+	if err != nil || (next == 0) != (want <= maxCount) || int64(len(es)) != min(want, maxCount) || want > 0 && es[0].Seq != want {
+		t.Fatalf("SearchAudit finds %d entries (next %d, %v), want %d from %d", len(es), next, err, min(want, maxCount), want)
+	}
+}
+
+// mustBreakAt checks that auth.VerifyAuditLog reports a break at seq.
+func mustBreakAt(t *testing.T, s *Store, seq int64) {
+	t.Helper()
+	_, err := auth.VerifyAuditLog(context.Background(), s, "misato")
+	var ce *auth.ChainError
+	if !errors.As(err, &ce) || ce.Seq != seq {
+		t.Fatalf("VerifyAuditLog: %v, want a *auth.ChainError at seq %d", err, seq)
+	}
+}
+
+// head reads the head file as it is on disk.
+func (a *auditTrail) head(t *testing.T) auditHead {
+	t.Helper()
+	f, err := os.Open(a.headPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h, ok, err := readHead(f)
+	if err != nil || !ok {
+		t.Fatalf("head file: %v (ok %v)", err, ok)
+	}
+	return h
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+func appendBytes(t *testing.T, path string, b []byte) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readBytes(t *testing.T, path string, off, end int64) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b[off:end]
+}
+
+// TestAuditLogTornTail leaves half a frame at the end of the log, as a power loss during a
+// write does: readers ignore it, and the next append (of this store, or of a store opened
+// afterwards) cuts it off and continues the chain.
+func TestAuditLogTornTail(t *testing.T) {
+	syncModes(t, func(t *testing.T, opts Options) {
+		a := newAuditTrail(t, opts)
+		s := a.open(t)
+		defer func() { s.Close() }()
+		a.mustAppend(t, s, 2)
+		a.mustAppend(t, s, 3)
+		h := a.head(t)
+		last := readBytes(t, a.logPath(), h.off, h.end)
+		appendBytes(t, a.logPath(), last[:len(last)/2])
+
+		if seq, hash, err := s.AuditHead(context.Background(), "misato"); err != nil || seq != 5 || !bytes.Equal(hash, h.hash[:]) {
+			t.Fatalf("AuditHead with a torn tail = %d %x, %v; want 5 %x", seq, hash, err, h.hash)
+		}
+		mustVerify(t, s, 5)
+		a.mustAppend(t, s, 1)
+		mustVerify(t, s, 6)
+		if got, want := fileSize(t, a.logPath()), a.head(t).end; got != want {
+			t.Fatalf("log of %d bytes after the append, want %d: the torn frame was not cut off", got, want)
+		}
+		if logs := a.logs.String(); !strings.Contains(logs, "cut a torn tail") || strings.Contains(logs, "ERROR") {
+			t.Fatalf("want the cut of the torn tail logged as a warning; logs:\n%s", logs)
+		}
+
+		// Torn again, then opened afresh: the first opening cuts it.
+		s.Close()
+		h = a.head(t)
+		appendBytes(t, a.logPath(), readBytes(t, a.logPath(), h.off, h.end)[:frameHead+3])
+		s = a.open(t)
+		mustVerify(t, s, 6)
+		a.mustAppend(t, s, 2)
+		mustVerify(t, s, 8)
+		if got, want := fileSize(t, a.logPath()), a.head(t).end; got != want {
+			t.Fatalf("log of %d bytes, want %d", got, want)
+		}
+	})
+}
+
+// TestAuditLogAdoptsWholeAppends stops an appender between its write and its head update (the
+// head file is put back as it was): the next opening keeps the entries of every AppendAudit
+// written whole, cuts the frames of one written in part, and the chain goes on from there.
+func TestAuditLogAdoptsWholeAppends(t *testing.T) {
+	syncModes(t, func(t *testing.T, opts Options) {
+		a := newAuditTrail(t, opts)
+		s := a.open(t)
+		a.mustAppend(t, s, 3)
+		s.Close()
+		oldHead, err := os.ReadFile(a.headPath())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s = a.open(t)
+		a.mustAppend(t, s, 2) // entries 4 and 5: written whole
+		whole := a.head(t)
+		a.mustAppend(t, s, 2) // entries 6 and 7: the write stops inside entry 7
+		s.Close()
+		last := a.head(t)
+		if err := os.WriteFile(a.headPath(), oldHead, 0o640); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(a.logPath(), last.off+20); err != nil { // inside entry 7
+			t.Fatal(err)
+		}
+		if h := a.head(t); h.seq != 3 {
+			t.Fatalf("head put back at %d, want 3", h.seq)
+		}
+
+		s = a.open(t)
+		defer s.Close()
+		if seq, hash, err := s.AuditHead(context.Background(), "misato"); err != nil || seq != 5 || !bytes.Equal(hash, whole.hash[:]) {
+			t.Fatalf("AuditHead = %d %x, %v; want the whole appends adopted: 5 %x", seq, hash, err, whole.hash)
+		}
+		if got := fileSize(t, a.logPath()); got != whole.end {
+			t.Fatalf("log of %d bytes, want %d: the partial append was not cut off", got, whole.end)
+		}
+		mustVerify(t, s, 5)
+		a.mustAppend(t, s, 1)
+		mustVerify(t, s, 6)
+	})
+}
+
+// TestAuditLogCutIsRefused removes entries from the end of the log: appends fail (the hub fails
+// closed), in the process that saw the entries and in one opened afterwards, and
+// auth.VerifyAuditLog reports where the chain breaks.
+func TestAuditLogCutIsRefused(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		cut  func(h auditHead) int64 // the log's new length
+		at   int64                   // where VerifyAuditLog sees the break
+	}{
+		{"LastEntry", func(h auditHead) int64 { return h.off }, 5},
+		{"InsideLastEntry", func(h auditHead) int64 { return h.end - 1 }, 5},
+		{"Everything", func(auditHead) int64 { return 0 }, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := newAuditTrail(t, Options{})
+			s := a.open(t)
+			defer func() { s.Close() }()
+			a.mustAppend(t, s, 3)
+			a.mustAppend(t, s, 2)
+			if err := os.Truncate(a.logPath(), c.cut(a.head(t))); err != nil {
+				t.Fatal(err)
+			}
+			if err := a.appendN(t, s, 1); !errors.Is(err, store.ErrUnavailable) {
+				t.Fatalf("AppendAudit after the cut: %v, want ErrUnavailable", err)
+			}
+			mustBreakAt(t, s, c.at)
+			if err := a.appendN(t, s, 1); !errors.Is(err, store.ErrUnavailable) {
+				t.Fatalf("a second AppendAudit after the cut: %v, want ErrUnavailable", err)
+			}
+			if logs := a.logs.String(); strings.Count(logs, "level=ERROR msg=\"store/sqlite: the audit log was cut") != 1 {
+				t.Fatalf("want the cut logged once as an error; logs:\n%s", logs)
+			}
+			s.Close()
+			s = a.open(t)
+			if err := a.appendN(t, s, 1); !errors.Is(err, store.ErrUnavailable) {
+				t.Fatalf("AppendAudit of a store opened after the cut: %v, want ErrUnavailable", err)
+			}
+			mustBreakAt(t, s, c.at)
+		})
+	}
+	t.Run("LogRemoved", func(t *testing.T) {
+		a := newAuditTrail(t, Options{})
+		s := a.open(t)
+		a.mustAppend(t, s, 2)
+		s.Close()
+		if err := os.Remove(a.logPath()); err != nil {
+			t.Fatal(err)
+		}
+		s = a.open(t)
+		defer s.Close()
+		if err := a.appendN(t, s, 1); !errors.Is(err, store.ErrUnavailable) {
+			t.Fatalf("AppendAudit without the log: %v, want ErrUnavailable", err)
+		}
+		mustBreakAt(t, s, 1)
+	})
+	t.Run("HeadRemoved", func(t *testing.T) {
+		a := newAuditTrail(t, Options{})
+		s := a.open(t)
+		a.mustAppend(t, s, 2)
+		s.Close()
+		if err := os.Remove(a.headPath()); err != nil {
+			t.Fatal(err)
+		}
+		s = a.open(t)
+		defer s.Close()
+		if err := a.appendN(t, s, 1); !errors.Is(err, store.ErrUnavailable) {
+			t.Fatalf("AppendAudit without the head: %v, want ErrUnavailable", err)
+		}
+		if _, err := auth.VerifyAuditLog(context.Background(), s, "misato"); err == nil {
+			t.Fatal("VerifyAuditLog passes without the head file")
+		}
+	})
+}
+
+// TestAuditLogChangedByte changes one byte of a stored record: verification breaks at that
+// entry (the reader returns the frame as stored although its CRC fails).
+func TestAuditLogChangedByte(t *testing.T) {
+	a := newAuditTrail(t, Options{})
+	s := a.open(t)
+	defer s.Close()
+	a.mustAppend(t, s, 4)
+	a.mustAppend(t, s, 3)
+	mustVerify(t, s, 7)
+	b, err := os.ReadFile(a.logPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		what string
+		seq  int64
+	}{{"staff-0002", 3}, {"staff-0006", 7}} { // in the middle, then the last entry
+		at := bytes.Index(b, []byte(c.what+`"`)) // in the record, not the agent field
+		if at < 0 {
+			t.Fatalf("%s not in the log", c.what)
+		}
+		b[at] = 'S'
+		if err := os.WriteFile(a.logPath(), b, 0o640); err != nil {
+			t.Fatal(err)
+		}
+		mustBreakAt(t, s, 3)
+		es, err := s.AuditEntries(context.Background(), "misato", c.seq-1, 1)
+		if err != nil || len(es) != 1 || !bytes.Contains(es[0].Record, []byte("Staff")) {
+			t.Fatalf("AuditEntries of the changed entry %d: %d entries, %v; want it as stored", c.seq, len(es), err)
+		}
+	}
+}
+
+// TestAuditLogTwoStoresAppendAndIndex appends from two stores on one directory at once: one
+// chain, every entry indexed once, and each store's search sees the other's entries.
+func TestAuditLogTwoStoresAppendAndIndex(t *testing.T) {
+	a := newAuditTrail(t, Options{})
+	s0, s1 := a.open(t), a.open(t)
+	defer s0.Close()
+	defer s1.Close()
+	const rounds = 40
+	errs := make(chan error, 8)
+	for i := range 8 {
+		s := []*Store{s0, s1}[i%2]
+		go func() {
+			var err error
+			for r := 0; r < rounds && err == nil; r++ {
+				rs := make([]auth.AuditRecord, 1+r%3)
+				for k := range rs {
+					rs[k] = auth.AuditRecord{Recorded: time.Now(), Action: "R", Outcome: "0", Subject: fmt.Sprint("store-", i%2)}
+				}
+				err = auth.StoreAudit{Log: s}.Append(context.Background(), "misato", rs)
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	total := int64(8 * (rounds / 3 * 6)) // 1+2+3 entries per three rounds
+	total += int64(8 * []int{0, 1, 3}[rounds%3])
+	for _, s := range []*Store{s0, s1} {
+		mustVerify(t, s, total)
+		for i := range 2 {
+			es, _, err := s.SearchAudit(context.Background(), "misato", store.AuditQuery{Agent: fmt.Sprint("store-", i), Count: 1000})
+			if err != nil || int64(len(es)) != total/2 {
+				t.Fatalf("SearchAudit(agent store-%d) = %d entries, %v; want %d", i, len(es), err, total/2)
+			}
+		}
+	}
+	td, err := s0.tenantDB(context.Background(), "misato")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows, indexed int64
+	if err := td.r.QueryRow("SELECT (SELECT count(*) FROM audit), (SELECT seq FROM audit_indexed)").Scan(&rows, &indexed); err != nil {
+		t.Fatal(err)
+	}
+	if rows != total || indexed != total {
+		t.Fatalf("index: %d rows, indexed up to %d; want %d", rows, indexed, total)
+	}
+}
+
+// TestAuditLogReadsAfterLaggingIndex reads entries that are not indexed yet (the background
+// catch-up has not run) by seq, from anywhere: AuditEntries scans on from the end of the index.
+func TestAuditLogReadsAfterLaggingIndex(t *testing.T) {
+	a := newAuditTrail(t, Options{})
+	s := a.open(t)
+	defer s.Close()
+	for range 10 {
+		a.mustAppend(t, s, 7)
+	}
+	for _, after := range []int64{0, 1, 33, 68, 69, 70} {
+		es, err := s.AuditEntries(context.Background(), "misato", after, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := min(5, 70-after)
+		if int64(len(es)) != want || want > 0 && es[0].Seq != after+1 {
+			t.Fatalf("AuditEntries(after %d, 5) = %d entries from %v, want %d from %d", after, len(es), seqsOf(es), want, after+1)
+		}
+	}
+	mustVerify(t, s, 70)
+	for _, after := range []int64{0, 1, 33, 68, 69} { // now through the index
+		es, err := s.AuditEntries(context.Background(), "misato", after, 1)
+		if err != nil || len(es) != 1 || es[0].Seq != after+1 {
+			t.Fatalf("AuditEntries(after %d, 1) = %v, %v", after, seqsOf(es), err)
+		}
+	}
+}
+
+func seqsOf(es []store.AuditEntry) []int64 {
+	var seqs []int64
+	for _, e := range es {
+		seqs = append(seqs, e.Seq)
+	}
+	return seqs
+}
+
+// TestMigrationFromV4Audit opens a tenant database whose audit trail migration 4 kept in its
+// tables: the first opening copies it into the log as stored, indexes it and drops the old
+// tables; a trail that does not end at its head is not migrated.
+func TestMigrationFromV4Audit(t *testing.T) {
+	for _, cut := range []bool{false, true} {
+		t.Run(map[bool]string{false: "OK", true: "ErrCutTrail"}[cut], func(t *testing.T) {
+			ctx := context.Background()
+			a := newAuditTrail(t, Options{})
+			db, err := sql.Open("sqlite", "file:"+filepath.Join(a.dir, "tenants", "misato.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := migrate(ctx, db, tenantMigrations[:5]); err != nil {
+				t.Fatal(err)
+			}
+			tx, err := db.Begin()
+			if err != nil {
+				t.Fatal(err)
+			}
+			prev := store.AuditGenesis
+			const n = 5000
+			for i, r := range a.records(n) {
+				seq := int64(i + 1)
+				rec := r.Canonical()
+				prev = store.AuditLink(prev, seq, rec)
+				if _, err := tx.Exec(`INSERT INTO audit (seq, hash, ts, record, agent, patients, etype, entity, action, outcome)
+					VALUES (?, ?, ?, ?, ?, ?, 'Observation', ?, 'R', '0')`, seq, prev, r.Recorded.UnixMilli(), rec, r.Subject,
+					`["`+r.Patients[0]+`"]`, "Observation/"+r.ResourceID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			headSeq := int64(n)
+			if cut {
+				headSeq++
+			}
+			if _, err := tx.Exec(`INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)`, headSeq, prev); err != nil {
+				t.Fatal(err)
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+
+			s := a.open(t)
+			defer s.Close()
+			if cut {
+				if err := a.appendN(t, s, 1); !errors.Is(err, store.ErrUnavailable) {
+					t.Fatalf("AppendAudit on a cut v4 trail: %v, want ErrUnavailable", err)
+				}
+				return
+			}
+			mustVerify(t, s, n)
+			es, _, err := s.SearchAudit(ctx, "misato", store.AuditQuery{Patient: "Patient/c1", Agent: "staff-0004"})
+			if err != nil || len(es) != 1 || es[0].Seq != 5 || es[0].Entity != "Observation/o4" {
+				t.Fatalf("SearchAudit of a migrated entry: %+v, %v", es, err)
+			}
+			a.mustAppend(t, s, 2)
+			mustVerify(t, s, n+2)
+			td, _ := s.tenantDB(ctx, "misato")
+			var left int
+			if err := td.r.QueryRow("SELECT count(*) FROM sqlite_master WHERE name IN ('audit_v4', 'audit_head_v4')").Scan(&left); err != nil || left != 0 {
+				t.Fatalf("%d tables of migration 4 left, %v", left, err)
+			}
+		})
+	}
+}
