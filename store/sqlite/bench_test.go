@@ -413,3 +413,53 @@ func BenchmarkAppendAudit(b *testing.B) {
 	wg.Wait()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "appends/s")
 }
+
+// BenchmarkAuditEntries measures the reads of a verification: a trail of
+// KODOMOHUB_BENCH_AUDIT_ENTRIES entries (default 200,000, appended 1,000 per call) read
+// whole with AuditEntries in pages of 1,000, each hash recomputed. b.N counts entries read.
+func BenchmarkAuditEntries(b *testing.B) {
+	n, _ := strconv.Atoi(os.Getenv("KODOMOHUB_BENCH_AUDIT_ENTRIES"))
+	if n <= 0 {
+		n = 200_000
+	}
+	s := mustOpen(b, b.TempDir(), envOptions())
+	b.Cleanup(func() { s.Close() })
+	if err := s.CreateTenant(ctx, store.Tenant{ID: "misato"}); err != nil {
+		b.Fatal(err)
+	}
+	at := time.Date(2025, 4, 1, 9, 0, 0, 0, time.UTC)
+	for i := 0; i < n; i += 1000 {
+		batch := make([]store.AuditEntry, min(1000, n-i))
+		for k := range batch {
+			j := i + k
+			patient, entity := fmt.Sprintf("Patient/c%d", j%5000), fmt.Sprintf("Observation/o%d", j)
+			batch[k] = store.AuditEntry{Time: at, Agent: fmt.Sprint("Practitioner/dr", j%16), Patients: []string{patient},
+				Entity: entity, Action: "R", Outcome: "0", Record: fmt.Appendf(nil,
+					`{"type":"rest","subtype":"read","action":"R","recorded":%q,"outcome":"0","agent":{"who":"Practitioner/dr%d"},`+
+						`"entity":[{"what":%q},{"what":%q,"role":"patient"}],"purpose":"TREAT"}`, at.Format(time.RFC3339Nano), j%16, entity, patient)}
+		}
+		if _, err := s.AppendAudit(ctx, "misato", batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	start := time.Now()
+	read := 0
+	for read < b.N {
+		prev, after := store.AuditGenesis, int64(0)
+		for after < int64(n) && read < b.N {
+			es, err := s.AuditEntries(ctx, "misato", after, 1000)
+			if err != nil || len(es) == 0 {
+				b.Fatalf("AuditEntries(after %d): %d entries, %v", after, len(es), err)
+			}
+			for _, e := range es {
+				if string(store.AuditLink(prev, e.Seq, e.Record)) != string(e.Hash) {
+					b.Fatalf("entry %d: the chain is broken", e.Seq)
+				}
+				prev, after = e.Hash, e.Seq
+			}
+			read += len(es)
+		}
+	}
+	b.ReportMetric(float64(read)/time.Since(start).Seconds(), "entries/s")
+}

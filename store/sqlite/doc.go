@@ -3,8 +3,10 @@
 //
 // # Files
 //
-//	DIR/catalog.db          tenants and secrets (shared by every process using DIR)
-//	DIR/tenants/<id>.db     one database per tenant: a town's data is its own file
+//	DIR/catalog.db                tenants and secrets (shared by every process using DIR)
+//	DIR/tenants/<id>.db           one database per tenant: a town's data is its own file
+//	DIR/tenants/<id>.audit        the tenant's audit trail: an append-only log (see Audit trail)
+//	DIR/tenants/<id>.audit-head   the trail's head, kept apart from the log
 //
 // Every database runs in WAL mode with a busy timeout and foreign keys off. A tenant's write
 // connection has its own, larger page cache (Options.WriterCacheKiB, 32 MiB) and checkpoints
@@ -41,19 +43,18 @@
 //
 // resource also has INDEX resource_live (type, deleted): a type's live resources in rid order.
 //
-// The hub's own tables (store/admin.go, migration 4) live in the tenant database too:
+// The hub's own tables (store/admin.go, migrations 4 and 5) live in the tenant database too:
 //
-//	audit    (seq PK, hash, ts, record, agent, patients, etype, entity, action, outcome)
-//	                                the audit trail (store.AuditLog), one row per entry: seq 1, 2,
-//	                                3 … without gaps; hash = store.AuditLink(previous hash, seq,
-//	                                record); ts Unix ms; record the caller's bytes as given;
-//	                                patients a JSON array (NULL when none); etype the entity's type.
-//	                                INDEX audit_agent (agent), audit_etype (etype), audit_entity
-//	                                (entity): each ends with the rowid, so a filter's rows come in seq order.
+//	audit    (seq PK, off, ts, agent, etype, entity, action, outcome)
+//	                                the index of the audit log (see Audit trail), one row per
+//	                                entry indexed: off is the offset of its frame in the log; ts
+//	                                Unix ms; etype the entity's type. INDEX audit_agent (agent),
+//	                                audit_etype (etype), audit_entity (entity): each ends with the
+//	                                rowid, so a filter's rows come in seq order.
 //	audit_patient (patient, seq) PK both, WITHOUT ROWID: one row per patient of an entry, for
 //	                                SearchAudit by patient.
-//	audit_head (id PK = 1, seq, hash) the last entry appended, kept apart from the entries so
-//	                                that removing the newest entries breaks the chain too.
+//	audit_indexed (id PK = 1, seq, off) the last entry indexed and the end of its frame: where
+//	                                the next catch-up reads on (shared by every process).
 //	record   (kind, id, data) PK (kind, id), WITHOUT ROWID: small documents (store.Records),
 //	                                e.g. kind "client": SMART client registrations.
 //	once     (key PK, until_ms) WITHOUT ROWID: one-time keys (Once, JWT jti) until their expiry;
@@ -63,21 +64,11 @@
 //	                                events (store.Leases), until when (0 once released), and the
 //	                                last event seq acknowledged.
 //
-// AppendAudit goes through the tenant's writer like a Commit (see Writes): the writer keeps the
-// chain head (seq, hash) in memory, gives the entries of every AppendAudit of a group
-// transaction their seqs and hashes in queue order, inserts their rows in a few multi-row
-// INSERTs with one update of audit_head, and answers once the transaction has committed (a
-// failed transaction fails all its appends; nothing of them is written). The head is read
-// from audit_head again whenever another process wrote the database (PRAGMA data_version),
-// inside BEGIN IMMEDIATE: appends of several processes share one chain, and audit.seq being
-// the primary key turns a stale head into an error, never a fork. SearchAudit walks the rows
-// of its most selective indexed filter newest first (patient, then agent or entity, else the
-// table) and tests the others, Since and Until included, on the rows walked: a query bounded by
-// time alone also reads every entry newer than its window. Once, PutRecord, DeleteRecord, ClaimEvents, AckEvents
-// and ReleaseLease also run on the writer, each in its own savepoint of the group
-// transaction, so that their check and write are one step for all processes; their reads
-// (GetRecord, ListRecords, the events of a claim, the audit reads) use the read pool. The
-// clock of leases and one-time keys is Options.Now, to the millisecond.
+// Once, PutRecord, DeleteRecord, ClaimEvents, AckEvents and ReleaseLease run on the writer
+// (see Writes), each in its own savepoint of the group transaction, so that their check and
+// write are one step for all processes; their reads (GetRecord, ListRecords, the events of a
+// claim) use the read pool. The clock of leases and one-time keys is Options.Now, to the
+// millisecond. The audit trail does not go through the writer: see Audit trail.
 //
 // The sp_* tables hold the index entries of current, non-deleted versions only (history is
 // in version): a search scans one parameter's value range and gets resource keys. An update
@@ -159,6 +150,76 @@
 // is Options.Now() at the start of the transaction, truncated to ms and never earlier than
 // the previous transaction's. Another process writing the same tenant database is noticed
 // through PRAGMA data_version and the writer's counters are reloaded.
+//
+// # Audit trail
+//
+// The server appends one audit entry per request and answers only once it is stored, so an
+// append must be cheap and must not wait for a SQLite commit. A tenant's trail (store.AuditLog)
+// is therefore an append-only file, tenants/<id>.audit, which is authoritative: AuditEntries and
+// AuditHead read it; its tables in the tenant database are only an index for SearchAudit.
+//
+//	log    = "khaudit" 0x01, then frames
+//	frame  = len:u32 crc:u32 body               big-endian; len = len(body), crc = CRC-32C(body)
+//	body   = seq:u64 ts:i64 hash:[32] flags:u8 agent entity action outcome npatients:uvarint
+//	         patient* record                     strings are uvarint length + bytes; record is the
+//	                                             rest: the caller's bytes as given; ts Unix ms;
+//	                                             flags 1: the last entry of its AppendAudit
+//	head   = two slots of 128 bytes, each "khah" crc:u32 gen:u64 seq:u64 off:u64 end:u64 hash:[32]
+//	         (crc = CRC-32C of gen…hash); the valid slot of the higher gen is the head: the last
+//	         entry committed (seq, hash) and its frame's bounds in the log (off, end)
+//
+// hash is store.AuditLink(previous hash, seq, record). The head is the commit point: readers
+// read frames up to head.end only, so they never see a frame being written, and an update
+// writes gen+1 into the other slot, so a torn or concurrent head write leaves the previous head
+// readable. The head lives apart from the log so that cutting entries off the log is noticed.
+//
+// Appends. AppendAudit encodes the frames on the caller's goroutine (no JSON) and queues them to
+// the tenant's appender goroutine, which takes every queued append (up to 4,096 entries) and,
+// under an exclusive flock on the log (held by every process appending to it, waited for up to
+// Options.BusyTimeout): reads the head and stats the log; takes a head another process wrote
+// (its last frame must be in the log where it says); gives the entries their seqs and hashes
+// after the head; writes all their frames with one pwrite at the head's end; fdatasyncs the log
+// when Options.Synchronous is FULL; writes the new head; releases the lock and answers. A failed
+// write or head update cuts the log back and fails the whole group. Per entry this costs a few
+// µs (a SHA-256 and a CRC on the appender, the encoding on the caller); the syscalls (flock
+// twice, fstat, pread of the head, pwrite of the frames and of the head) are per group.
+//
+// Crashes. Frames beyond the head were written by an appender that stopped before its head
+// update (or whose head update a power loss lost: with FULL the frames were synced, and were
+// acknowledged). The next appender, or the first opening of the log in a process, keeps those
+// that are whole, pass their CRC and continue the chain, up to the last one ending an
+// AppendAudit (the head moves to it), and cuts off the rest: a torn frame, or the first frames of
+// an append written in part (a warning is logged either way).
+//
+// Cuts. A log shorter than its head, or than this process last saw, a head that went back, a
+// head file removed while the log holds entries, or (checked once a second) a log or head file
+// replaced under an open process means that entries were removed: the appender logs it as an
+// error and refuses every later append (ErrUnavailable; the server then answers 503 and carries
+// out nothing) until an operator has looked; readers still return what is stored, so
+// auth.VerifyAuditLog reports where the chain breaks. A frame whose CRC fails below the head
+// is returned as stored (its hash then fails verification); one that does not decode ends what
+// readers return. With Synchronous NORMAL nothing is fsynced, and a power loss can leave the
+// log shorter than a head that reached the disk: the trail then counts as cut (use FULL where
+// audit appends must survive a power loss).
+//
+// Reads. AuditHead reads the head file. AuditEntries finds the frame of after+1 (the head's last
+// frame, the end of the previous AuditEntries call, the index, or a scan from the end of the
+// index) and reads on sequentially in 256 KiB chunks up to the head: verifying a trail of
+// millions of entries reads the file once.
+//
+// Index. The audit tables are filled from the log in transactions of the tenant's writer of up
+// to 8,192 entries: in the background, once 4,096 entries this process appended wait or a
+// second after the first, and by SearchAudit before it queries (so a search sees every entry
+// appended before it; after a long backlog, such as a migrated trail, the first search waits for
+// the index). audit_indexed, read inside the transaction, says where to go on, so several
+// processes index each entry once. SearchAudit walks the rows of its most selective indexed
+// filter newest first (patient, then agent or entity, else the table), tests the others, Since
+// and Until included, on the rows walked (a query bounded by time alone also reads every entry
+// newer than its window), and reads the page's entries from the log by offset.
+//
+// Migration 5 kept the trail of migration 4 (in the tenant database) as audit_v4 and
+// audit_head_v4; the first opening of the log copies its entries into the empty log as stored
+// (hashes copied, not recomputed), provided the table ends at its head, then drops both tables.
 //
 // # Tenants
 //
