@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 	"time"
 
 	"github.com/kodomohub/kodomohub/store"
@@ -125,19 +126,38 @@ func (s StoreAudit) Append(ctx context.Context, tenant string, records []AuditRe
 	entries := make([]store.AuditEntry, len(records))
 	for i, r := range records {
 		r.Seq, r.Tenant, r.Hash, r.PrevHash = 0, tenant, nil, nil
-		entity := r.ResourceType
-		if entity != "" && r.ResourceID != "" {
-			entity += "/" + r.ResourceID
-		}
-		agent := r.Subject
-		if agent == "" {
-			agent = r.ClientID
-		}
-		entries[i] = store.AuditEntry{Time: r.Recorded, Record: r.Canonical(), Agent: agent,
-			Patients: r.Patients, Entity: entity, Action: r.Action, Outcome: r.Outcome}
+		entries[i] = searchFields(r)
+		entries[i].Time, entries[i].Record = r.Recorded, r.Canonical()
 	}
 	_, err := s.Log.AppendAudit(ctx, tenant, entries)
 	return err
+}
+
+// searchFields returns the search fields of the entry that stores r (derived from r alone, so
+// that verification can check them against the chained record).
+func searchFields(r AuditRecord) store.AuditEntry {
+	entity := r.ResourceType
+	if entity != "" && r.ResourceID != "" {
+		entity += "/" + r.ResourceID
+	}
+	agent := r.Subject
+	if agent == "" {
+		agent = r.ClientID
+	}
+	return store.AuditEntry{Agent: agent, Patients: r.Patients, Entity: entity, Action: r.Action, Outcome: r.Outcome}
+}
+
+// sameSearchFields reports whether a stored entry's search fields are those of its record:
+// the hash covers the record only, so a changed search field (hiding an access from the
+// auditors' searches) is caught here.
+func sameSearchFields(e store.AuditEntry) bool {
+	r, err := DecodeAuditRecord(e.Record)
+	if err != nil {
+		return false
+	}
+	want := searchFields(r)
+	return e.Agent == want.Agent && e.Entity == want.Entity && e.Action == want.Action &&
+		e.Outcome == want.Outcome && slices.Equal(e.Patients, want.Patients)
 }
 
 // EntryRecord decodes a stored audit entry into its record, with Seq and Hash from the entry.
@@ -175,6 +195,10 @@ func VerifyAuditLog(ctx context.Context, log store.AuditLog, tenant string) (Cha
 			}
 			for _, e := range es {
 				if e.Seq > seq {
+					return
+				}
+				if !sameSearchFields(e) {
+					yield(Link{}, &ChainError{Seq: e.Seq, Problem: "the entry's search fields differ from its record"})
 					return
 				}
 				if !yield(Link{Seq: e.Seq, Record: e.Record, Hash: e.Hash}, nil) {

@@ -74,7 +74,8 @@ type AuditLog interface {
 	// ErrNotFound for an unknown tenant, ErrUnavailable when the backend is unreachable.
 	AppendAudit(ctx context.Context, tenant string, entries []AuditEntry) ([]AuditEntry, error)
 	// AuditEntries returns up to limit entries with Seq > after, in Seq order, as stored
-	// (Record and Hash byte for byte), for verification.
+	// (Record and Hash byte for byte, and the search fields), for verification: the hash
+	// covers the record, and a verifier checks the search fields against it.
 	AuditEntries(ctx context.Context, tenant string, after int64, limit int) ([]AuditEntry, error)
 	// AuditHead returns the Seq and Hash of the last entry appended ({0, AuditGenesis} when
 	// there is none). The head is kept apart from the entries, so removing the newest entries
