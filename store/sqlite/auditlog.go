@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -66,9 +67,9 @@ var (
 // are not indexed, or indexDelay after the first of them; one writer transaction indexes at most
 // indexBatch entries.
 const (
-	indexEvery = 4096
+	indexEvery = 16384
 	indexDelay = time.Second
-	indexBatch = 8192
+	indexBatch = 16384
 )
 
 // auditHead is a slot of the head file.
@@ -883,6 +884,10 @@ func (al *auditLog) append(ctx context.Context, entries []store.AuditEntry) ([]s
 func (al *auditLog) run() {
 	defer close(al.done)
 	for first := range al.q {
+		// Let the goroutines that are ready run first: under load some of them are about to
+		// append too, and one write of several appends costs about what one of one costs. When
+		// nothing else is ready this returns at once.
+		runtime.Gosched()
 		batch, n := []*auditReq{first}, len(first.entries)
 	drain:
 		for n < appendBatch {
@@ -1019,7 +1024,7 @@ func (al *auditLog) catchUp(ctx context.Context, target int64) error {
 	defer al.imu.Unlock()
 	for al.indexed.Load() < target {
 		var got int64
-		if err := al.t.submit(ctx, &request{op: "index audit", fn: func(ctx context.Context) (err error) {
+		if err := al.t.submit(ctx, &request{op: "index audit", bare: true, fn: func(ctx context.Context) (err error) {
 			got, err = al.indexBatch(ctx)
 			return err
 		}}); err != nil {
@@ -1075,11 +1080,12 @@ func (al *auditLog) indexBatch(ctx context.Context) (int64, error) {
 		t.s.opts.Logger.Error("store/sqlite: the audit log cannot be indexed further", "tenant", t.id, "after", seq, "err", bad)
 		return seq, nil
 	}
-	if err := t.insertRows(ctx, "audit (seq, off, ts, agent, etype, entity, action, outcome)", "", 8, rows); err != nil {
+	// OR IGNORE: no statement can fail half-way, so SQLite keeps no statement journal, and
+	// rows a failed earlier catch-up left are skipped (an entry may also name a patient twice).
+	if err := t.insertRows(ctx, "OR IGNORE INTO audit (seq, off, ts, agent, etype, entity, action, outcome)", "", 8, rows); err != nil {
 		return 0, unavailable("index audit", err)
 	}
-	// An entry may name a patient twice.
-	if err := t.insertRows(ctx, "audit_patient (patient, seq)", " ON CONFLICT DO NOTHING", 2, pats); err != nil {
+	if err := t.insertRows(ctx, "OR IGNORE INTO audit_patient (patient, seq)", "", 2, pats); err != nil {
 		return 0, unavailable("index audit", err)
 	}
 	if st, err = t.stmt(ctx, `INSERT INTO audit_indexed (id, seq, off) VALUES (1, ?, ?)

@@ -104,6 +104,9 @@ type request struct {
 	// fn runs on the writer's connection inside the group transaction, in its own savepoint
 	// (rolled back when it fails). Its error is the request's, as it is.
 	fn func(ctx context.Context) error
+	// bare runs fn without a savepoint, which spares SQLite the journal of every page it
+	// changes: what fn writes must be right to keep when it fails half-way (idempotent).
+	bare bool
 
 	state   atomic.Int32 // reqQueued → reqTaken by the writer, or → reqAbandoned by the caller
 	results []store.Result
@@ -331,6 +334,10 @@ func (t *tenantDB) runBatch(batch []*request) {
 		now := t.s.opts.Now().UnixMilli()
 		now = max(now, t.lastTs)
 		for _, r := range live {
+			if r.bare {
+				r.err = r.fn(ctx)
+				continue
+			}
 			if err = t.exec(ctx, "SAVEPOINT c"); err != nil {
 				break
 			}
@@ -622,7 +629,7 @@ func (t *tenantDB) apply(ctx context.Context, r *request, now int64) ([]store.Re
 			return nil, nil, err
 		}
 	}
-	if err := t.insertRows(ctx, "version (seq, rid, type, ver, action, ts, raw)", "", 7, vargs); err != nil {
+	if err := t.insertRows(ctx, "INTO version (seq, rid, type, ver, action, ts, raw)", "", 7, vargs); err != nil {
 		return nil, nil, err
 	}
 	added, err := t.writeIndex(ctx, order)
@@ -635,7 +642,7 @@ func (t *tenantDB) apply(ctx context.Context, r *request, now int64) ([]store.Re
 			cargs = append(cargs, typ, n)
 		}
 	}
-	if err := t.insertRows(ctx, "counts (type, n)", " ON CONFLICT (type) DO UPDATE SET n = n + excluded.n", 2, cargs); err != nil {
+	if err := t.insertRows(ctx, "INTO counts (type, n)", " ON CONFLICT (type) DO UPDATE SET n = n + excluded.n", 2, cargs); err != nil {
 		return nil, added, err
 	}
 	return results, added, nil
@@ -820,12 +827,12 @@ func (t *tenantDB) writeIndex(ctx context.Context, order []*state) ([]paramKey, 
 		tbl  byte
 		into string
 		cols int
-	}{{tblStr, "sp_str (pid, val, sys, txt, rid)", 5}, {tblDate, "sp_date (pid, lo, hi, rid)", 4}, {tblNum, "sp_num (pid, num, sys, val, txt, rid)", 6}} {
+	}{{tblStr, "INTO sp_str (pid, val, sys, txt, rid)", 5}, {tblDate, "INTO sp_date (pid, lo, hi, rid)", 4}, {tblNum, "INTO sp_num (pid, num, sys, val, txt, rid)", 6}} {
 		if err := t.insertRows(ctx, x.into, " ON CONFLICT DO NOTHING", x.cols, ins[x.tbl]); err != nil {
 			return added, err
 		}
 	}
-	err := t.insertRows(ctx, "resource (rid, type, id, ver, seq, deleted, ts, ix)",
+	err := t.insertRows(ctx, "INTO resource (rid, type, id, ver, seq, deleted, ts, ix)",
 		" ON CONFLICT (rid) DO UPDATE SET ver = excluded.ver, seq = excluded.seq, deleted = excluded.deleted, ts = excluded.ts, ix = excluded.ix",
 		8, rargs)
 	return added, err
@@ -857,8 +864,8 @@ func (t *tenantDB) deleteRow(ctx context.Context, k string, rid int64) error {
 // rowsPerInsert bounds the rows of one multi-row INSERT.
 const rowsPerInsert = 128
 
-// insertRows inserts args (cols values per row) into `into` with multi-row INSERTs prepared
-// once per row count.
+// insertRows inserts args (cols values per row) with multi-row INSERTs prepared once per row
+// count: into is what follows INSERT ("INTO t (a, b)", "OR IGNORE INTO t (a, b)").
 func (t *tenantDB) insertRows(ctx context.Context, into, suffix string, cols int, args []any) error {
 	for len(args) > 0 {
 		n := min(len(args)/cols, rowsPerInsert)
@@ -866,7 +873,7 @@ func (t *tenantDB) insertRows(ctx context.Context, into, suffix string, cols int
 		st := t.inserts[ik]
 		if st == nil {
 			var b strings.Builder
-			b.WriteString("INSERT INTO " + into + " VALUES ")
+			b.WriteString("INSERT " + into + " VALUES ")
 			tuple := "(?" + strings.Repeat(", ?", cols-1) + ")"
 			for i := range n {
 				if i > 0 {
