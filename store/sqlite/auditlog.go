@@ -1082,18 +1082,18 @@ func (al *auditLog) indexBatch(ctx context.Context) (int64, error) {
 	}
 	// OR IGNORE: no statement can fail half-way, so SQLite keeps no statement journal, and
 	// rows a failed earlier catch-up left are skipped (an entry may also name a patient twice).
-	if err := t.insertRows(ctx, "OR IGNORE INTO audit (seq, off, ts, agent, etype, entity, action, outcome)", "", 8, rows); err != nil {
-		return 0, unavailable("index audit", err)
+	err = t.insertRows(ctx, "OR IGNORE INTO audit (seq, off, ts, agent, etype, entity, action, outcome)", "", 8, rows)
+	if err == nil {
+		err = t.insertRows(ctx, "OR IGNORE INTO audit_patient (patient, seq)", "", 2, pats)
 	}
-	if err := t.insertRows(ctx, "OR IGNORE INTO audit_patient (patient, seq)", "", 2, pats); err != nil {
-		return 0, unavailable("index audit", err)
-	}
-	if st, err = t.stmt(ctx, `INSERT INTO audit_indexed (id, seq, off) VALUES (1, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, off = excluded.off`); err == nil {
-		_, err = st.ExecContext(ctx, seq, off)
+	if err == nil {
+		if st, err = t.stmt(ctx, `INSERT INTO audit_indexed (id, seq, off) VALUES (1, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, off = excluded.off`); err == nil {
+			_, err = st.ExecContext(ctx, seq, off)
+		}
 	}
 	if err != nil {
-		return 0, unavailable("index audit", err)
+		return 0, unavailable("index audit", fmt.Errorf("%w: %w", errAbortGroup, err))
 	}
 	return seq, nil
 }

@@ -105,7 +105,8 @@ type request struct {
 	// (rolled back when it fails). Its error is the request's, as it is.
 	fn func(ctx context.Context) error
 	// bare runs fn without a savepoint, which spares SQLite the journal of every page it
-	// changes: what fn writes must be right to keep when it fails half-way (idempotent).
+	// changes. An error of fn wrapping errAbortGroup (it failed while writing: the transaction
+	// may be gone) fails the whole group transaction; any other error must leave nothing written.
 	bare bool
 
 	state   atomic.Int32 // reqQueued → reqTaken by the writer, or → reqAbandoned by the caller
@@ -113,6 +114,9 @@ type request struct {
 	err     error
 	done    chan struct{}
 }
+
+// errAbortGroup marks the error of a bare request that failed while writing.
+var errAbortGroup = errors.New("a write failed outside a savepoint")
 
 const (
 	reqQueued = iota
@@ -335,7 +339,10 @@ func (t *tenantDB) runBatch(batch []*request) {
 		now = max(now, t.lastTs)
 		for _, r := range live {
 			if r.bare {
-				r.err = r.fn(ctx)
+				if r.err = r.fn(ctx); errors.Is(r.err, errAbortGroup) {
+					err = r.err
+					break
+				}
 				continue
 			}
 			if err = t.exec(ctx, "SAVEPOINT c"); err != nil {
