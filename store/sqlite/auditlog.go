@@ -599,11 +599,11 @@ func (al *auditLog) fail(err error) error {
 	return al.broken
 }
 
-// sync brings the appender's view up to the files under the lock: another process may have
-// appended (the head's gen moved), a crashed appender may have left whole entries beyond the
-// head (adopted when they continue the chain) or a torn frame (cut off). A log shorter than its
-// head or than what this process saw, a head that went backwards or a file replaced makes the log
-// broken.
+// sync brings the appender's view up to the files under the lock. When the log ends where this
+// process left it, nothing changed. Otherwise another process may have appended (the head's gen
+// moved), a crashed appender may have left whole entries beyond the head (adopted when they
+// continue the chain) or a torn frame (cut off). A log shorter than its head or than what this
+// process saw, a head that went backwards or a file replaced makes the log broken.
 func (al *auditLog) sync() error {
 	if al.broken != nil {
 		return al.broken
@@ -618,6 +618,12 @@ func (al *auditLog) sync() error {
 		}
 		al.checked = time.Now()
 	}
+	size := fi.Size()
+	if size == al.view.end && al.view.gen != 0 {
+		// The log ends where this process left it: nobody appended since (an append of another
+		// process, or a crashed one's frames, make it longer), and the head is its own.
+		return nil
+	}
 	h, ok, err := readHead(al.head)
 	if err != nil {
 		return al.fail(fmt.Errorf("%s: %w", al.headPath, err))
@@ -625,7 +631,6 @@ func (al *auditLog) sync() error {
 	if !ok {
 		return al.fail(fmt.Errorf("%s is empty", al.headPath))
 	}
-	size := fi.Size()
 	if h.gen != al.view.gen {
 		switch {
 		case h.gen < al.view.gen || h.seq < al.view.seq || h.end < al.view.end:

@@ -180,14 +180,14 @@
 // are about to append run first and join the group), then takes every queued append (up to 4,096
 // entries) and,
 // under an exclusive flock on the log (held by every process appending to it, waited for up to
-// Options.BusyTimeout): reads the head and stats the log; takes a head another process wrote
-// (its last frame must be in the log where it says); gives the entries their seqs and hashes
-// after the head; writes all their frames with one pwrite at the head's end; fdatasyncs the log
-// when Options.Synchronous is FULL; writes the new head; releases the lock and answers. A failed
-// write or head update cuts the log back and fails the whole group. The syscalls (flock twice,
-// fstat, pread of the head, pwrite of the frames and of the head) are per group; per entry there
-// is a SHA-256 and a CRC on the appender and the encoding on the caller: about 2-4 µs of CPU per
-// entry in all under the load of bench auth.
+// Options.BusyTimeout): stats the log, and when it no longer ends where this process left it,
+// reads the head and takes the one another process wrote (its last frame must be in the log where
+// it says); gives the entries their seqs and hashes after the head; writes all their frames with
+// one pwrite at the head's end; fdatasyncs the log when Options.Synchronous is FULL; writes the
+// new head; releases the lock and answers. A failed write or head update cuts the log back and
+// fails the whole group. The syscalls (flock twice, fstat, pwrite of the frames and of the head)
+// are per group; per entry there is a SHA-256 and a CRC on the appender and the encoding on the
+// caller: about 2-4 µs of CPU per entry in all under the load of bench auth.
 //
 // Crashes. Frames beyond the head were written by an appender that stopped before its head
 // update (or whose head update a power loss lost: with FULL the frames were synced, and were
