@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -13,8 +14,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,7 +54,7 @@ const (
 	headSize    = 72
 	logStart    = int64(len(auditMagic)) // the offset of the first frame
 	scanChunk   = 256 << 10              // reads of AuditEntries and of the indexer
-	appendBatch = 4096                   // entries one write of the appender takes at most
+	appendBatch = 4096                   // entries one write of a leader takes at most
 )
 
 var (
@@ -67,9 +66,9 @@ var (
 // are not indexed, or indexDelay after the first of them; one writer transaction indexes at most
 // indexBatch entries.
 const (
-	indexEvery = 16384
+	indexEvery = 4096
 	indexDelay = time.Second
-	indexBatch = 16384
+	indexBatch = 8192
 )
 
 // auditHead is a slot of the head file.
@@ -234,22 +233,24 @@ func sealFrame(fr []byte, seq int64, hash []byte) {
 	binary.BigEndian.PutUint32(fr[4:], crc32.Checksum(fr[frameHead:], castagnoli))
 }
 
-// auditLog is a tenant's open audit trail: the two files, the appender goroutine and the
+// auditLog is a tenant's open audit trail: the two files, the queue of appends and the
 // background indexer. Readers use the files directly (pread).
 type auditLog struct {
 	t                 *tenantDB
 	path, headPath    string
 	log               *os.File
-	head              *os.File // nil while the head file is missing
-	full              bool     // Options.Synchronous FULL or EXTRA: fdatasync the log before the head
-	qmu               sync.RWMutex
-	q                 chan *auditReq
-	closed            bool
-	done              chan struct{}
+	head              *os.File     // nil while the head file is missing
+	full              bool         // Options.Synchronous FULL or EXTRA: fdatasync the log before the head
 	appended, indexed atomic.Int64 // the last seq this process committed or saw; the last seq known indexed
 
-	// The appender's state, touched only under the file lock (by the appender goroutine, and
-	// by openAuditLog before it starts).
+	// The appends waiting, and whether one of their callers leads (writes them).
+	mu      sync.Mutex
+	queue   []*auditReq
+	leading bool
+	closed  bool
+	idle    sync.Cond // signalled when leading becomes false
+
+	// The leader's state, touched only by the leader (and by openAuditLog before any).
 	view    auditHead // the head as this process last committed or read it
 	broken  error     // set when the log was cut or replaced: every append fails from then on
 	checked time.Time // the last checkPaths
@@ -265,15 +266,23 @@ type auditLog struct {
 	hintSeq, hintOff int64 // AuditEntries: the frame of hintSeq starts at hintOff
 }
 
-// auditReq is one AppendAudit queued to the appender.
+// auditReq is one AppendAudit waiting in the queue.
 type auditReq struct {
-	entries []store.AuditEntry // Seq and Hash set by the appender
+	entries []store.AuditEntry // Seq and Hash set by the leader
 	buf     []byte             // their frames, back to back
 	ends    []int              // the end of each frame in buf
-	state   atomic.Int32       // reqQueued → reqTaken or reqAbandoned, as for request
+	state   atomic.Int32       // reqQueued → reqTaken, reqAbandoned (by its caller) or reqPromoted
 	err     error
-	done    chan struct{}
+	done    chan struct{} // closed once written (or failed)
+	promote chan struct{} // closed when its caller is to lead
 }
+
+// reqPromoted: the caller of a queued append is to lead (after reqQueued, reqTaken, reqAbandoned).
+const reqPromoted = reqAbandoned + 1
+
+// leadFlushes bounds the groups a leader writes after its own before it hands the lead to the
+// caller of the first append waiting.
+const leadFlushes = 4
 
 // auditLog returns the tenant's audit trail, opening it at first use.
 func (t *tenantDB) auditLog(ctx context.Context) (*auditLog, error) {
@@ -296,7 +305,7 @@ func (t *tenantDB) auditLog(ctx context.Context) (*auditLog, error) {
 	return al, nil
 }
 
-// closeAudit stops the tenant's appender and indexer and closes the files.
+// closeAudit waits for the appends queued, stops the indexer and closes the files.
 func (t *tenantDB) closeAudit() error {
 	t.amu.Lock()
 	t.auditClosed = true
@@ -311,8 +320,8 @@ func (t *tenantDB) closeAudit() error {
 func openAuditLog(ctx context.Context, t *tenantDB) (*auditLog, error) {
 	dir := filepath.Join(t.s.dir, "tenants")
 	al := &auditLog{t: t, path: filepath.Join(dir, t.id+".audit"), headPath: filepath.Join(dir, t.id+".audit-head"),
-		full: t.s.opts.Synchronous != "NORMAL", q: make(chan *auditReq, 256), done: make(chan struct{}),
-		sha: sha256.New(), kick: make(chan struct{}, 1), idone: make(chan struct{})}
+		full: t.s.opts.Synchronous != "NORMAL", sha: sha256.New(), kick: make(chan struct{}, 1), idone: make(chan struct{})}
+	al.idle.L = &al.mu
 	var err error
 	if al.log, err = os.OpenFile(al.path, os.O_RDWR|os.O_CREATE, 0o640); err != nil {
 		return nil, err
@@ -349,7 +358,6 @@ func openAuditLog(ctx context.Context, t *tenantDB) (*auditLog, error) {
 	al.appended.Store(al.view.seq)
 	ictx, cancel := context.WithCancel(context.Background())
 	al.cancel = cancel
-	go al.run()
 	go al.runIndexer(ictx)
 	if al.view.seq > indexed {
 		al.kick <- struct{}{}
@@ -365,11 +373,12 @@ func (al *auditLog) closeFiles() {
 }
 
 func (al *auditLog) close() error {
-	al.qmu.Lock()
+	al.mu.Lock()
 	al.closed = true
-	close(al.q)
-	al.qmu.Unlock()
-	<-al.done
+	for al.leading {
+		al.idle.Wait() // the appends queued are written first
+	}
+	al.mu.Unlock()
 	al.cancel()
 	<-al.idone
 	al.closeFiles()
@@ -599,7 +608,7 @@ func (al *auditLog) fail(err error) error {
 	return al.broken
 }
 
-// sync brings the appender's view up to the files under the lock. When the log ends where this
+// sync brings the leader's view up to the files under the lock. When the log ends where this
 // process left it, nothing changed. Otherwise another process may have appended (the head's gen
 // moved), a crashed appender may have left whole entries beyond the head (adopted when they
 // continue the chain) or a torn frame (cut off). A log shorter than its head or than what this
@@ -654,7 +663,7 @@ func (al *auditLog) sync() error {
 	return nil
 }
 
-// replaceCheck is how often the appender checks that the paths of the log and the head still
+// replaceCheck is how often a leader checks that the paths of the log and the head still
 // name the files it has open (two path lookups cost as much as the rest of an append).
 const replaceCheck = time.Second
 
@@ -836,7 +845,8 @@ func (al *auditLog) readFrame(off, seq int64) (store.AuditEntry, error) {
 
 // ---- appending ----
 
-// append queues entries to the appender and waits for their commit.
+// append queues entries and waits for their commit: its caller leads (writes the queued
+// appends) when nobody does, else waits until a leader wrote them or hands it the lead.
 func (al *auditLog) append(ctx context.Context, entries []store.AuditEntry) ([]store.AuditEntry, error) {
 	r := &auditReq{entries: make([]store.AuditEntry, len(entries)), ends: make([]int, len(entries)), done: make(chan struct{})}
 	size := 0
@@ -859,25 +869,34 @@ func (al *auditLog) append(ctx context.Context, entries []store.AuditEntry) ([]s
 		e.Record = r.buf[len(r.buf)-len(e.Record) : len(r.buf) : len(r.buf)] // the store's copy
 		r.entries[i] = e
 	}
-	al.qmu.RLock()
+	r.done, r.promote = make(chan struct{}), make(chan struct{})
+	al.mu.Lock()
 	if al.closed {
-		al.qmu.RUnlock()
+		al.mu.Unlock()
 		return nil, fmt.Errorf("store/sqlite: closed: %w", store.ErrUnavailable)
 	}
-	select {
-	case al.q <- r:
-		al.qmu.RUnlock()
-	case <-ctx.Done():
-		al.qmu.RUnlock()
-		return nil, ctx.Err()
-	}
-	select {
-	case <-r.done:
-	case <-ctx.Done():
-		if r.state.CompareAndSwap(reqQueued, reqAbandoned) {
-			return nil, ctx.Err() // the appender will skip it: nothing is written
+	al.queue = append(al.queue, r)
+	lead := !al.leading
+	al.leading = true
+	al.mu.Unlock()
+	if !lead {
+		select {
+		case <-r.done:
+		case <-r.promote:
+			lead = true
+		case <-ctx.Done():
+			if r.state.CompareAndSwap(reqQueued, reqAbandoned) {
+				return nil, ctx.Err() // the leader will skip it: nothing is written
+			}
+			select { // taken by a leader, or promoted
+			case <-r.done:
+			case <-r.promote:
+				lead = true
+			}
 		}
-		<-r.done
+	}
+	if lead {
+		al.lead(r)
 	}
 	if r.err != nil {
 		return nil, r.err
@@ -885,28 +904,60 @@ func (al *auditLog) append(ctx context.Context, entries []store.AuditEntry) ([]s
 	return r.entries, nil
 }
 
-// run is the appender goroutine: it takes the queued appends and writes them in groups.
-func (al *auditLog) run() {
-	defer close(al.done)
-	for first := range al.q {
-		// Let the goroutines that are ready run first: under load some of them are about to
-		// append too, and one write of several appends costs about what one of one costs. When
-		// nothing else is ready this returns at once.
-		runtime.Gosched()
-		batch, n := []*auditReq{first}, len(first.entries)
-	drain:
-		for n < appendBatch {
-			select {
-			case r, ok := <-al.q:
-				if !ok {
-					break drain
-				}
-				batch, n = append(batch, r), n+len(r.entries)
-			default:
-				break drain
-			}
+// lead writes the queued appends, own's among them, in groups, from the caller's goroutine: no
+// other goroutine has to be woken for an append that finds nobody leading. Once own is written
+// it goes on while appends wait, for up to leadFlushes groups, then hands the lead to the caller
+// of the first append waiting.
+func (al *auditLog) lead(own *auditReq) {
+	for more := 0; ; {
+		al.mu.Lock()
+		written := isClosed(own.done)
+		if written {
+			more++
 		}
+		if len(al.queue) == 0 || written && more > leadFlushes && al.promoteFirst() {
+			if len(al.queue) == 0 {
+				al.leading = false
+				al.idle.Broadcast()
+			}
+			al.mu.Unlock()
+			return
+		}
+		n, i := 0, 0
+		for ; i < len(al.queue) && n < appendBatch; i++ {
+			n += len(al.queue[i].entries)
+		}
+		batch := al.queue[:i:i]
+		al.queue = al.queue[i:]
+		if len(al.queue) == 0 {
+			al.queue = nil // let the backing array go
+		}
+		al.mu.Unlock()
 		al.flush(batch)
+	}
+}
+
+// promoteFirst makes the caller of the first append waiting the leader (it runs under mu):
+// false when every append waiting was abandoned (they are dropped).
+func (al *auditLog) promoteFirst() bool {
+	for len(al.queue) > 0 {
+		r := al.queue[0]
+		if r.state.CompareAndSwap(reqQueued, reqPromoted) {
+			close(r.promote)
+			return true
+		}
+		al.queue = al.queue[1:]
+		close(r.done) // abandoned: its caller returned
+	}
+	return false
+}
+
+func isClosed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -916,10 +967,10 @@ func (al *auditLog) run() {
 func (al *auditLog) flush(batch []*auditReq) {
 	live := batch[:0]
 	for _, r := range batch {
-		if r.state.CompareAndSwap(reqQueued, reqTaken) {
+		if r.state.CompareAndSwap(reqQueued, reqTaken) || r.state.CompareAndSwap(reqPromoted, reqTaken) {
 			live = append(live, r)
 		} else {
-			close(r.done)
+			close(r.done) // abandoned
 		}
 	}
 	if len(live) == 0 {
@@ -1060,7 +1111,18 @@ func (al *auditLog) indexBatch(ctx context.Context) (int64, error) {
 	if err != nil || seq >= h.seq {
 		return seq, err
 	}
-	var rows, pats []any
+	want := min(h.seq-seq, indexBatch)
+	rows, pats := make([]any, 0, 8*want), make([]any, 0, 2*want)
+	// The values that repeat (agents, types, actions, outcomes) are boxed once per batch.
+	boxed := map[string]any{}
+	box := func(b []byte) any {
+		v, ok := boxed[string(b)]
+		if !ok {
+			v = string(b)
+			boxed[string(b)] = v
+		}
+		return v
+	}
 	n := 0
 	var bad error
 	if _, err := al.scan(off, h.end, func(fo int64, fr *frame) (bool, error) {
@@ -1068,9 +1130,8 @@ func (al *auditLog) indexBatch(ctx context.Context) (int64, error) {
 			bad = fmt.Errorf("%s: entry %d at offset %d follows entry %d", al.path, fr.seq, fo, seq)
 			return false, nil
 		}
-		entity := string(fr.entity)
-		etype, _, _ := strings.Cut(entity, "/")
-		rows = append(rows, fr.seq, fo, fr.ts, string(fr.agent), etype, entity, string(fr.action), string(fr.outcome))
+		etype, _, _ := bytes.Cut(fr.entity, []byte("/"))
+		rows = append(rows, fr.seq, fo, fr.ts, box(fr.agent), box(etype), string(fr.entity), box(fr.action), box(fr.outcome))
 		fr.patients(func(p []byte) { pats = append(pats, string(p), fr.seq) })
 		seq, off = fr.seq, fo+fr.size
 		n++

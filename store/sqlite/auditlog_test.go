@@ -521,3 +521,58 @@ func TestMigrationFromV4Audit(t *testing.T) {
 		})
 	}
 }
+
+// TestAuditAppendCanceled appends from many goroutines whose contexts end at random moments,
+// while leaders hand the lead over: nothing hangs, an append that returned its context's error
+// wrote nothing, and every entry stored was returned to its caller.
+func TestAuditAppendCanceled(t *testing.T) {
+	a := newAuditTrail(t, Options{})
+	s := a.open(t)
+	defer s.Close()
+	a.mustAppend(t, s, 1)
+	var (
+		mu       sync.Mutex
+		returned = map[int64]string{}
+		canceled int
+		wg       sync.WaitGroup
+	)
+	for w := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 150 {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(i%7)*20*time.Microsecond)
+				n := fmt.Sprintf("w%d-i%d", w, i)
+				got, err := s.AppendAudit(ctx, "misato", []store.AuditEntry{{Time: time.Now(), Record: []byte(n), Agent: n}})
+				cancel()
+				mu.Lock()
+				switch {
+				case err == nil:
+					returned[got[0].Seq] = n
+				case errors.Is(err, context.DeadlineExceeded):
+					canceled++
+				default:
+					t.Error(err)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	all, err := s.AuditEntries(context.Background(), "misato", 1, maxEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != len(returned) {
+		t.Fatalf("%d entries stored, %d returned (%d appends canceled)", len(all), len(returned), canceled)
+	}
+	for _, e := range all {
+		if returned[e.Seq] != e.Agent {
+			t.Fatalf("entry %d %q was returned as %q", e.Seq, e.Agent, returned[e.Seq])
+		}
+	}
+	if canceled == 0 {
+		t.Log("no append was canceled")
+	}
+	t.Logf("%d appended, %d canceled", len(returned), canceled)
+}

@@ -175,19 +175,20 @@
 // writes gen+1 into the other slot, so a torn or concurrent head write leaves the previous head
 // readable. The head lives apart from the log so that cutting entries off the log is noticed.
 //
-// Appends. AppendAudit encodes the frames on the caller's goroutine (no JSON) and queues them to
-// the tenant's appender goroutine, which first yields (runtime.Gosched: under load, handlers that
-// are about to append run first and join the group), then takes every queued append (up to 4,096
-// entries) and,
-// under an exclusive flock on the log (held by every process appending to it, waited for up to
-// Options.BusyTimeout): stats the log, and when it no longer ends where this process left it,
-// reads the head and takes the one another process wrote (its last frame must be in the log where
-// it says); gives the entries their seqs and hashes after the head; writes all their frames with
-// one pwrite at the head's end; fdatasyncs the log when Options.Synchronous is FULL; writes the
-// new head; releases the lock and answers. A failed write or head update cuts the log back and
-// fails the whole group. The syscalls (flock twice, fstat, pwrite of the frames and of the head)
-// are per group; per entry there is a SHA-256 and a CRC on the appender and the encoding on the
-// caller: about 2-4 µs of CPU per entry in all under the load of bench auth.
+// Appends. AppendAudit encodes the frames on the caller's goroutine (no JSON) and queues them.
+// When no caller is writing, this one leads: it takes every queued append (up to 4,096 entries)
+// and, under an exclusive flock on the log (held by every process appending to it, waited for up
+// to Options.BusyTimeout), stats the log and, when it no longer ends where this process left it,
+// reads the head and takes the one another process wrote (its last frame must be in the log
+// where it says); gives the entries their seqs and hashes after the head; writes all their
+// frames with one pwrite at the head's end; fdatasyncs the log when Options.Synchronous is FULL;
+// writes the new head; releases the lock and answers them. Appends queued meanwhile form the next
+// group: the leader writes up to 4 more, then hands the lead to the first caller waiting. An
+// append that finds nobody leading so costs no goroutine switch (a dedicated appender goroutine
+// took 100 µs to wake its callers under load). A failed write or head update cuts the log back
+// and fails the whole group. The syscalls (flock twice, fstat, pwrite of the frames and of the
+// head) are per group; per entry there is a SHA-256 and a CRC and the encoding: about 5 µs of
+// CPU for an append alone, less per entry in bigger groups.
 //
 // Crashes. Frames beyond the head were written by an appender that stopped before its head
 // update (or whose head update a power loss lost: with FULL the frames were synced, and were
@@ -212,12 +213,12 @@
 // index) and reads on sequentially in 256 KiB chunks up to the head: verifying a trail of
 // millions of entries reads the file once.
 //
-// Index. The audit tables are filled from the log by the tenant's writer, up to 16,384 entries
-// at a time: in the background, once 16,384 entries this process appended wait or a second after
+// Index. The audit tables are filled from the log by the tenant's writer, up to 8,192 entries
+// at a time: in the background, once 4,096 entries this process appended wait or a second after
 // the first, and by SearchAudit before it queries (so a search sees every entry appended before
 // it; after a long backlog, such as a migrated trail, the first search waits for the index).
-// Bigger batches cost less per entry (3.8 µs at 16,384, 5.0 µs at 4,096) and reset the read
-// connections' page caches less often. audit_indexed, read inside the transaction, says where
+// An entry costs about 5 µs to index (five B-tree inserts: audit, its three indexes and
+// audit_patient), the same in batches of 4,096 or 16,384. audit_indexed, read inside the transaction, says where
 // to go on, so several processes index each entry once. An index batch runs in the group
 // transaction without a savepoint of its own, with INSERT OR IGNORE, so that SQLite journals no
 // page for it (a batch that fails half-way leaves rows the next one skips). SearchAudit walks the rows of its most selective indexed
