@@ -8,6 +8,9 @@ import (
 	"syscall"
 )
 
+// fileLocks: appends of several processes exclude each other.
+const fileLocks = true
+
 // tryLockFile takes the exclusive flock of f without waiting: false when another open file
 // description (another process, or another Store of this one) holds it.
 func tryLockFile(f *os.File) (bool, error) {

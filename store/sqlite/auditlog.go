@@ -388,13 +388,15 @@ func (al *auditLog) close() error {
 // lock takes the exclusive lock of the log file, shared with every process appending to it,
 // waiting up to Options.BusyTimeout.
 func (al *auditLog) lock() error {
-	deadline := time.Now().Add(al.t.s.opts.BusyTimeout)
+	var deadline time.Time
 	for wait := 50 * time.Microsecond; ; wait = min(2*wait, 2*time.Millisecond) {
 		ok, err := tryLockFile(al.log)
 		if ok || err != nil {
 			return err
 		}
-		if time.Now().After(deadline) {
+		if deadline.IsZero() {
+			deadline = time.Now().Add(al.t.s.opts.BusyTimeout)
+		} else if time.Now().After(deadline) {
 			return fmt.Errorf("%s is locked by another process", al.path)
 		}
 		time.Sleep(wait)
@@ -848,7 +850,7 @@ func (al *auditLog) readFrame(off, seq int64) (store.AuditEntry, error) {
 // append queues entries and waits for their commit: its caller leads (writes the queued
 // appends) when nobody does, else waits until a leader wrote them or hands it the lead.
 func (al *auditLog) append(ctx context.Context, entries []store.AuditEntry) ([]store.AuditEntry, error) {
-	r := &auditReq{entries: make([]store.AuditEntry, len(entries)), ends: make([]int, len(entries)), done: make(chan struct{})}
+	r := &auditReq{entries: make([]store.AuditEntry, len(entries)), ends: make([]int, len(entries))}
 	size := 0
 	for i := range entries {
 		n := frameSize(&entries[i])

@@ -576,3 +576,34 @@ func TestAuditAppendCanceled(t *testing.T) {
 	}
 	t.Logf("%d appended, %d canceled", len(returned), canceled)
 }
+
+// TestAuditLogLockedByAnotherProcess holds the log's lock as another process would: an append
+// waits for it up to Options.BusyTimeout, then fails with ErrUnavailable; once it is released,
+// appends go on.
+func TestAuditLogLockedByAnotherProcess(t *testing.T) {
+	a := newAuditTrail(t, Options{BusyTimeout: 50 * time.Millisecond})
+	s := a.open(t)
+	defer s.Close()
+	a.mustAppend(t, s, 1)
+	other, err := os.OpenFile(a.logPath(), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if !fileLocks {
+		t.Skip("no file locks here")
+	}
+	if ok, err := tryLockFile(other); !ok || err != nil {
+		t.Fatalf("tryLockFile: %v, %v", ok, err)
+	}
+	start := time.Now()
+	if err := a.appendN(t, s, 1); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("AppendAudit while another holds the lock: %v, want ErrUnavailable", err)
+	}
+	if waited := time.Since(start); waited < 50*time.Millisecond {
+		t.Fatalf("gave up after %v, want the busy timeout", waited)
+	}
+	unlockFile(other)
+	a.mustAppend(t, s, 2)
+	mustVerify(t, s, 3)
+}
