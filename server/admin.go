@@ -68,13 +68,10 @@ func (s *Server) admin(c *gin.Context) {
 	}
 	st := s.startAudit(c, tenant.ID)
 	st.typ = "admin/clients"
-	p, err := s.authn.Authenticate(c.Request.Context(), tenant.ID, c.Request)
-	if err != nil {
-		st.decision = "authentication failed"
-		s.writeError(c, err)
+	p, ok := s.authenticate(c, tenant.ID, st)
+	if !ok {
 		return
 	}
-	st.principal = p
 	if p.Role != auth.RoleMunicipalAdmin || p.Tenant != tenant.ID {
 		st.decision = "the admin API is for the town's municipal-admin role"
 		s.writeError(c, fhir.Errorf(http.StatusForbidden, fhir.IssueForbidden, "%s", st.decision))

@@ -60,19 +60,8 @@ func (s *Server) fhir(c *gin.Context) {
 	}
 
 	st := s.startAudit(c, tenant.ID)
-	p, err := s.authn.Authenticate(c.Request.Context(), tenant.ID, c.Request)
-	if err != nil {
-		st.decision = "authentication failed"
-		s.writeError(c, err)
-		return
-	}
-	st.principal = p
-	if ok, wait := s.limiter.Allow(p.RateKey(), p.Rate); !ok {
-		s.metrics.rateLimited.Inc()
-		st.decision = "rate limit exceeded"
-		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		s.writeError(c, fhir.Errorf(http.StatusTooManyRequests, fhir.IssueThrottled,
-			"too many requests from this client; retry after %s", wait.Round(time.Second)))
+	p, ok := s.authenticate(c, tenant.ID, st)
+	if !ok {
 		return
 	}
 	c.Request = c.Request.WithContext(auth.WithPrincipal(c.Request.Context(), p))
@@ -214,6 +203,28 @@ func (s *Server) fhir(c *gin.Context) {
 	default:
 		s.writeError(c, fhir.Errorf(http.StatusNotFound, fhir.IssueNotSupported, "no FHIR interaction at %s", c.Request.URL.Path))
 	}
+}
+
+// authenticate verifies the request's token for tenant and applies the principal's rate
+// limit; it records the principal in the audit state, or answers the request (401, 429) and
+// returns false.
+func (s *Server) authenticate(c *gin.Context, tenant string, st *auditState) (*auth.Principal, bool) {
+	p, err := s.authn.Authenticate(c.Request.Context(), tenant, c.Request)
+	if err != nil {
+		st.decision = "authentication failed"
+		s.writeError(c, err)
+		return nil, false
+	}
+	st.principal = p
+	if ok, wait := s.limiter.Allow(p.RateKey(), p.Rate); !ok {
+		s.metrics.rateLimited.Inc()
+		st.decision = "rate limit exceeded"
+		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		s.writeError(c, fhir.Errorf(http.StatusTooManyRequests, fhir.IssueThrottled,
+			"too many requests from this client; retry after %s", wait.Round(time.Second)))
+		return nil, false
+	}
+	return p, true
 }
 
 func splitPath(p string) []string {

@@ -129,17 +129,11 @@ func cmdClient(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if _, err := parseArgs(fs, args[1:]); err != nil {
 		return err
 	}
-	if *tenant == "" {
-		return fmt.Errorf("%w: --tenant is required", errUsage)
-	}
-	st, err := sf.open(slog.New(slog.NewTextHandler(stderr, nil)))
+	st, err := sf.openTenant(ctx, *tenant, stderr)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if _, err := st.Tenant(ctx, *tenant); err != nil {
-		return fmt.Errorf("tenant %q: %w", *tenant, err)
-	}
 	clients := auth.StoreClients{Records: st}
 	if args[0] == "list" {
 		cs, err := clients.List(ctx, *tenant)
@@ -196,21 +190,31 @@ func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if _, err := parseArgs(fs, args[1:]); err != nil {
 		return err
 	}
-	if *tenant == "" {
-		return fmt.Errorf("%w: --tenant is required", errUsage)
-	}
-	st, err := sf.open(slog.New(slog.NewTextHandler(stderr, nil)))
+	st, err := sf.openTenant(ctx, *tenant, stderr)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if _, err := st.Tenant(ctx, *tenant); err != nil {
-		return fmt.Errorf("tenant %q: %w", *tenant, err)
-	}
 	head, err := auth.VerifyAuditLog(ctx, st, *tenant)
 	if err != nil {
 		return fmt.Errorf("audit trail of %s: %w", *tenant, err)
 	}
 	fmt.Fprintf(stdout, "audit trail of %s intact: %d records, head %x\n", *tenant, head.Seq, head.Hash)
 	return nil
+}
+
+// openTenant opens the store of the flags and checks that tenant exists in it.
+func (f *storageFlags) openTenant(ctx context.Context, tenant string, stderr io.Writer) (store.Store, error) {
+	if tenant == "" {
+		return nil, fmt.Errorf("%w: --tenant is required", errUsage)
+	}
+	st, err := f.open(slog.New(slog.NewTextHandler(stderr, nil)))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := st.Tenant(ctx, tenant); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("tenant %q: %w", tenant, err)
+	}
+	return st, nil
 }
