@@ -199,7 +199,7 @@
 //
 // Cuts. A log shorter than its head, or than this process last saw, a head that went back, a
 // head file removed while the log holds entries, or (checked once a second) a log or head file
-// replaced under an open process means that entries were removed: the appender logs it as an
+// replaced under an open process means that entries were removed: the process logs it as an
 // error and refuses every later append (ErrUnavailable; the server then answers 503 and carries
 // out nothing) until an operator has looked; readers still return what is stored, so
 // auth.VerifyAuditLog reports where the chain breaks. A frame whose CRC fails below the head
@@ -213,18 +213,21 @@
 // index) and reads on sequentially in 256 KiB chunks up to the head: verifying a trail of
 // millions of entries reads the file once.
 //
-// Index. The audit tables are filled from the log by the tenant's writer, up to 8,192 entries
-// at a time: in the background, once 4,096 entries this process appended wait or a second after
-// the first, and by SearchAudit before it queries (so a search sees every entry appended before
-// it; after a long backlog, such as a migrated trail, the first search waits for the index).
-// An entry costs about 5 µs to index (five B-tree inserts: audit, its three indexes and
-// audit_patient), the same in batches of 4,096 or 16,384. audit_indexed, read inside the transaction, says where
+// Index. The audit tables are filled from the log by the tenant's writer, up to 16,384 entries
+// a transaction (about 100 ms of the writer): in the background, once 16,384 entries this
+// process appended wait or a second after the first, and by SearchAudit before it queries (so a
+// search sees every entry appended before it; after a long backlog, such as a migrated trail, the
+// first search waits for the index). An entry costs about 7 µs of writer CPU (five B-tree
+// inserts: audit, its three indexes and audit_patient, and its share of the pages the transaction
+// writes to the WAL: the inserts of one patient or resource land on one page, so bigger
+// transactions write less per entry). audit_indexed, read inside the transaction, says where
 // to go on, so several processes index each entry once. An index batch runs in the group
 // transaction without a savepoint of its own, with INSERT OR IGNORE, so that SQLite journals no
-// page for it (a batch that fails half-way leaves rows the next one skips). SearchAudit walks the rows of its most selective indexed
-// filter newest first (patient, then agent or entity, else the table), tests the others, Since
-// and Until included, on the rows walked (a query bounded by time alone also reads every entry
-// newer than its window), and reads the page's entries from the log by offset.
+// page for it; when one of its writes fails, the whole group transaction fails. SearchAudit
+// walks the rows of its most selective indexed filter newest first (patient, then agent or
+// entity, else the table), tests the others, Since and Until included, on the rows walked (a
+// query bounded by time alone also reads every entry newer than its window), and reads the
+// page's entries from the log by offset.
 //
 // Migration 5 kept the trail of migration 4 (in the tenant database) as audit_v4 and
 // audit_head_v4; the first opening of the log copies its entries into the empty log as stored
