@@ -263,6 +263,7 @@ type auditLog struct {
 
 	imu    sync.Mutex // one index catch-up at a time in this process
 	kick   chan struct{}
+	armed  atomic.Bool        // the indexer has its timer set
 	cancel context.CancelFunc // stops the indexer
 	idone  chan struct{}
 
@@ -1008,10 +1009,7 @@ func (al *auditLog) flush(batch []*auditReq) {
 	}
 	if err == nil {
 		al.appended.Store(al.view.seq)
-		select {
-		case al.kick <- struct{}{}:
-		default:
-		}
+		al.kickIndexer()
 	}
 }
 
@@ -1076,16 +1074,32 @@ func (al *auditLog) runIndexer(ctx context.Context) {
 			if al.appended.Load()-al.indexed.Load() < indexEvery {
 				if timer == nil {
 					timer = time.After(indexDelay)
+					al.armed.Store(true)
 				}
 				continue
 			}
 		case <-timer:
 		}
 		timer = nil
-		if err := al.catchUp(ctx, al.appended.Load()); err != nil && ctx.Err() == nil {
+		err := al.catchUp(ctx, al.appended.Load())
+		if err != nil && ctx.Err() == nil {
 			al.t.s.opts.Logger.Warn("store/sqlite: indexing the audit log", "tenant", al.t.id, "err", err)
 			timer = time.After(indexDelay)
 		}
+		al.armed.Store(timer != nil)
+	}
+}
+
+// kickIndexer tells the indexer about entries appended, when it has to hear of them: when it
+// has no timer set yet, or when indexEvery entries wait (waking it on every append cost a
+// goroutine switch per append).
+func (al *auditLog) kickIndexer() {
+	if al.armed.Load() && al.appended.Load()-al.indexed.Load() < indexEvery {
+		return
+	}
+	select {
+	case al.kick <- struct{}{}:
+	default:
 	}
 }
 
