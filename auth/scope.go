@@ -137,6 +137,17 @@ func (ss Scopes) Grants(a Access, patient string) bool {
 	return false
 }
 
+// Covers reports whether some scope, of any context and restricted or not, names op on typ:
+// without it nothing of typ can be granted, whatever the resource.
+func (ss Scopes) Covers(typ string, op Op) bool {
+	for _, s := range ss {
+		if s.covers(typ, op) {
+			return true
+		}
+	}
+	return false
+}
+
 func (s Scope) covers(typ string, op Op) bool {
 	return (s.Type == "*" || s.Type == typ) && strings.IndexByte(s.Ops, byte(op)) >= 0
 }

@@ -288,7 +288,7 @@ func (rc *reqContext) read(typ, id string) {
 // exists); principals decided per resource pass and are decided with the resource.
 func (rc *reqContext) precheck(op auth.Op, typ string) error {
 	d := rc.decide(op, typ, "", nil)
-	if d.Allowed || (d.Err == nil && rc.mayBeAllowedPerResource()) {
+	if d.Allowed || (d.Err == nil && rc.mayBeAllowedPerResource(op, typ)) {
 		return nil
 	}
 	rc.audit.decided(d)
@@ -313,10 +313,21 @@ func (rc *reqContext) authorizeWrite(op auth.Op, w store.Write) error {
 	return rc.authorizeResource(op, w.Type, w.ID, aboutIndex(w.Type, w.ID, w.Resource, w.Index))
 }
 
-// mayBeAllowedPerResource reports whether a type-level denial may still turn into an
-// allowance once the resource is known: facility roles (roster), patient/ and restricted
-// scopes decide per resource.
-func (rc *reqContext) mayBeAllowedPerResource() bool {
+// mayBeAllowedPerResource reports whether a type-level denial of op on typ may still turn into
+// an allowance once the resource is known: facility-bound principals (roster), patient/ and
+// restricted scopes decide per resource — but only when some scope names op on typ at all, so
+// that a caller without any grant on the type learns nothing from a 404 or a 403.
+func (rc *reqContext) mayBeAllowedPerResource(op auth.Op, typ string) bool {
+	p := auth.PrincipalFrom(rc.c.Request.Context())
+	if p == nil || !p.Scopes.Covers(typ, op) {
+		return false
+	}
+	return rc.filteredPerResource()
+}
+
+// filteredPerResource reports whether the principal's accesses are decided resource by
+// resource beyond its scopes' types: then a search's total would count what it may not see.
+func (rc *reqContext) filteredPerResource() bool {
 	p := auth.PrincipalFrom(rc.c.Request.Context())
 	if p == nil {
 		return false

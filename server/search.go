@@ -151,7 +151,7 @@ func (rc *reqContext) searchBundle(q *search.Query, comp *store.Compartment, pat
 			return nil, err
 		}
 	}
-	if b.Total != nil && (rc.audit.filtered > 0 || rc.mayBeAllowedPerResource()) {
+	if b.Total != nil && (rc.audit.filtered > 0 || rc.filteredPerResource()) {
 		// The count would tell what the caller may not see.
 		b.Total = nil
 	}

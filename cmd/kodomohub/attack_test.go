@@ -427,6 +427,7 @@ func TestAttackMatrix(t *testing.T) {
 		// Scope escalation.
 		{"nursery deletes a patient", "misato", status(403, "DELETE", "/misato/fhir/Patient/p1", nursery, "")},
 		{"auditor reads a patient", "misato", status(403, "GET", "/misato/fhir/Patient/p1", auditor, "")},
+		{"nursery probes whether an id exists in a type it has no scope for", "misato", status(403, "GET", "/misato/fhir/Condition/no-such-id", nursery, "")},
 		{"auditor searches observations", "misato", status(403, "GET", "/misato/fhir/Observation", auditor, "")},
 		{"read-only client writes", "misato", status(403, "PUT", "/misato/fhir/Observation/o1", hospitalTok, obsFor("o1", "Patient/p1"))},
 		{"client reads a type it has no scope for", "misato", status(403, "GET", "/misato/fhir/Patient/p1", hospitalTok, "")},
