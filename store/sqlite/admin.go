@@ -86,9 +86,9 @@ func (s *Store) auditHead(ctx context.Context, tenant string) (*auditLog, auditH
 
 // SearchAudit implements store.AuditLog. It first indexes the entries up to the head that are
 // not yet indexed, then finds the page in the index and reads its entries from the log. A
-// Patient query walks audit_patient backwards from Before; otherwise an Agent or Entity query
-// walks its index (audit_agent, audit_entity, or audit_etype for a type alone), and any other
-// query the table, newest first. The other filters, Since and Until included, are tested on the
+// Patient query walks audit_patient backwards from Before; otherwise an Agent query walks
+// audit_agent and an Entity query audit_etype (the entries of its type: there is no index by
+// entity id, see migration 6), and any other query the table, newest first. The other filters, Since and Until included, are tested on the
 // rows walked.
 func (s *Store) SearchAudit(ctx context.Context, tenant string, q store.AuditQuery) ([]store.AuditEntry, int64, error) {
 	al, h, err := s.auditHead(ctx, tenant)
@@ -159,7 +159,8 @@ func auditSQL(q store.AuditQuery) (frag, int) {
 	}
 	switch {
 	case strings.Contains(q.Entity, "/"):
-		where = append(where, cat("a.entity = ", arg{q.Entity}))
+		etype, _, _ := strings.Cut(q.Entity, "/")
+		where = append(where, cat("a.etype = ", arg{etype}), cat("a.entity = ", arg{q.Entity}))
 	case q.Entity != "":
 		where = append(where, cat("a.etype = ", arg{q.Entity}))
 	}

@@ -176,7 +176,7 @@ func TestAuditSearchUsesIndexes(t *testing.T) {
 		{store.AuditQuery{Patient: "Patient/p1", Agent: "dr-sato", Entity: "Observation", Since: since}, "SEARCH p USING PRIMARY KEY (patient=? AND seq<?)"},
 		{store.AuditQuery{Agent: "dr-sato", Before: 100}, "USING INDEX audit_agent (agent=? AND rowid<?)"},
 		{store.AuditQuery{Entity: "Observation", Action: "R"}, "USING INDEX audit_etype (etype=? AND rowid<?)"},
-		{store.AuditQuery{Entity: "Observation/o1", Since: since, Until: since.Add(time.Hour)}, "USING INDEX audit_entity (entity=? AND rowid<?)"},
+		{store.AuditQuery{Entity: "Observation/o1", Since: since, Until: since.Add(time.Hour)}, "USING INDEX audit_etype (etype=? AND rowid<?)"},
 		{store.AuditQuery{Since: since, Outcome: "0"}, "SEARCH a USING INTEGER PRIMARY KEY (rowid<?)"},
 	} {
 		f, _ := auditSQL(c.q)

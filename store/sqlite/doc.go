@@ -45,14 +45,16 @@
 //
 // resource also has INDEX resource_live (type, deleted): a type's live resources in rid order.
 //
-// The hub's own tables (store/admin.go, migrations 4 and 5) live in the tenant database too:
+// The hub's own tables (store/admin.go, migrations 4 to 6) live in the tenant database too:
 //
 //	audit    (seq PK, off, ts, agent, etype, entity, action, outcome)
 //	                                the index of the audit log (see Audit trail), one row per
 //	                                entry indexed: off is the offset of its frame in the log; ts
 //	                                Unix ms; etype the entity's type. INDEX audit_agent (agent),
-//	                                audit_etype (etype), audit_entity (entity): each ends with the
-//	                                rowid, so a filter's rows come in seq order.
+//	                                audit_etype (etype): each ends with the rowid, so a filter's
+//	                                rows come in seq order. No index by entity id (migration 6:
+//	                                its random keys cost the town's reads a fifth of their rate);
+//	                                a query by entity id walks its type's rows.
 //	audit_patient (patient, seq) PK both, WITHOUT ROWID: one row per patient of an entry, for
 //	                                SearchAudit by patient.
 //	audit_indexed (id PK = 1, seq, off) the last entry indexed and the end of its frame: where
