@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
@@ -269,5 +270,44 @@ func TestBreakGlassNeedsReasonAndIsRecorded(t *testing.T) {
 	m := h.get("/metrics")
 	if !strings.Contains(string(m.body), "kodomohub_break_glass_total 1") {
 		t.Errorf("break-glass metric not raised")
+	}
+}
+
+func TestMetadataAndSmartConfigurationDescribeAuth(t *testing.T) {
+	h := mustHubWith(t, store.IntegrityOff, func(c *server.Config) {
+		tokens, err := auth.NewTokenService(context.Background(), c.Store, auth.StoreClients{Records: c.Store},
+			auth.StoreReplay{Records: c.Store}, "https://hub.example.lg.jp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Tokens = tokens
+	})
+	cs := h.do(req{method: "GET", path: "/misato/fhir/metadata", token: "-"}).json(t)
+	rest := cs["rest"].([]any)[0].(map[string]any)
+	sec, _ := json.Marshal(rest["security"])
+	if !strings.Contains(string(sec), "SMART-on-FHIR") || !strings.Contains(string(sec), "https://hub.example.lg.jp/misato/auth/token") {
+		t.Errorf("security %s", sec)
+	}
+	for _, r := range rest["resource"].([]any) {
+		r := r.(map[string]any)
+		if r["type"] != "AuditEvent" {
+			continue
+		}
+		b, _ := json.Marshal(r["interaction"])
+		if got := string(b); got != `[{"code":"read"},{"code":"search-type"}]` {
+			t.Errorf("AuditEvent interactions %s", got)
+		}
+		if n := len(r["searchParam"].([]any)); n != 7 {
+			t.Errorf("AuditEvent has %d search parameters, want the 7 the trail answers", n)
+		}
+	}
+	r := h.do(req{method: "GET", path: "/misato/fhir/.well-known/smart-configuration", token: "-"})
+	doc := r.json(t)
+	if r.StatusCode != 200 || doc["token_endpoint"] != "https://hub.example.lg.jp/misato/auth/token" ||
+		doc["jwks_uri"] != "https://hub.example.lg.jp/misato/auth/jwks" {
+		t.Errorf("smart-configuration: %s %s", r.Status, r.body)
+	}
+	if r := h.do(req{method: "GET", path: "/misato/auth/jwks", token: "-"}); r.StatusCode != 200 || !strings.Contains(string(r.body), `"keys"`) {
+		t.Errorf("jwks: %s %s", r.Status, r.body)
 	}
 }

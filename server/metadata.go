@@ -43,7 +43,17 @@ func (s *Server) Spec(tenant store.Tenant, base string) conformance.ServerSpec {
 			}
 		}
 	}
+	if s.tokens != nil {
+		spec.Security = &conformance.SecuritySpec{SMART: true, Token: s.tokens.TokenURL(tenant.ID),
+			Description: "SMART App Launch v2 scopes on tokens from the town's identity provider; " +
+				"SMART Backend Services (private_key_jwt, RS384/ES384) at the token endpoint; " +
+				"configuration at .well-known/smart-configuration"}
+	}
 	for _, t := range fhir.ResourceTypes {
+		if t == "AuditEvent" {
+			spec.Resources = append(spec.Resources, auditEventSpec(s.registry))
+			continue
+		}
 		rs := conformance.ResourceSpec{
 			Type:              t,
 			Profile:           "http://hl7.org/fhir/StructureDefinition/" + t,
@@ -89,4 +99,24 @@ func (s *Server) metadata(c *gin.Context, tenant store.Tenant) {
 	}
 	capabilityCache.Store(key, b)
 	s.write(c, http.StatusOK, b)
+}
+
+// auditEventSpec describes AuditEvent as served: the hub's audit trail, read and searched
+// (auditevent.go), never written by clients: the town's append-only, hash-chained audit
+// trail, written by the hub for every access (IHE Basic Audit Log Patterns).
+func auditEventSpec(reg *search.Registry) conformance.ResourceSpec {
+	rs := conformance.ResourceSpec{
+		Type:              "AuditEvent",
+		Profile:           "http://hl7.org/fhir/StructureDefinition/AuditEvent",
+		Interactions:      []string{"read", "search-type"},
+		Versioning:        "no-version",
+		ConditionalRead:   "not-supported",
+		ConditionalDelete: "not-supported",
+	}
+	for _, code := range []string{"date", "agent", "patient", "entity", "entity-type", "action", "outcome"} {
+		if p, ok := reg.Lookup("AuditEvent", code); ok {
+			rs.SearchParams = append(rs.SearchParams, conformance.SearchParam{Name: p.Code, Type: p.Type.String(), Definition: p.URL})
+		}
+	}
+	return rs
 }
