@@ -278,8 +278,16 @@ func VerifyChainHead(records iter.Seq2[AuditRecord, error], head ChainHead) erro
 	if err != nil {
 		return err
 	}
-	if got.Seq != head.Seq || !bytes.Equal(got.Hash, head.Hash) {
+	return checkHead(got, head)
+}
+
+// checkHead compares the end of a verified chain with the head kept apart from it.
+func checkHead(got, head ChainHead) error {
+	switch {
+	case got.Seq != head.Seq:
 		return &ChainError{Seq: got.Seq + 1, Problem: fmt.Sprintf("the chain ends at seq %d, the head says %d", got.Seq, head.Seq)}
+	case !bytes.Equal(got.Hash, head.Hash):
+		return &ChainError{Seq: head.Seq, Problem: "the last record's hash differs from the head's"}
 	}
 	return nil
 }

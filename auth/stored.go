@@ -212,11 +212,5 @@ func VerifyAuditLog(ctx context.Context, log store.AuditLog, tenant string) (Cha
 	if err != nil {
 		return got, err
 	}
-	if got.Seq != seq {
-		return got, &ChainError{Seq: got.Seq + 1, Problem: fmt.Sprintf("the chain ends at seq %d, the head says %d", got.Seq, seq)}
-	}
-	if string(got.Hash) != string(hash) {
-		return got, &ChainError{Seq: seq, Problem: "the last record's hash differs from the head's"}
-	}
-	return got, nil
+	return got, checkHead(got, ChainHead{Seq: seq, Hash: hash})
 }

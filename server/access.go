@@ -52,11 +52,20 @@ func aboutIndex(typ, id string, raw []byte, index []search.Entry) *about {
 	}
 	params := patientCompartment[typ]
 	for _, e := range index {
-		if e.Kind == search.KindValue && e.System == "Patient" && e.Value != "" && slices.Contains(params, e.Code) {
-			a.patients = appendUnique(a.patients, "Patient/"+e.Value)
+		if slices.Contains(params, e.Code) {
+			a.patients = appendPatient(a.patients, e)
 		}
 	}
 	return a
+}
+
+// appendPatient adds the patient an index entry of a Patient-compartment parameter refers
+// to, if it is a local reference to a Patient.
+func appendPatient(list []string, e search.Entry) []string {
+	if e.Kind == search.KindValue && e.System == "Patient" && e.Value != "" {
+		return appendUnique(list, "Patient/"+e.Value)
+	}
+	return list
 }
 
 // aboutCache remembers the patients of stored versions: reads of the same versions repeat,
@@ -111,9 +120,7 @@ func (s *Server) aboutStoredExact(tenant string, res fhir.Resource) *about {
 				}
 				es, _ := s.registry.ExtractParam(p, decoded)
 				for _, e := range es {
-					if e.Kind == search.KindValue && e.System == "Patient" && e.Value != "" {
-						a.patients = appendUnique(a.patients, "Patient/"+e.Value)
-					}
+					a.patients = appendPatient(a.patients, e)
 				}
 			}
 		}
@@ -280,11 +287,17 @@ func (rc *reqContext) authorizeResource(op auth.Op, typ, id string, a *about) er
 	if err := d.AsError(auth.PrincipalFrom(rc.c.Request.Context())); err != nil {
 		return err
 	}
+	rc.accessed(a, typ, id, d)
+	return nil
+}
+
+// accessed records an allowed access to a resource: its patients in the audit record, and the
+// alert of a break-glass access.
+func (rc *reqContext) accessed(a *about, typ, id string, d auth.Decision) {
 	rc.audit.touched(a.patients)
 	if d.BreakGlass {
 		rc.breakGlass(typ, id, d)
 	}
-	return nil
 }
 
 // visible decides whether a resource found by a search, include or history may be shown;
@@ -295,10 +308,7 @@ func (rc *reqContext) visible(op auth.Op, a *about, typ, id string) bool {
 		rc.audit.filtered++
 		return false
 	}
-	rc.audit.touched(a.patients)
-	if d.BreakGlass {
-		rc.breakGlass(typ, id, d)
-	}
+	rc.accessed(a, typ, id, d)
 	return true
 }
 
@@ -323,7 +333,6 @@ type auditState struct {
 	decision   string
 	breakGlass string
 	filtered   int
-	authErr    string
 	done       bool
 }
 

@@ -11,7 +11,6 @@ import (
 
 	"github.com/kodomohub/kodomohub/auth"
 	"github.com/kodomohub/kodomohub/fhir"
-	"github.com/kodomohub/kodomohub/store"
 )
 
 // The admin API of a tenant, for its municipal-admin role (and nobody else):
@@ -58,12 +57,8 @@ func describeClient(c auth.Client) clientResponse {
 // admin serves /{tenant}/admin/clients[/{id}].
 func (s *Server) admin(c *gin.Context) {
 	setInteraction(c, "admin")
-	tenant, err := s.store.Tenant(c.Request.Context(), c.Param("tenant"))
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			err = fhir.Errorf(http.StatusNotFound, fhir.IssueNotFound, "unknown tenant %q", c.Param("tenant"))
-		}
-		s.writeError(c, err)
+	tenant, ok := s.tenantOf(c)
+	if !ok {
 		return
 	}
 	st := s.startAudit(c, tenant.ID)

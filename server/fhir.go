@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,13 +29,8 @@ func (s *Server) fhir(c *gin.Context) {
 			"this server produces application/fhir+json and application/json only"))
 		return
 	}
-	tenantID := c.Param("tenant")
-	tenant, err := s.store.Tenant(c.Request.Context(), tenantID)
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			err = fhir.Errorf(http.StatusNotFound, fhir.IssueNotFound, "unknown tenant %q", tenantID)
-		}
-		s.writeError(c, err)
+	tenant, ok := s.tenantOf(c)
+	if !ok {
 		return
 	}
 	segs := splitPath(c.Param("path"))
@@ -205,6 +201,20 @@ func (s *Server) fhir(c *gin.Context) {
 	}
 }
 
+// tenantOf returns the tenant named in the URL, or answers the request (404 for an unknown
+// tenant) and returns false.
+func (s *Server) tenantOf(c *gin.Context) (store.Tenant, bool) {
+	tenant, err := s.store.Tenant(c.Request.Context(), c.Param("tenant"))
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			err = fhir.Errorf(http.StatusNotFound, fhir.IssueNotFound, "unknown tenant %q", c.Param("tenant"))
+		}
+		s.writeError(c, err)
+		return store.Tenant{}, false
+	}
+	return tenant, true
+}
+
 // authenticate verifies the request's token for tenant and applies the principal's rate
 // limit; it records the principal in the audit state, or answers the request (401, 429) and
 // returns false.
@@ -328,19 +338,11 @@ func (rc *reqContext) mayBeAllowedPerResource(op auth.Op, typ string) bool {
 // filteredPerResource reports whether the principal's accesses are decided resource by
 // resource beyond its scopes' types: then a search's total would count what it may not see.
 func (rc *reqContext) filteredPerResource() bool {
-	p := auth.PrincipalFrom(rc.c.Request.Context())
-	if p == nil {
-		return false
-	}
-	if p.Facility != "" {
+	if rc.patientDecided() {
 		return true
 	}
-	for _, sc := range p.Scopes {
-		if sc.Context == "patient" || sc.Query != "" {
-			return true
-		}
-	}
-	return false
+	p := auth.PrincipalFrom(rc.c.Request.Context())
+	return p != nil && slices.ContainsFunc(p.Scopes, func(sc auth.Scope) bool { return sc.Query != "" })
 }
 
 func (rc *reqContext) vread(typ, id, vid string) {

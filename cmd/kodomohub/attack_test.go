@@ -173,12 +173,7 @@ func (h *hub) registerClient(t *testing.T, tenant, scope, facility string, extra
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, _ := jwk.FromRaw(raw)
-	_ = key.Set(jwk.KeyIDKey, "k1")
-	pub, _ := key.PublicKey()
-	set := jwk.NewSet()
-	_ = set.AddKey(pub)
-	b, _ := json.Marshal(set)
+	key, b := keyWithJWKS(raw)
 	f := filepath.Join(t.TempDir(), "jwks.json")
 	if err := os.WriteFile(f, b, 0o600); err != nil {
 		t.Fatal(err)
@@ -196,6 +191,18 @@ func (h *hub) registerClient(t *testing.T, tenant, scope, facility string, extra
 		t.Fatalf("client create printed %q", out.String())
 	}
 	return backendClient{id: id, key: key}
+}
+
+// keyWithJWKS returns the private key raw as a JWK with kid "k1", and the JWK Set of its
+// public half.
+func keyWithJWKS(raw any) (jwk.Key, []byte) {
+	key, _ := jwk.FromRaw(raw)
+	_ = key.Set(jwk.KeyIDKey, "k1")
+	pub, _ := key.PublicKey()
+	set := jwk.NewSet()
+	_ = set.AddKey(pub)
+	b, _ := json.Marshal(set)
+	return key, b
 }
 
 // assertion signs a client assertion; mod changes claims, hdr the headers.
@@ -326,12 +333,7 @@ func TestAttackMatrix(t *testing.T) {
 
 	// An attacker's own key, published at an URL the attacker controls (forged jku).
 	attackerRaw, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	attackerKey, _ := jwk.FromRaw(attackerRaw)
-	_ = attackerKey.Set(jwk.KeyIDKey, "k1")
-	attackerPub, _ := attackerKey.PublicKey()
-	attackerSet := jwk.NewSet()
-	_ = attackerSet.AddKey(attackerPub)
-	attackerJWKS, _ := json.Marshal(attackerSet)
+	attackerKey, attackerJWKS := keyWithJWKS(attackerRaw)
 	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(attackerJWKS) }))
 	defer evil.Close()
 	jku := func(hd jws.Headers) { _ = hd.Set(jws.JWKSetURLKey, evil.URL) }
