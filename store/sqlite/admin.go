@@ -6,8 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math"
-	"strings"
 	"time"
 
 	"github.com/kodomohub/kodomohub/store"
@@ -85,11 +83,9 @@ func (s *Store) auditHead(ctx context.Context, tenant string) (*auditLog, auditH
 }
 
 // SearchAudit implements store.AuditLog. It first indexes the entries up to the head that are
-// not yet indexed, then finds the page in the index and reads its entries from the log. A
-// Patient query walks audit_patient backwards from Before; otherwise an Agent query walks
-// audit_agent and an Entity query audit_etype (the entries of its type: there is no index by
-// entity id, see migration 6), and any other query the table, newest first. The other filters, Since and Until included, are tested on the
-// rows walked.
+// not yet indexed, then walks the index newest first (auditlog_index.go): the postings of the
+// query's patient, else of its agent, else of its entity's type, or else the blocks, skipping
+// blocks outside Since and Until; every filter is tested on the frames read from the log.
 func (s *Store) SearchAudit(ctx context.Context, tenant string, q store.AuditQuery) ([]store.AuditEntry, int64, error) {
 	al, h, err := s.auditHead(ctx, tenant)
 	if err != nil {
@@ -98,79 +94,25 @@ func (s *Store) SearchAudit(ctx context.Context, tenant string, q store.AuditQue
 	if err := al.indexedUpTo(ctx, h); err != nil {
 		return nil, 0, err
 	}
-	f, count := auditSQL(q)
-	rows, err := al.t.r.QueryContext(ctx, f.sql, f.args...)
-	if err != nil {
-		return nil, 0, unavailable("SearchAudit", err)
-	}
-	type at struct{ seq, off int64 }
-	var found []at
-	for rows.Next() {
-		var a at
-		if err := rows.Scan(&a.seq, &a.off); err != nil {
-			rows.Close()
-			return nil, 0, unavailable("SearchAudit", err)
-		}
-		found = append(found, a)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, 0, unavailable("SearchAudit", err)
-	}
-	var next int64
-	if len(found) > count {
-		found = found[:count]
-		next = found[count-1].seq
-	}
-	es := make([]store.AuditEntry, len(found))
-	for i, a := range found {
-		if es[i], err = al.readFrame(a.off, a.seq); err != nil {
-			return nil, 0, unavailable("SearchAudit", err)
-		}
-	}
-	return es, next, nil
-}
-
-// auditSQL is the query of one SearchAudit page: the seq and log offset of count+1 entries, to
-// tell whether a next page follows.
-func auditSQL(q store.AuditQuery) (frag, int) {
 	count := q.Count
 	if count <= 0 {
 		count = defaultCount
 	}
 	count = min(count, maxCount)
-	before := q.Before
-	if before <= 0 {
-		before = math.MaxInt64
+	before := h.seq + 1
+	if q.Before > 0 {
+		before = min(before, q.Before)
 	}
-	from, order := "audit a", "a.seq DESC"
-	var where []frag
-	if q.Patient != "" {
-		// CROSS JOIN keeps audit_patient the outer loop: its rows of one patient, by seq.
-		from, order = "audit_patient p CROSS JOIN audit a ON a.seq = p.seq", "p.seq DESC"
-		where = append(where, cat("p.patient = ", arg{q.Patient}), cat("p.seq < ", arg{before}))
-	} else {
-		where = append(where, cat("a.seq < ", arg{before}))
+	es, err := al.search(ctx, q, before, count+1)
+	if err != nil {
+		return nil, 0, unavailable("SearchAudit", err)
 	}
-	for _, f := range []struct{ col, val string }{{"a.agent", q.Agent}, {"a.action", q.Action}, {"a.outcome", q.Outcome}} {
-		if f.val != "" {
-			where = append(where, cat(f.col+" = ", arg{f.val}))
-		}
+	var next int64
+	if len(es) > count {
+		es = es[:count]
+		next = es[count-1].Seq
 	}
-	switch {
-	case strings.Contains(q.Entity, "/"):
-		etype, _, _ := strings.Cut(q.Entity, "/")
-		where = append(where, cat("a.etype = ", arg{etype}), cat("a.entity = ", arg{q.Entity}))
-	case q.Entity != "":
-		where = append(where, cat("a.etype = ", arg{q.Entity}))
-	}
-	if !q.Since.IsZero() {
-		where = append(where, cat("a.ts >= ", arg{q.Since.UnixMilli()}))
-	}
-	if !q.Until.IsZero() {
-		where = append(where, cat("a.ts < ", arg{q.Until.UnixMilli()}))
-	}
-	return cat("SELECT a.seq, a.off FROM "+from+" WHERE ", and(where...), " ORDER BY "+order+" LIMIT ", arg{count + 1}), count
+	return es, next, nil
 }
 
 // ---- records and one-time keys ----

@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -261,7 +260,8 @@ type auditLog struct {
 	buf     []byte
 	sha     hash.Hash
 
-	imu    sync.Mutex // one index catch-up at a time in this process
+	ix     *auditIndex // the index database (auditlog_index.go)
+	imu    sync.Mutex  // one index catch-up at a time in this process
 	kick   chan struct{}
 	armed  atomic.Bool        // the indexer has its timer set
 	cancel context.CancelFunc // stops the indexer
@@ -354,8 +354,13 @@ func openAuditLog(ctx context.Context, t *tenantDB) (*auditLog, error) {
 			return nil, err
 		}
 	}
-	var indexed int64
-	if err := t.r.QueryRowContext(ctx, "SELECT seq FROM audit_indexed WHERE id = 1").Scan(&indexed); err != nil && !errors.Is(err, sql.ErrNoRows) {
+	if al.ix, err = openAuditIndex(ctx, t.s, filepath.Join(dir, t.id+".audit-index.db")); err != nil {
+		al.closeFiles()
+		return nil, err
+	}
+	indexed, _, err := al.ix.last(ctx, al.ix.r)
+	if err != nil {
+		al.ix.close()
 		al.closeFiles()
 		return nil, err
 	}
@@ -387,7 +392,7 @@ func (al *auditLog) close() error {
 	al.cancel()
 	<-al.idone
 	al.closeFiles()
-	return nil
+	return al.ix.close()
 }
 
 // lock takes the exclusive lock of the log file, shared with every process appending to it,
@@ -1104,16 +1109,13 @@ func (al *auditLog) kickIndexer() {
 }
 
 // catchUp indexes the log up to entry target at least (or up to where it ends, when it is
-// shorter), in transactions of the tenant's writer of up to indexBatch entries.
+// shorter), in transactions of the index database of up to indexBatch entries.
 func (al *auditLog) catchUp(ctx context.Context, target int64) error {
 	al.imu.Lock()
 	defer al.imu.Unlock()
 	for al.indexed.Load() < target {
-		var got int64
-		if err := al.t.submit(ctx, &request{op: "index audit", bare: true, fn: func(ctx context.Context) (err error) {
-			got, err = al.indexBatch(ctx)
-			return err
-		}}); err != nil {
+		got, err := al.indexBatch(ctx)
+		if err != nil {
 			return err
 		}
 		if got <= al.indexed.Load() {
@@ -1124,84 +1126,14 @@ func (al *auditLog) catchUp(ctx context.Context, target int64) error {
 	return nil
 }
 
-// indexBatch runs on the writer inside its transaction: it indexes up to indexBatch entries
-// after those audit_indexed records (read again here: another process may have indexed them) and
-// returns the last entry indexed.
-func (al *auditLog) indexBatch(ctx context.Context) (int64, error) {
-	t := al.t
-	seq, off := int64(0), logStart
-	st, err := t.stmt(ctx, "SELECT seq, off FROM audit_indexed WHERE id = 1")
-	if err != nil {
-		return 0, unavailable("index audit", err)
-	}
-	if err := st.QueryRowContext(ctx).Scan(&seq, &off); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, unavailable("index audit", err)
-	}
-	h, err := al.currentHead()
-	if err != nil || seq >= h.seq {
-		return seq, err
-	}
-	want := min(h.seq-seq, indexBatch)
-	rows, pats := make([]any, 0, 8*want), make([]any, 0, 2*want)
-	// The values that repeat (agents, types, actions, outcomes) are boxed once per batch.
-	boxed := map[string]any{}
-	box := func(b []byte) any {
-		v, ok := boxed[string(b)]
-		if !ok {
-			v = string(b)
-			boxed[string(b)] = v
-		}
-		return v
-	}
-	n := 0
-	var bad error
-	if _, err := al.scan(off, h.end, func(fo int64, fr *frame) (bool, error) {
-		if fr.seq != seq+1 {
-			bad = fmt.Errorf("%s: entry %d at offset %d follows entry %d", al.path, fr.seq, fo, seq)
-			return false, nil
-		}
-		etype, _, _ := bytes.Cut(fr.entity, []byte("/"))
-		rows = append(rows, fr.seq, fo, fr.ts, box(fr.agent), box(etype), string(fr.entity), box(fr.action), box(fr.outcome))
-		fr.patients(func(p []byte) { pats = append(pats, string(p), fr.seq) })
-		seq, off = fr.seq, fo+fr.size
-		n++
-		return n < indexBatch, nil
-	}); err != nil {
-		return 0, unavailable("index audit", err)
-	}
-	if n == 0 {
-		if bad == nil {
-			bad = fmt.Errorf("%s ends before entry %d, which its head records", al.path, h.seq)
-		}
-		t.s.opts.Logger.Error("store/sqlite: the audit log cannot be indexed further", "tenant", t.id, "after", seq, "err", bad)
-		return seq, nil
-	}
-	// OR IGNORE: no statement can fail half-way, so SQLite keeps no statement journal, and
-	// rows a failed earlier catch-up left are skipped (an entry may also name a patient twice).
-	err = t.insertRows(ctx, "OR IGNORE INTO audit (seq, off, ts, agent, etype, entity, action, outcome)", "", 8, rows)
-	if err == nil {
-		err = t.insertRows(ctx, "OR IGNORE INTO audit_patient (patient, seq)", "", 2, pats)
-	}
-	if err == nil {
-		if st, err = t.stmt(ctx, `INSERT INTO audit_indexed (id, seq, off) VALUES (1, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, off = excluded.off`); err == nil {
-			_, err = st.ExecContext(ctx, seq, off)
-		}
-	}
-	if err != nil {
-		return 0, unavailable("index audit", fmt.Errorf("%w: %w", errAbortGroup, err))
-	}
-	return seq, nil
-}
-
 // indexedUpTo makes sure the index holds every entry up to the head h: it asks the tenant
 // database (another process may have indexed them) and otherwise catches up.
 func (al *auditLog) indexedUpTo(ctx context.Context, h auditHead) error {
 	if al.indexed.Load() >= h.seq {
 		return nil
 	}
-	var seq int64
-	if err := al.t.r.QueryRowContext(ctx, "SELECT seq FROM audit_indexed WHERE id = 1").Scan(&seq); err != nil && !errors.Is(err, sql.ErrNoRows) {
+	seq, _, err := al.ix.last(ctx, al.ix.r)
+	if err != nil {
 		return unavailable("SearchAudit", err)
 	}
 	for old := al.indexed.Load(); seq > old && !al.indexed.CompareAndSwap(old, seq); old = al.indexed.Load() {
@@ -1256,21 +1188,25 @@ func (al *auditLog) offsetOf(ctx context.Context, seq int64, h auditHead) (int64
 	if hs == seq {
 		return ho, nil
 	}
-	var off int64
-	err := al.t.r.QueryRowContext(ctx, "SELECT off FROM audit WHERE seq = ?", seq).Scan(&off)
-	if err == nil {
-		return off, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
+	// The block holding seq, or the last one before it: the log is scanned on from its end.
+	var lo, hi, off, end int64
+	var sizes []byte
+	err := al.ix.r.QueryRowContext(ctx, blockOfSQL, seq).
+		Scan(&lo, &hi, &off, &end, &sizes)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return logStart, nil
+	case err != nil:
 		return 0, unavailable("AuditEntries", err)
+	case seq > hi:
+		return end, nil
 	}
-	var iseq int64
-	off = logStart
-	if err := al.t.r.QueryRowContext(ctx, "SELECT seq, off FROM audit_indexed WHERE id = 1").Scan(&iseq, &off); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, unavailable("AuditEntries", err)
-	}
-	if seq <= iseq {
-		return 0, unavailable("AuditEntries", fmt.Errorf("the audit index lacks entry %d", seq))
+	for i := lo; i < seq; i++ {
+		n, k := binary.Uvarint(sizes)
+		if k <= 0 {
+			return 0, unavailable("AuditEntries", fmt.Errorf("audit index, block %d: bad sizes", lo))
+		}
+		sizes, off = sizes[k:], off+int64(n)
 	}
 	return off, nil
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -410,12 +411,16 @@ func TestAuditLogTwoStoresAppendAndIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rows, indexed int64
-	if err := td.r.QueryRow("SELECT (SELECT count(*) FROM audit), (SELECT seq FROM audit_indexed)").Scan(&rows, &indexed); err != nil {
+	al, err := td.auditLog(context.Background())
+	if err != nil {
 		t.Fatal(err)
 	}
-	if rows != total || indexed != total {
-		t.Fatalf("index: %d rows, indexed up to %d; want %d", rows, indexed, total)
+	var entries, indexed int64
+	if err := al.ix.r.QueryRow("SELECT sum(hi - lo + 1), max(hi) FROM block").Scan(&entries, &indexed); err != nil {
+		t.Fatal(err)
+	}
+	if entries != total || indexed != total {
+		t.Fatalf("index: %d entries in blocks, indexed up to %d; want %d", entries, indexed, total)
 	}
 }
 
@@ -515,8 +520,8 @@ func TestMigrationFromV4Audit(t *testing.T) {
 			mustVerify(t, s, n+2)
 			td, _ := s.tenantDB(ctx, "misato")
 			var left int
-			if err := td.r.QueryRow("SELECT count(*) FROM sqlite_master WHERE name IN ('audit_v4', 'audit_head_v4')").Scan(&left); err != nil || left != 0 {
-				t.Fatalf("%d tables of migration 4 left, %v", left, err)
+			if err := td.r.QueryRow("SELECT count(*) FROM sqlite_master WHERE name IN ('audit_v4', 'audit_head_v4', 'audit', 'audit_patient', 'audit_indexed')").Scan(&left); err != nil || left != 0 {
+				t.Fatalf("%d tables of migrations 4 and 5 left, %v", left, err)
 			}
 		})
 	}
@@ -606,4 +611,127 @@ func TestAuditLogLockedByAnotherProcess(t *testing.T) {
 	unlockFile(other)
 	a.mustAppend(t, s, 2)
 	mustVerify(t, s, 3)
+}
+
+// TestAuditIndexBlocks searches a trail indexed in many blocks (each SearchAudit between two
+// appends indexes what was appended as a block) with every filter, paging through the results,
+// and compares them with a filter over AuditEntries; then again once the index database was
+// removed, and once it was overwritten with garbage (both built again from the log).
+func TestAuditIndexBlocks(t *testing.T) {
+	ctx := context.Background()
+	a := newAuditTrail(t, Options{})
+	s := a.open(t)
+	base := time.Date(2025, 4, 1, 9, 0, 0, 0, time.UTC)
+	agents := []string{"dr-sato", "dr-sato2", "nurse-kato", ""}
+	entities := []string{"Observation/o1", "Observation", "ObservationDefinition/od1", "Patient/p1", "Immunization/i2", ""}
+	k := 0
+	for round := range 30 {
+		batch := make([]store.AuditEntry, 1+round%7)
+		for i := range batch {
+			var pats []string
+			for p := range k % 4 {
+				pats = append(pats, fmt.Sprint("Patient/p", (k+p)%5))
+			}
+			if k%9 == 0 {
+				pats = append(pats, pats...) // a patient named twice
+			}
+			batch[i] = store.AuditEntry{Time: base.Add(time.Duration((k*37)%101) * time.Minute), Agent: agents[k%len(agents)],
+				Entity: entities[k%len(entities)], Action: []string{"R", "C", "E"}[k%3], Outcome: []string{"0", "4"}[min(k%5, 1)],
+				Patients: pats, Record: fmt.Appendf(nil, "record %d", k)}
+			k++
+		}
+		if _, err := s.AppendAudit(ctx, "misato", batch); err != nil {
+			t.Fatal(err)
+		}
+		if round%3 != 2 {
+			if _, _, err := s.SearchAudit(ctx, "misato", store.AuditQuery{Count: 1}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	at := func(m int) time.Time { return base.Add(time.Duration(m) * time.Minute) }
+	queries := []store.AuditQuery{{}, {Agent: "dr-sato"}, {Agent: ""}, {Agent: "nobody"}, {Patient: "Patient/p1"},
+		{Patient: "Patient/p4", Agent: "nurse-kato"}, {Entity: "Observation"}, {Entity: "Observation/o1"}, {Entity: "Patient"},
+		{Action: "E"}, {Outcome: "4"}, {Since: at(50)}, {Until: at(20)}, {Since: at(30), Until: at(31)},
+		{Patient: "Patient/p2", Since: at(10), Until: at(70), Action: "R"}, {Entity: "Immunization", Until: at(90), Before: 60},
+		{Before: 17}, {Patient: "Patient/p3", Before: 40}}
+	check := func(s *Store) {
+		t.Helper()
+		all, err := s.AuditEntries(ctx, "misato", 0, maxEvents)
+		if err != nil || len(all) != k {
+			t.Fatalf("AuditEntries: %d entries, %v; want %d", len(all), err, k)
+		}
+		for _, q := range queries {
+			var want []int64
+			for i := len(all) - 1; i >= 0; i-- {
+				if e := all[i]; auditMatches(e, q) {
+					want = append(want, e.Seq)
+				}
+			}
+			for _, count := range []int{1, 3, 1000} {
+				q := q
+				q.Count = count
+				var got []int64
+				for pages := 0; pages <= k; pages++ {
+					es, next, err := s.SearchAudit(ctx, "misato", q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got = append(got, seqsOf(es)...)
+					if next == 0 {
+						break
+					}
+					q.Before = next
+				}
+				if !slices.Equal(got, want) {
+					t.Fatalf("%+v: seqs %v, want %v", q, got, want)
+				}
+			}
+		}
+		for _, after := range []int64{0, 1, 5, 17, int64(k) - 1} {
+			es, err := s.AuditEntries(ctx, "misato", after, 2)
+			if err != nil || len(es) == 0 || es[0].Seq != after+1 {
+				t.Fatalf("AuditEntries(after %d) = %v, %v", after, seqsOf(es), err)
+			}
+		}
+	}
+	check(s)
+	al, _, err := s.auditHead(ctx, "misato")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks int
+	if err := al.ix.r.QueryRow("SELECT count(*) FROM block").Scan(&blocks); err != nil || blocks < 15 {
+		t.Fatalf("%d blocks (%v), want many", blocks, err)
+	}
+	s.Close()
+	ixPath := filepath.Join(a.dir, "tenants", "misato.audit-index.db")
+	for _, damage := range []func() error{
+		func() error { return os.Remove(ixPath) },
+		func() error { return os.WriteFile(ixPath, bytes.Repeat([]byte("not a database "), 1000), 0o640) },
+	} {
+		if err := damage(); err != nil {
+			t.Fatal(err)
+		}
+		s = a.open(t)
+		check(s)
+		s.Close()
+	}
+}
+
+// auditMatches is the meaning of q for one entry (Before and Count aside): store.AuditQuery's
+// documentation.
+func auditMatches(e store.AuditEntry, q store.AuditQuery) bool {
+	switch {
+	case !q.Since.IsZero() && e.Time.Before(q.Since), !q.Until.IsZero() && !e.Time.Before(q.Until),
+		q.Agent != "" && e.Agent != q.Agent, q.Action != "" && e.Action != q.Action,
+		q.Outcome != "" && e.Outcome != q.Outcome, q.Patient != "" && !slices.Contains(e.Patients, q.Patient),
+		q.Before > 0 && e.Seq >= q.Before:
+		return false
+	case q.Entity == "":
+		return true
+	case strings.Contains(q.Entity, "/"):
+		return e.Entity == q.Entity
+	}
+	return e.Entity == q.Entity || strings.HasPrefix(e.Entity, q.Entity+"/")
 }

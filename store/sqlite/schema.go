@@ -251,6 +251,14 @@ CREATE TABLE audit_indexed (
 	6: `
 DROP INDEX IF EXISTS audit_entity;
 `,
+	// 7: the audit index moves to its own database, tenants/<id>.audit-index.db
+	// (auditlog_index.go), built again from the log: its commits grew the town's WAL, which
+	// every read of the town searches.
+	7: `
+DROP TABLE IF EXISTS audit_patient;
+DROP TABLE IF EXISTS audit_indexed;
+DROP TABLE IF EXISTS audit;
+`,
 }
 
 // connectBusy bounds the retries of a first connection that got SQLITE_BUSY.
