@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -243,6 +244,7 @@ type auditLog struct {
 	path, headPath    string
 	log               *os.File
 	head              *os.File     // nil while the head file is missing
+	hmap              []byte       // the head file's slots mapped (nil: read and written with pread and pwrite)
 	full              bool         // Options.Synchronous FULL or EXTRA: fdatasync the log before the head
 	appended, indexed atomic.Int64 // the last seq this process committed or saw; the last seq known indexed
 
@@ -344,6 +346,13 @@ func openAuditLog(ctx context.Context, t *tenantDB) (*auditLog, error) {
 		al.closeFiles()
 		return nil, err
 	}
+	if al.head != nil {
+		// A head update is then a store to memory, not a pwrite (the kernel writes the page
+		// back as it would a written one); without the mapping, pwrite.
+		if al.hmap, err = mapHead(al.head); err != nil {
+			al.hmap = nil
+		}
+	}
 	if legacy {
 		// The trail of migration 4 is in the log now; its tables go (another process may have
 		// dropped them already).
@@ -376,6 +385,9 @@ func openAuditLog(ctx context.Context, t *tenantDB) (*auditLog, error) {
 }
 
 func (al *auditLog) closeFiles() {
+	if al.hmap != nil {
+		unmapHead(al.hmap)
+	}
 	al.log.Close()
 	if al.head != nil {
 		al.head.Close()
@@ -585,10 +597,43 @@ func readHead(f *os.File) (h auditHead, ok bool, err error) {
 	if f == nil {
 		return h, false, nil
 	}
+	return readSlots(func(b []byte) (int, error) {
+		n, err := f.ReadAt(b, 0)
+		if err == io.EOF {
+			err = nil
+		}
+		return n, err
+	})
+}
+
+// readHead reads the head, through its mapping when there is one.
+func (al *auditLog) readHead() (auditHead, bool, error) {
+	if al.hmap == nil {
+		return readHead(al.head)
+	}
+	return readSlots(func(b []byte) (int, error) { return len(b), copyMapped(b, al.hmap) })
+}
+
+// copyMapped copies the mapped src to dst or dst to the mapped src: a fault (the file was cut
+// under its mapping) is an error, not a crash.
+func copyMapped(dst, src []byte) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the audit head file shrank under its mapping: %v", r)
+		}
+	}()
+	copy(dst, src)
+	return nil
+}
+
+// readSlots reads the two slots with read (up to three times while neither is valid, as when
+// both are being written) and returns the valid one of the higher gen.
+func readSlots(read func(b []byte) (int, error)) (h auditHead, ok bool, err error) {
 	var b [2 * headSlot]byte
 	for range 3 {
-		n, err := f.ReadAt(b[:], 0)
-		if err != nil && err != io.EOF {
+		n, err := read(b[:])
+		if err != nil {
 			return h, false, err
 		}
 		if n == 0 {
@@ -610,7 +655,7 @@ func readHead(f *os.File) (h auditHead, ok bool, err error) {
 
 // currentHead is the committed head for readers.
 func (al *auditLog) currentHead() (auditHead, error) {
-	h, ok, err := readHead(al.head)
+	h, ok, err := al.readHead()
 	if err == nil && !ok {
 		err = fmt.Errorf("%s: the audit head file is missing", al.path)
 	}
@@ -655,7 +700,7 @@ func (al *auditLog) sync() error {
 		// process, or a crashed one's frames, make it longer), and the head is its own.
 		return nil
 	}
-	h, ok, err := readHead(al.head)
+	h, ok, err := al.readHead()
 	if err != nil {
 		return al.fail(fmt.Errorf("%s: %w", al.headPath, err))
 	}
@@ -697,6 +742,10 @@ func (al *auditLog) checkPaths(log os.FileInfo) error {
 	hi, err := al.head.Stat()
 	if err != nil {
 		return err
+	}
+	if al.hmap != nil && hi.Size() < 2*headSlot {
+		// Its mapped slots past the end of the file would no longer reach the file.
+		return fmt.Errorf("%s was cut to %d bytes while open", al.headPath, hi.Size())
 	}
 	if pi, err := os.Stat(al.headPath); err != nil || !os.SameFile(hi, pi) {
 		return fmt.Errorf("%s was removed or replaced while open (%v)", al.headPath, err)
@@ -762,7 +811,11 @@ func (al *auditLog) adopt(size int64) error {
 }
 
 func (al *auditLog) writeHead(h auditHead) error {
-	_, err := al.head.WriteAt(h.encode(), int64(h.gen%2)*headSlot)
+	slot := int(h.gen%2) * headSlot
+	if al.hmap != nil {
+		return copyMapped(al.hmap[slot:slot+headSize], h.encode())
+	}
+	_, err := al.head.WriteAt(h.encode(), int64(slot))
 	return err
 }
 

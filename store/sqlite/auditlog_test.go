@@ -735,3 +735,37 @@ func auditMatches(e store.AuditEntry, q store.AuditQuery) bool {
 	}
 	return e.Entity == q.Entity || strings.HasPrefix(e.Entity, q.Entity+"/")
 }
+
+// TestAuditLogHeadCutWhileOpen cuts the head file under a process that has it mapped: appends
+// fail (ErrUnavailable) instead of the process crashing on a fault of the mapping, and so do
+// reads of the head once it is gone.
+func TestAuditLogHeadCutWhileOpen(t *testing.T) {
+	for _, size := range []int64{0, headSlot} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			a := newAuditTrail(t, Options{})
+			s := a.open(t)
+			defer s.Close()
+			a.mustAppend(t, s, 3)
+			al, _, err := s.auditHead(context.Background(), "misato")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Truncate(a.headPath(), size); err != nil {
+				t.Fatal(err)
+			}
+			if size > 0 {
+				// Only the check of the paths (once a second) can tell: check them now. Cut to
+				// nothing, the mapping faults first.
+				al.checked = time.Time{}
+			}
+			for range 2 {
+				if err := a.appendN(t, s, 1); !errors.Is(err, store.ErrUnavailable) {
+					t.Fatalf("AppendAudit with the head file cut to %d bytes: %v, want ErrUnavailable", size, err)
+				}
+			}
+			if _, _, err := s.AuditHead(context.Background(), "misato"); size == 0 && err == nil {
+				t.Fatal("AuditHead of a head file cut to nothing: no error")
+			}
+		})
+	}
+}
