@@ -706,12 +706,19 @@ func dateBound(v *search.Value, span int64) (lo, hi int64) {
 	return lo, hi
 }
 
+// dateDriver is the driver of a set of ANDed date clauses of one param.
+type dateDriver struct {
+	f      frag
+	covers []int // the clauses it tests in full (their index in the query)
+}
+
 // dateDrivers returns drivers for the plain date clauses of q that bound the lo column of
-// their param's rows on both sides, by clause index: a single range of the sp_date primary
-// key. The ANDed clauses of one param make one range when no resource has more than one row
-// of it (param.multi = 0: then "a row matches each clause" is "one row matches them all");
-// otherwise each clause counts alone. Bounds on hi become bounds on lo through param.span.
-func (b *builder) dateDrivers(q *search.Query) map[int]frag {
+// their param's rows on both sides, by the index of the set's first clause: a single range of
+// the sp_date primary key. The ANDed clauses of one param make one range when no resource has
+// more than one row of it (param.multi = 0: then "a row matches each clause" is "one row
+// matches them all", and the driver tests every clause of the set); otherwise each clause
+// counts alone. Bounds on hi become bounds on lo through param.span.
+func (b *builder) dateDrivers(q *search.Query) map[int]dateDriver {
 	byCode := map[string][]int{}
 	var codes []string
 	for i, c := range q.Clauses {
@@ -724,7 +731,7 @@ func (b *builder) dateDrivers(q *search.Query) map[int]frag {
 		}
 		byCode[c.Param.Code] = append(byCode[c.Param.Code], i)
 	}
-	var out map[int]frag
+	var out map[int]dateDriver
 	for _, code := range codes {
 		pid := b.pid(keyOf(q.Type, code, search.Date, 0))
 		if pid == 0 {
@@ -763,10 +770,10 @@ func (b *builder) dateDrivers(q *search.Query) map[int]frag {
 				continue // unbounded on one side: a scan, not a driver
 			}
 			if out == nil {
-				out = map[int]frag{}
+				out = map[int]dateDriver{}
 			}
-			out[set[0]] = cat("SELECT ", x, ".rid FROM sp_date ", x, " WHERE ", x, ".pid = ", arg{pid}, " AND ", x, ".lo >= ", arg{lo},
-				" AND ", x, ".lo < ", arg{hi}, " AND ", and(conds...))
+			out[set[0]] = dateDriver{covers: set, f: cat("SELECT ", x, ".rid FROM sp_date ", x, " WHERE ", x, ".pid = ", arg{pid},
+				" AND ", x, ".lo >= ", arg{lo}, " AND ", x, ".lo < ", arg{hi}, " AND ", and(conds...))}
 		}
 	}
 	return out

@@ -99,7 +99,10 @@ func (s *Store) Search(ctx context.Context, tenant string, q *search.Query, opts
 type plan struct {
 	driver frag   // "SELECT rid …", or sql "" for a scan of the types in scope
 	stream *group // the driver as rid-ordered index rows, read by a join (nil: driver is IN)
-	where  frag   // on r, including type and deleted
+	types  []string // the types in scope (none: all)
+	where  frag     // the other tests on r
+	// ridWhere is the tests that read only a rid: on the stream's rows, else on r.
+	ridWhere frag
 	empty  bool   // nothing can match
 	simple bool   // no clause and no compartment: the counts table answers the total
 	count  frag   // when set, the total straight from the index (countable)
@@ -114,41 +117,36 @@ func (b *builder) plan(q *search.Query, opts store.SearchOptions) plan {
 		types = q.Types
 	}
 	inScope := func(typ string) bool { return len(types) == 0 || slices.Contains(types, typ) }
-	where := []frag{{sql: "r.deleted = 0"}}
-	switch len(types) {
-	case 0:
-	case 1:
-		where = append(where, cat("r.type = ", arg{types[0]}))
-	default:
-		where = append(where, cat("r.type IN (", list(types), ")"))
-	}
+	var where []frag
 	// Choose the driver: the clause (or compartment) expected to match the fewest rows: the
 	// best rank, and among several of the best ranks the one a capped count finds smallest.
 	best, bestRank := -1, rankNone
 	var bestDrv frag
 	var bestStream *group
+	var bestCovers []int
 	type cand struct {
 		i      int
 		f      frag
 		stream *group
 		rank   int
+		covers []int // the clauses the driver tests in full: i, or a set of date clauses
 	}
 	var cands []cand
 	dates := b.dateDrivers(q)
 	for i, c := range q.Clauses {
 		d, rank := b.driver(c, q.Type, types)
-		stream := b.stream
+		stream, covers := b.stream, []int{i}
 		if dd, ok := dates[i]; ok && rankRange < rank {
-			d, rank, stream = dd, rankRange, nil
+			d, rank, stream, covers = dd.f, rankRange, nil, dd.covers
 		}
 		if rank < rankNone {
-			cands = append(cands, cand{i, d, stream, rank})
+			cands = append(cands, cand{i, d, stream, rank, covers})
 		}
 	}
 	slices.SortStableFunc(cands, func(x, y cand) int { return x.rank - y.rank })
 	if len(cands) > 0 {
 		c := cands[0]
-		best, bestRank, bestDrv, bestStream = c.i, c.rank, c.f, c.stream
+		best, bestRank, bestDrv, bestStream, bestCovers = c.i, c.rank, c.f, c.stream, c.covers
 	}
 	// Among several candidates of the best rank, probe each and keep the smallest; when every
 	// one of them reaches the probe's cap, probe the bounded candidates of lower ranks too
@@ -165,7 +163,7 @@ func (b *builder) plan(q *search.Query, opts store.SearchOptions) plan {
 				capped = append(capped, c)
 			}
 			if least < 0 || n < least {
-				least, best, bestRank, bestDrv, bestStream = n, c.i, c.rank, c.f, c.stream
+				least, best, bestRank, bestDrv, bestStream, bestCovers = n, c.i, c.rank, c.f, c.stream, c.covers
 			}
 		}
 		// Every candidate reached the cap and some of lower rank were among them: count
@@ -176,7 +174,7 @@ func (b *builder) plan(q *search.Query, opts store.SearchOptions) plan {
 			for _, c := range capped {
 				n := b.probe(c.f, probeCapWide)
 				if least < 0 || n < least {
-					least, best, bestRank, bestDrv, bestStream = n, c.i, c.rank, c.f, c.stream
+					least, best, bestRank, bestDrv, bestStream, bestCovers = n, c.i, c.rank, c.f, c.stream, c.covers
 				}
 			}
 		}
@@ -186,18 +184,30 @@ func (b *builder) plan(q *search.Query, opts store.SearchOptions) plan {
 		var drv frag
 		compTest, drv = b.compartment(cp, "r", inScope)
 		if bestRank > rankKey {
-			best, bestDrv = -2, drv
+			best, bestDrv, bestStream, bestCovers = -2, drv, nil, nil
 		}
 	}
+	// With a stream driver, the clauses whose test reads nothing of a resource but its rid
+	// are tested on the driver's rows, before the resource row is read: a candidate that
+	// fails costs one index probe, not two.
+	rid := "r"
+	if bestStream != nil {
+		rid = bestStream.x
+	}
+	var ridTests []frag
 	for i, c := range q.Clauses {
-		if i != best {
+		switch {
+		case slices.Contains(bestCovers, i):
+		case ridOnly(c):
+			ridTests = append(ridTests, b.test(c, rid, q.Type))
+		default:
 			where = append(where, b.test(c, "r", q.Type))
 		}
 	}
 	if best != -2 && opts.Compartment != nil {
 		where = append(where, compTest)
 	}
-	p := plan{driver: bestDrv, where: and(where...), simple: len(q.Clauses) == 0 && opts.Compartment == nil}
+	p := plan{types: types, driver: bestDrv, where: and(where...), ridWhere: and(ridTests...), simple: len(q.Clauses) == 0 && opts.Compartment == nil}
 	if best >= 0 {
 		p.stream = bestStream
 		if g := p.stream; g != nil && len(q.Clauses) == 1 && opts.Compartment == nil && q.Type != "" &&
@@ -208,8 +218,36 @@ func (b *builder) plan(q *search.Query, opts store.SearchOptions) plan {
 			p.count = cat("SELECT count(*) FROM ", tableNames[g.tbl], " ", g.x, " WHERE ", g.x, ".pid = ", arg{g.pid}, " AND ", g.f)
 		}
 	}
-	p.empty = p.where.sql == "0"
+	p.empty = p.where.sql == "0" || p.ridWhere.sql == "0"
 	return p
+}
+
+// live is "r is live and of a type in scope"; with indexed false, in a form that keeps SQLite
+// from reading r through the resource_live index (unary +).
+func (p plan) live(indexed bool) frag {
+	col := "r."
+	if !indexed {
+		col = "+r."
+	}
+	f := frag{sql: col + "deleted = 0"}
+	switch len(p.types) {
+	case 0:
+		return f
+	case 1:
+		return and(f, cat(col, "type = ", arg{p.types[0]}))
+	}
+	return and(f, cat(col, "type IN (", list(p.types), ")"))
+}
+
+// ridOnly reports whether the test of c reads nothing of its resource but the rid.
+func ridOnly(c *search.Clause) bool {
+	switch {
+	case c.Has != nil:
+		return false // compares the resource's type and id with references
+	case c.Chain != nil:
+		return true
+	}
+	return c.Param.Code != "_id" && c.Param.Code != "_lastUpdated"
 }
 
 // probeCap bounds the rows a driver's probe counts; probeCapWide, those of the second probe
@@ -239,7 +277,6 @@ func (p plan) order() string {
 
 // from is "resource r <join> WHERE <plan>" for rids after afterRid (0: from the start).
 func (p plan) from(join string, afterRid int64) frag {
-	where := p.where
 	if g := p.stream; g != nil {
 		// The driver's index rows come in rid order: read them as the outer loop, so that a
 		// page stops after its last row.
@@ -247,15 +284,21 @@ func (p plan) from(join string, afterRid int64) frag {
 		if afterRid > 0 {
 			cond = cat(cond, " AND ", g.x, ".rid > ", arg{afterRid})
 		}
-		return cat(tableNames[g.tbl], " ", g.x, " CROSS JOIN resource r ON r.rid = ", g.x, ".rid ", join, "WHERE ", and(cond, where))
+		return cat(tableNames[g.tbl], " ", g.x, " CROSS JOIN resource r ON r.rid = ", g.x, ".rid ", join, "WHERE ", and(cond, p.ridWhere, p.live(true), p.where))
 	}
 	if p.driver.sql != "" {
+		// The driver's rids, sorted and distinct (SQLite's IN list), each read by rowid: the
+		// type and deleted tests are kept off the resource_live index (unary +), which would
+		// cost a second probe per rid. The tests run on each rid in order until the page is
+		// full.
 		drv := p.driver
 		if afterRid > 0 {
 			drv = cat("SELECT rid FROM (", drv, ") WHERE rid > ", arg{afterRid})
 		}
-		where = and(cat("r.rid IN (", drv, ")"), where)
-	} else if afterRid > 0 {
+		return cat("resource r ", join, "WHERE ", and(cat("r.rid IN (", drv, ")"), p.live(false), p.ridWhere, p.where))
+	}
+	where := and(p.live(true), p.ridWhere, p.where)
+	if afterRid > 0 {
 		where = and(where, cat("r.rid > ", arg{afterRid}))
 	}
 	return cat("resource r ", join, "WHERE ", where)
@@ -532,9 +575,11 @@ func (b *builder) include(in search.Include, from []row) ([]row, error) {
 	if in.Target != "" {
 		target = cat("x.sys = ", arg{in.Target})
 	}
-	return b.rows(cat("SELECT DISTINCT ", resCols, " FROM sp_str x CROSS JOIN resource r ON r.type = x.sys AND r.id = x.val ",
-		"JOIN version v ON v.seq = r.seq WHERE x.rid IN (", list(rids), ") AND x.pid IN (", list(pids), ") AND ", target,
-		" AND r.deleted = 0 ORDER BY r.rid LIMIT ", arg{maxIncluded}))
+	// The targets' rids as an IN list (sorted, distinct), not a DISTINCT over the result rows,
+	// which would compare their JSON.
+	return b.rows(cat("SELECT ", resCols, " FROM resource r JOIN version v ON v.seq = r.seq WHERE r.rid IN (",
+		"SELECT t.rid FROM sp_str x CROSS JOIN resource t ON t.type = x.sys AND t.id = x.val WHERE x.rid IN (", list(rids),
+		") AND x.pid IN (", list(pids), ") AND ", target, ") AND +r.deleted = 0 ORDER BY r.rid LIMIT ", arg{maxIncluded}))
 }
 
 // revInclude returns the live resources of in.Type whose reference parameter points to one
@@ -554,9 +599,9 @@ func (b *builder) revInclude(in search.Include, from []row) ([]row, error) {
 	if len(refs) == 0 {
 		return nil, nil
 	}
-	return b.rows(cat("SELECT DISTINCT ", resCols, " FROM sp_str x CROSS JOIN resource r ON r.rid = x.rid JOIN version v ON v.seq = r.seq ",
-		"WHERE x.pid IN (", list(pids), ") AND ", or(refs...), " AND x.txt = '' AND r.type = ", arg{in.Type},
-		" ORDER BY r.rid LIMIT ", arg{maxIncluded}))
+	return b.rows(cat("SELECT ", resCols, " FROM resource r JOIN version v ON v.seq = r.seq WHERE r.rid IN (",
+		"SELECT x.rid FROM sp_str x WHERE x.pid IN (", list(pids), ") AND ", or(refs...), " AND x.txt = '') AND +r.type = ",
+		arg{in.Type}, " ORDER BY r.rid LIMIT ", arg{maxIncluded}))
 }
 
 // ---- cursors ----
