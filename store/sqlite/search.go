@@ -97,15 +97,15 @@ func (s *Store) Search(ctx context.Context, tenant string, q *search.Query, opts
 // plan is a search's filter: the rids to start from (driver, or none: every resource of the
 // types in scope) and the conditions every result must meet on resource alias r.
 type plan struct {
-	driver frag   // "SELECT rid …", or sql "" for a scan of the types in scope
-	stream *group // the driver as rid-ordered index rows, read by a join (nil: driver is IN)
+	driver frag     // "SELECT rid …", or sql "" for a scan of the types in scope
+	stream *group   // the driver as rid-ordered index rows, read by a join (nil: driver is IN)
 	types  []string // the types in scope (none: all)
 	where  frag     // the other tests on r
 	// ridWhere is the tests that read only a rid: on the stream's rows, else on r.
 	ridWhere frag
-	empty  bool   // nothing can match
-	simple bool   // no clause and no compartment: the counts table answers the total
-	count  frag   // when set, the total straight from the index (countable)
+	empty    bool // nothing can match
+	simple   bool // no clause and no compartment: the counts table answers the total
+	count    frag // when set, the total straight from the index (countable)
 }
 
 func (b *builder) plan(q *search.Query, opts store.SearchOptions) plan {
