@@ -7,6 +7,7 @@
 //	DIR/tenants/<id>.db           one database per tenant: a town's data is its own file
 //	DIR/tenants/<id>.audit        the tenant's audit trail: an append-only log (see Audit trail)
 //	DIR/tenants/<id>.audit-head   the trail's head, kept apart from the log
+//	DIR/tenants/<id>.audit-index.db  the trail's index for SearchAudit, built from the log
 //
 // Every database runs in WAL mode with a busy timeout and foreign keys off. A tenant's write
 // connection has its own, larger page cache (Options.WriterCacheKiB, 32 MiB), keeps its
@@ -45,20 +46,10 @@
 //
 // resource also has INDEX resource_live (type, deleted): a type's live resources in rid order.
 //
-// The hub's own tables (store/admin.go, migrations 4 to 6) live in the tenant database too:
+// The hub's own tables (store/admin.go, migration 4) live in the tenant database too (the audit
+// index that migrations 5 and 6 kept there moved to a database of its own: migration 7 dropped
+// it; see Audit trail):
 //
-//	audit    (seq PK, off, ts, agent, etype, entity, action, outcome)
-//	                                the index of the audit log (see Audit trail), one row per
-//	                                entry indexed: off is the offset of its frame in the log; ts
-//	                                Unix ms; etype the entity's type. INDEX audit_agent (agent),
-//	                                audit_etype (etype): each ends with the rowid, so a filter's
-//	                                rows come in seq order. No index by entity id (migration 6:
-//	                                its random keys cost the town's reads a fifth of their rate);
-//	                                a query by entity id walks its type's rows.
-//	audit_patient (patient, seq) PK both, WITHOUT ROWID: one row per patient of an entry, for
-//	                                SearchAudit by patient.
-//	audit_indexed (id PK = 1, seq, off) the last entry indexed and the end of its frame: where
-//	                                the next catch-up reads on (shared by every process).
 //	record   (kind, id, data) PK (kind, id), WITHOUT ROWID: small documents (store.Records),
 //	                                e.g. kind "client": SMART client registrations.
 //	once     (key PK, until_ms) WITHOUT ROWID: one-time keys (Once, JWT jti) until their expiry;
@@ -160,7 +151,7 @@
 // The server appends one audit entry per request and answers only once it is stored, so an
 // append must be cheap and must not wait for a SQLite commit. A tenant's trail (store.AuditLog)
 // is therefore an append-only file, tenants/<id>.audit, which is authoritative: AuditEntries and
-// AuditHead read it; its tables in the tenant database are only an index for SearchAudit.
+// AuditHead read it; tenants/<id>.audit-index.db is only an index for SearchAudit, built from it.
 //
 //	log    = "khaudit" 0x01, then frames
 //	frame  = len:u32 crc:u32 body               big-endian; len = len(body), crc = CRC-32C(body)
@@ -184,12 +175,13 @@
 // reads the head and takes the one another process wrote (its last frame must be in the log
 // where it says); gives the entries their seqs and hashes after the head; writes all their
 // frames with one pwrite at the head's end; fdatasyncs the log when Options.Synchronous is FULL;
-// writes the new head; releases the lock and answers them. Appends queued meanwhile form the next
+// writes the new head (a store to a shared mapping of the head file: the kernel writes the page
+// back as after a pwrite; pwrite where mmap is missing); releases the lock and answers them. Appends queued meanwhile form the next
 // group: the leader writes up to 4 more, then hands the lead to the first caller waiting. An
 // append that finds nobody leading so costs no goroutine switch (a dedicated appender goroutine
 // took 100 µs to wake its callers under load). A failed write or head update cuts the log back
-// and fails the whole group. The syscalls (flock twice, fstat, pwrite of the frames and of the
-// head) are per group; per entry there is a SHA-256 and a CRC and the encoding: 5-7 µs of CPU
+// and fails the whole group. The syscalls (flock twice, fstat, pwrite of the frames) are per
+// group; per entry there is a SHA-256 and a CRC and the encoding: 5-7 µs of CPU
 // for an append alone (bench auth), less per entry in bigger groups.
 //
 // Crashes. Frames beyond the head were written by an appender that stopped before its head
@@ -201,7 +193,8 @@
 //
 // Cuts. A log shorter than its head, or than this process last saw, a head that went back, a
 // head file removed while the log holds entries, or (checked once a second) a log or head file
-// replaced under an open process means that entries were removed: the process logs it as an
+// replaced under an open process, or a head file shorter than its two slots (a fault of the
+// mapping is an error, never a crash) means that entries were removed: the process logs it as an
 // error and refuses every later append (ErrUnavailable; the server then answers 503 and carries
 // out nothing) until an operator has looked; readers still return what is stored, so
 // auth.VerifyAuditLog reports where the chain breaks. A frame whose CRC fails below the head
@@ -210,26 +203,35 @@
 // log shorter than a head that reached the disk: the trail then counts as cut (use FULL where
 // audit appends must survive a power loss).
 //
-// Reads. AuditHead reads the head file. AuditEntries finds the frame of after+1 (the head's last
-// frame, the end of the previous AuditEntries call, the index, or a scan from the end of the
-// index) and reads on sequentially in 256 KiB chunks up to the head: verifying a trail of
-// millions of entries reads the file once.
+// Reads. AuditHead reads the head (through its mapping). AuditEntries finds the frame of after+1
+// (the head's last frame, the end of the previous AuditEntries call, or the index: its block and
+// the frame lengths it keeps, or a scan on from the end of the last block) and reads on
+// sequentially in 256 KiB chunks up to the head: verifying a trail of millions of entries reads
+// the file once.
 //
-// Index. The audit tables are filled from the log by the tenant's writer, up to 16,384 entries
-// a transaction (about 100 ms of the writer): in the background, once 16,384 entries this
-// process appended wait or a second after the first, and by SearchAudit before it queries (so a
-// search sees every entry appended before it; after a long backlog, such as a migrated trail, the
-// first search waits for the index). An entry costs about 7 µs of writer CPU (five B-tree
-// inserts: audit, its three indexes and audit_patient, and its share of the pages the transaction
-// writes to the WAL: the inserts of one patient or resource land on one page, so bigger
-// transactions write less per entry). audit_indexed, read inside the transaction, says where
-// to go on, so several processes index each entry once. An index batch runs in the group
-// transaction without a savepoint of its own, with INSERT OR IGNORE, so that SQLite journals no
-// page for it; when one of its writes fails, the whole group transaction fails. SearchAudit
-// walks the rows of its most selective indexed filter newest first (patient, then agent or
-// entity, else the table), tests the others, Since and Until included, on the rows walked (a
-// query bounded by time alone also reads every entry newer than its window), and reads the
-// page's entries from the log by offset.
+// Index. tenants/<id>.audit-index.db (auditlog_index.go) is a database of its own, so that its
+// commits and checkpoints never touch the town's WAL, which every read of the town searches. It
+// holds nothing the log does not: a missing file, or one SQLite reports corrupt or not a
+// database, is (removed and) built again from the log. Its tables:
+//
+//	block   (lo PK, hi, off, endoff, tmin, tmax, sizes)  one row per catch-up transaction: entries
+//	                                lo…hi, their frames' bounds in the log, the earliest and latest
+//	                                of their times (Unix ms) and each frame's length (uvarints)
+//	posting (key, lo, refs) PK (key, lo), WITHOUT ROWID: for each agent ('a'), entity type ('t')
+//	                                and patient ('p') of block lo, the seqs and offsets of its
+//	                                entries (uvarint deltas)
+//
+// A block holds up to 16,384 entries. The indexer goroutine catches up in the background, once
+// 16,384 entries this process appended wait or a second after the first, and SearchAudit before
+// it queries (so a search sees every entry appended before it). The entries of one agent or type
+// share one posting row per block, so an entry costs SQLite about one row (its patient's), where
+// the index in the tenant database cost five B-tree inserts. The last block, read inside the
+// transaction (BEGIN IMMEDIATE), says where to go on, so several processes index each entry
+// once. SearchAudit walks the postings of its patient, else of its agent, else of its entity's
+// type, newest block first, and reads their frames from the log by offset; a query naming none
+// of them walks the blocks newest first, reading their frames backwards in chunks. Blocks whose
+// times lie outside Since and Until are skipped (appends need not come in time order: a block's
+// range bounds it); every filter is tested on the frames read.
 //
 // Migration 5 kept the trail of migration 4 (in the tenant database) as audit_v4 and
 // audit_head_v4; the first opening of the log copies its entries into the empty log as stored
