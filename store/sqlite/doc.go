@@ -22,9 +22,11 @@
 //
 // # Tables of a tenant database
 //
-//	resource (rid PK, type, id, ver, seq, deleted, ts, ix)  current version of each resource;
-//	                                UNIQUE INDEX resource_key (type, id). ix holds the
-//	                                encoded index rows of the current version.
+//	resource (rid PK, type, id, ver, seq, deleted, ts)  current version of each resource;
+//	                                UNIQUE INDEX resource_key (type, id). Kept small (≈ 40 bytes a
+//	                                row): every read and search result looks it up by rid.
+//	resource_ix (rid PK, ix)         the encoded index rows of each resource's current version
+//	                                (none when it has no index rows).
 //	version  (seq PK, rid, type, ver, action, ts, raw)      every version, keyed by its change
 //	                                sequence: it is also the outbox (Events reads it in seq
 //	                                order). raw is the stamped JSON, NULL for a delete.
@@ -67,7 +69,7 @@
 //
 // The sp_* tables hold the index entries of current, non-deleted versions only (history is
 // in version): a search scans one parameter's value range and gets resource keys. An update
-// deletes the rows of the previous version that changed (found through resource.ix) and
+// deletes the rows of the previous version that changed (found through resource_ix) and
 // inserts the new ones. What each row holds, by search.Entry type:
 //
 //	string     val Normalize(s); txt the text as written when it differs from val (:exact), else ''

@@ -549,7 +549,7 @@ type state struct {
 }
 
 func (t *tenantDB) lookup(ctx context.Context, k store.Key) (*state, error) {
-	st, err := t.stmt(ctx, `SELECT rid, ver, deleted, ix FROM resource WHERE type = ? AND id = ?`)
+	st, err := t.stmt(ctx, `SELECT r.rid, r.ver, r.deleted, x.ix FROM resource r LEFT JOIN resource_ix x ON x.rid = r.rid WHERE r.type = ? AND r.id = ?`)
 	if err != nil {
 		return nil, err
 	}
@@ -710,7 +710,8 @@ func (t *tenantDB) checkRefs(ctx context.Context, writes []store.Write, touched 
 // changed are deleted or inserted) and upserts the resource rows.
 func (t *tenantDB) writeIndex(ctx context.Context, order []*state) ([]paramKey, error) {
 	var added []paramKey
-	var rargs []any
+	var rargs, ixargs []any
+	var gone []int64 // rids whose index rows are all gone
 	ins := map[byte][]any{}
 	var kb []byte
 	for _, s := range order {
@@ -828,7 +829,13 @@ func (t *tenantDB) writeIndex(ctx context.Context, order []*state) ([]paramKey, 
 		if len(keys) > 0 {
 			ix = encodeKeys(keys)
 		}
-		rargs = append(rargs, s.rid, s.key.Type, s.key.ID, s.ver, s.seq, s.deleted, s.ts, ix)
+		rargs = append(rargs, s.rid, s.key.Type, s.key.ID, s.ver, s.seq, s.deleted, s.ts)
+		switch {
+		case ix != nil:
+			ixargs = append(ixargs, s.rid, ix)
+		case len(s.oldIx) > 0:
+			gone = append(gone, s.rid)
+		}
 	}
 	for _, x := range []struct {
 		tbl  byte
@@ -839,10 +846,24 @@ func (t *tenantDB) writeIndex(ctx context.Context, order []*state) ([]paramKey, 
 			return added, err
 		}
 	}
-	err := t.insertRows(ctx, "INTO resource (rid, type, id, ver, seq, deleted, ts, ix)",
-		" ON CONFLICT (rid) DO UPDATE SET ver = excluded.ver, seq = excluded.seq, deleted = excluded.deleted, ts = excluded.ts, ix = excluded.ix",
-		8, rargs)
-	return added, err
+	if err := t.insertRows(ctx, "INTO resource (rid, type, id, ver, seq, deleted, ts)",
+		" ON CONFLICT (rid) DO UPDATE SET ver = excluded.ver, seq = excluded.seq, deleted = excluded.deleted, ts = excluded.ts",
+		7, rargs); err != nil {
+		return added, err
+	}
+	if err := t.insertRows(ctx, "INTO resource_ix (rid, ix)", " ON CONFLICT (rid) DO UPDATE SET ix = excluded.ix", 2, ixargs); err != nil {
+		return added, err
+	}
+	for _, rid := range gone {
+		st, err := t.stmt(ctx, `DELETE FROM resource_ix WHERE rid = ?`)
+		if err == nil {
+			_, err = st.ExecContext(ctx, rid)
+		}
+		if err != nil {
+			return added, err
+		}
+	}
+	return added, nil
 }
 
 func (t *tenantDB) deleteRow(ctx context.Context, k string, rid int64) error {
