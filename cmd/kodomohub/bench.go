@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 const benchUsage = `kodomohub bench ingest --url http://127.0.0.1:PORT/TENANT/fhir --token T [--concurrency 4] [--bundle-size 100] [--resources N | --duration D] [--seed S] [--out FILE]
 kodomohub bench read   --url http://127.0.0.1:PORT/TENANT/fhir --token T [--concurrency 16] [--duration 30s] --ids-from N [--seed S] [--bundle-size 100] [--out FILE]
 kodomohub bench auth   [--resources 20000] [--concurrency 16] [--duration 10s] [--rounds 3] [--out FILE]
-kodomohub bench search --url http://127.0.0.1:PORT/TENANT/fhir --token T [--concurrency 8] [--duration 30s] --ids-from N [--seed S] [--bundle-size 100] [--families 2000] [--kinds K,K…] [--total-runs 5] [--out FILE]
+kodomohub bench search --url http://127.0.0.1:PORT/TENANT/fhir --token T [--concurrency 8] [--duration 30s] --ids-from N [--seed S] [--bundle-size 100] [--families 2000] [--kinds K,K…] [--total-runs 5] [--out FILE] [--cpuprofile FILE]
 
 ingest PUTs family bundles whose resources get ids bench-SEED-0, bench-SEED-1, …; read GETs
 random resources among the first --ids-from of those written with the same --seed and
@@ -180,6 +181,7 @@ func cmdBenchSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 	kindList := fs.String("kinds", "all", "comma-separated kinds of query in the mix")
 	totalRuns := fs.Int("total-runs", 5, "sequential runs of each _total=accurate search after the mix (0: none)")
 	out := fs.String("out", "", "also append the tables to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load generator to this file")
 	if pos, err := parseArgs(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
@@ -206,6 +208,11 @@ func cmdBenchSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
+	stop, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	w := bench.Workload{Seed: *seed, BundleSize: *size}
 	r := rand.New(rand.NewPCG(*seed, uint64(time.Now().UnixNano())))
 	t0 := time.Now()
@@ -300,4 +307,23 @@ func appendSearch(file string, r bench.SearchReport) error {
 		err = cerr
 	}
 	return err
+}
+
+// startCPUProfile writes a CPU profile to path ("": none) until the returned stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
