@@ -223,8 +223,8 @@
 //	                                and patient ('p') of block lo, the seqs and offsets of its
 //	                                entries (uvarint deltas)
 //
-// A block holds up to 16,384 entries. The indexer goroutine catches up in the background, once
-// 16,384 entries this process appended wait or a second after the first, and SearchAudit before
+// A block holds up to 65,536 entries. The indexer goroutine catches up in the background, once
+// 65,536 entries this process appended wait or 30 s after the first, and SearchAudit before
 // it queries (so a search sees every entry appended before it). The entries of one agent or type
 // share one posting row per block, so an entry costs SQLite about one row (its patient's), where
 // the index in the tenant database cost five B-tree inserts. The last block, read inside the
