@@ -104,19 +104,12 @@ type request struct {
 	// fn runs on the writer's connection inside the group transaction, in its own savepoint
 	// (rolled back when it fails). Its error is the request's, as it is.
 	fn func(ctx context.Context) error
-	// bare runs fn without a savepoint, which spares SQLite the journal of every page it
-	// changes. An error of fn wrapping errAbortGroup (it failed while writing: the transaction
-	// may be gone) fails the whole group transaction; any other error must leave nothing written.
-	bare bool
 
 	state   atomic.Int32 // reqQueued → reqTaken by the writer, or → reqAbandoned by the caller
 	results []store.Result
 	err     error
 	done    chan struct{}
 }
-
-// errAbortGroup marks the error of a bare request that failed while writing.
-var errAbortGroup = errors.New("a write failed outside a savepoint")
 
 const (
 	reqQueued = iota
@@ -338,13 +331,6 @@ func (t *tenantDB) runBatch(batch []*request) {
 		now := t.s.opts.Now().UnixMilli()
 		now = max(now, t.lastTs)
 		for _, r := range live {
-			if r.bare {
-				if r.err = r.fn(ctx); errors.Is(r.err, errAbortGroup) {
-					err = r.err
-					break
-				}
-				continue
-			}
 			if err = t.exec(ctx, "SAVEPOINT c"); err != nil {
 				break
 			}
