@@ -1,7 +1,6 @@
 package mongo
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -9,7 +8,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	mrand "math/rand/v2"
-	"net/http"
 	"slices"
 	"strconv"
 	"time"
@@ -119,7 +117,7 @@ func (s *Store) Commit(ctx context.Context, tenant string, writes []store.Write)
 		return nil, nil
 	}
 	for i, w := range writes {
-		if err := prepare(w); err != nil {
+		if _, err := store.CheckWrite(w); err != nil {
 			return nil, &store.WriteError{Index: i, Key: store.Key{Type: w.Type, ID: w.ID}, Err: err}
 		}
 	}
@@ -151,36 +149,6 @@ func (s *Store) Commit(ctx context.Context, tenant string, writes []store.Write)
 		case <-time.After(d):
 		}
 	}
-}
-
-// prepare validates a write before anything is read.
-func prepare(w store.Write) error {
-	if !fhir.IsResourceType(w.Type) {
-		return fhir.Errorf(http.StatusBadRequest, fhir.IssueNotSupported, "unknown resource type %q", w.Type)
-	}
-	if !fhir.ValidID(w.ID) {
-		return fhir.Errorf(http.StatusBadRequest, fhir.IssueValue, "id %q does not match [A-Za-z0-9-.]{1,64}", w.ID)
-	}
-	switch w.Action {
-	case store.Delete:
-		return nil
-	case store.Create, store.Update:
-	default:
-		return fhir.Errorf(http.StatusBadRequest, fhir.IssueInvalid, "unknown write action %q", w.Action)
-	}
-	for i := range w.Index {
-		if err := checkEntry(&w.Index[i]); err != nil {
-			return fhir.Errorf(http.StatusInternalServerError, fhir.IssueException, "index entry %s: %v", w.Index[i].Code, err)
-		}
-	}
-	b, err := fhir.Stamp(w.Resource, w.ID, 1, time.UnixMilli(0))
-	if err != nil {
-		return err
-	}
-	if !bytes.HasPrefix(b, []byte(`{"resourceType":"`+w.Type+`","id":`)) {
-		return fhir.ErrorAt(http.StatusBadRequest, fhir.IssueInvalid, "resourceType", "resourceType is not %s", w.Type)
-	}
-	return nil
 }
 
 // lockLocal takes the in-process stripes of keys (in order: no deadlock) and returns their

@@ -2,7 +2,6 @@ package mongo
 
 import (
 	"encoding/hex"
-	"fmt"
 	"math"
 	"sort"
 
@@ -41,28 +40,6 @@ func (x *ent) entry() search.Entry {
 		e.Parts = append(e.Parts, x.P[i].entry())
 	}
 	return e
-}
-
-// checkEntry rejects entries the index cannot hold.
-func checkEntry(e *search.Entry) error {
-	switch e.Type {
-	case search.String, search.Token, search.Reference, search.URI, search.Date, search.Number, search.Quantity:
-		return nil
-	case search.Composite:
-		if len(e.Parts) == 0 || len(e.Parts) > 8 {
-			return fmt.Errorf("composite entry with %d parts", len(e.Parts))
-		}
-		for i := range e.Parts {
-			if e.Parts[i].Type == search.Composite {
-				return fmt.Errorf("composite part of a composite")
-			}
-			if err := checkEntry(&e.Parts[i]); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return fmt.Errorf("unknown search parameter type %d", e.Type)
 }
 
 // Key tags: the second segment of an index key "code\x00tag\x00…" (doc.go, "Index keys").

@@ -15,13 +15,12 @@ import (
 	"github.com/kodomohub/kodomohub/fhir"
 	"github.com/kodomohub/kodomohub/fhir/search"
 	"github.com/kodomohub/kodomohub/store"
+	"github.com/kodomohub/kodomohub/store/internal/include"
 	"github.com/kodomohub/kodomohub/store/internal/searchcursor"
 )
 
 // Search limits.
 const (
-	maxIncluded = 1000 // _include/_revinclude results of one page
-	maxIterate  = 3    // rounds of :iterate
 	// maxSemiJoin bounds the resources a chain or _has clause may match: their ids become
 	// an $in list of the outer query.
 	maxSemiJoin = 1000
@@ -824,50 +823,14 @@ func compartment(cp *store.Compartment, inScope func(string) bool) bson.D {
 
 // ---- includes ----
 
-// includes follows q.Include and q.RevInclude from the page's resources (and, for
-// :iterate, from what they bring in, maxIterate rounds).
+// includes follows q.Include and q.RevInclude from the page's resources (package include).
 func (b *builder) includes(q *search.Query, matches []*resDoc) ([]fhir.Resource, error) {
-	seen := map[string]bool{}
-	for _, m := range matches {
-		seen[m.ID] = true
+	rs, err := include.Follow(q, matches, func(r *resDoc) string { return r.ID }, b.include, b.revInclude)
+	out := make([]fhir.Resource, len(rs))
+	for i, r := range rs {
+		out[i] = r.resource()
 	}
-	var out []fhir.Resource
-	from := matches
-	for round := 0; round <= maxIterate && len(from) > 0 && len(out) < maxIncluded; round++ {
-		var next []*resDoc
-		add := func(rs []*resDoc) {
-			for _, r := range rs {
-				if seen[r.ID] || len(out) >= maxIncluded {
-					continue
-				}
-				seen[r.ID] = true
-				out = append(out, r.resource())
-				next = append(next, r)
-			}
-		}
-		for _, in := range q.Include {
-			if round > 0 && !in.Iterate {
-				continue
-			}
-			rs, err := b.include(in, from)
-			if err != nil {
-				return nil, err
-			}
-			add(rs)
-		}
-		for _, in := range q.RevInclude {
-			if round > 0 && !in.Iterate {
-				continue
-			}
-			rs, err := b.revInclude(in, from)
-			if err != nil {
-				return nil, err
-			}
-			add(rs)
-		}
-		from = next
-	}
-	return out, nil
+	return out, err
 }
 
 // isRef reports whether x is a reference entry that in follows.
@@ -898,7 +861,7 @@ func (b *builder) include(in search.Include, from []*resDoc) ([]*resDoc, error) 
 		return nil, nil
 	}
 	sort.Strings(keys)
-	keys = keys[:min(len(keys), maxIncluded)]
+	keys = keys[:min(len(keys), include.MaxIncluded)]
 	return b.s.findDocs(b.ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: keys}}}, {Key: "live", Value: true}},
 		options.Find().SetSort(bson.D{{Key: "r", Value: 1}}).SetProjection(bson.D{{Key: "ik", Value: 0}}))
 }
@@ -930,5 +893,5 @@ func (b *builder) revInclude(in search.Include, from []*resDoc) ([]*resDoc, erro
 	}
 	return b.s.findDocs(b.ctx, bson.D{{Key: "t", Value: b.tenant}, {Key: "ty", Value: in.Type}, {Key: "live", Value: true},
 		{Key: "ik", Value: bson.D{{Key: "$in", Value: ks}}}},
-		options.Find().SetSort(bson.D{{Key: "r", Value: 1}}).SetLimit(maxIncluded).SetProjection(bson.D{{Key: "ik", Value: 0}}))
+		options.Find().SetSort(bson.D{{Key: "r", Value: 1}}).SetLimit(include.MaxIncluded).SetProjection(bson.D{{Key: "ik", Value: 0}}))
 }

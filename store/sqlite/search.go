@@ -12,15 +12,12 @@ import (
 	"github.com/kodomohub/kodomohub/fhir"
 	"github.com/kodomohub/kodomohub/fhir/search"
 	"github.com/kodomohub/kodomohub/store"
+	"github.com/kodomohub/kodomohub/store/internal/include"
 	"github.com/kodomohub/kodomohub/store/internal/searchcursor"
 )
 
-// Search limits.
-const (
-	maxIncluded  = 1000 // _include/_revinclude results of one page
-	maxIterate   = 3    // rounds of :iterate
-	cursorSecret = "store/sqlite/search-cursor"
-)
+// cursorSecret names the key that signs search cursors.
+const cursorSecret = "store/sqlite/search-cursor"
 
 // Search implements store.Store. See doc.go ("Search") for the SQL.
 func (s *Store) Search(ctx context.Context, tenant string, q *search.Query, opts store.SearchOptions) (store.SearchPage, error) {
@@ -463,53 +460,14 @@ func keysetAfter(sort []search.SortKey, c *cursor) frag {
 
 // ---- includes ----
 
-type resKey struct{ typ, id string }
-
-// includes follows q.Include and q.RevInclude from the page's resources (and, for
-// :iterate, from what they bring in, maxIterate rounds).
+// includes follows q.Include and q.RevInclude from the page's resources (package include).
 func (b *builder) includes(q *search.Query, matches []row) ([]fhir.Resource, error) {
-	seen := map[resKey]bool{}
-	for _, m := range matches {
-		seen[resKey{m.res.Type, m.res.ID}] = true
+	rs, err := include.Follow(q, matches, func(r row) string { return r.res.Type + "/" + r.res.ID }, b.include, b.revInclude)
+	out := make([]fhir.Resource, len(rs))
+	for i, r := range rs {
+		out[i] = r.res
 	}
-	var out []fhir.Resource
-	from := matches
-	for round := 0; round <= maxIterate && len(from) > 0 && len(out) < maxIncluded; round++ {
-		var next []row
-		add := func(rs []row) {
-			for _, r := range rs {
-				k := resKey{r.res.Type, r.res.ID}
-				if seen[k] || len(out) >= maxIncluded {
-					continue
-				}
-				seen[k] = true
-				out = append(out, r.res)
-				next = append(next, r)
-			}
-		}
-		for _, in := range q.Include {
-			if round > 0 && !in.Iterate {
-				continue
-			}
-			rs, err := b.include(in, from)
-			if err != nil {
-				return nil, err
-			}
-			add(rs)
-		}
-		for _, in := range q.RevInclude {
-			if round > 0 && !in.Iterate {
-				continue
-			}
-			rs, err := b.revInclude(in, from)
-			if err != nil {
-				return nil, err
-			}
-			add(rs)
-		}
-		from = next
-	}
-	return out, nil
+	return out, err
 }
 
 // refPids are the pids of in's reference parameter (every reference parameter of in.Type
@@ -579,7 +537,7 @@ func (b *builder) include(in search.Include, from []row) ([]row, error) {
 	// which would compare their JSON.
 	return b.rows(cat("SELECT ", resCols, " FROM resource r JOIN version v ON v.seq = r.seq WHERE r.rid IN (",
 		"SELECT t.rid FROM sp_str x CROSS JOIN resource t ON t.type = x.sys AND t.id = x.val WHERE x.rid IN (", list(rids),
-		") AND x.pid IN (", list(pids), ") AND ", target, ") AND +r.deleted = 0 ORDER BY r.rid LIMIT ", arg{maxIncluded}))
+		") AND x.pid IN (", list(pids), ") AND ", target, ") AND +r.deleted = 0 ORDER BY r.rid LIMIT ", arg{include.MaxIncluded}))
 }
 
 // revInclude returns the live resources of in.Type whose reference parameter points to one
@@ -601,7 +559,7 @@ func (b *builder) revInclude(in search.Include, from []row) ([]row, error) {
 	}
 	return b.rows(cat("SELECT ", resCols, " FROM resource r JOIN version v ON v.seq = r.seq WHERE r.rid IN (",
 		"SELECT x.rid FROM sp_str x WHERE x.pid IN (", list(pids), ") AND ", or(refs...), " AND x.txt = '') AND +r.type = ",
-		arg{in.Type}, " ORDER BY r.rid LIMIT ", arg{maxIncluded}))
+		arg{in.Type}, " ORDER BY r.rid LIMIT ", arg{include.MaxIncluded}))
 }
 
 // ---- cursors ----

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -259,30 +258,9 @@ func (s *Store) write(ctx context.Context, tenant, op string, fn func(ctx contex
 
 // prepare validates write i and stamps its JSON with placeholder version and time.
 func (r *request) prepare(i int, w store.Write) error {
-	if !fhir.IsResourceType(w.Type) {
-		return fhir.Errorf(http.StatusBadRequest, fhir.IssueNotSupported, "unknown resource type %q", w.Type)
-	}
-	if !fhir.ValidID(w.ID) {
-		return fhir.Errorf(http.StatusBadRequest, fhir.IssueValue, "id %q does not match [A-Za-z0-9-.]{1,64}", w.ID)
-	}
-	switch w.Action {
-	case store.Delete:
-		return nil
-	case store.Create, store.Update:
-	default:
-		return fhir.Errorf(http.StatusBadRequest, fhir.IssueInvalid, "unknown write action %q", w.Action)
-	}
-	for _, e := range w.Index {
-		if err := checkEntry(&e); err != nil {
-			return fhir.Errorf(http.StatusInternalServerError, fhir.IssueException, "index entry %s: %v", e.Code, err)
-		}
-	}
-	b, err := fhir.Stamp(w.Resource, w.ID, 1, time.UnixMilli(0))
-	if err != nil {
+	b, err := store.CheckWrite(w)
+	if err != nil || b == nil {
 		return err
-	}
-	if !bytes.HasPrefix(b, []byte(`{"resourceType":"`+w.Type+`","id":`)) {
-		return fhir.ErrorAt(http.StatusBadRequest, fhir.IssueInvalid, "resourceType", "resourceType is not %s", w.Type)
 	}
 	at := bytes.Index(b, stampMarker)
 	if at < 0 {
@@ -906,29 +884,6 @@ func (t *tenantDB) insertRows(ctx context.Context, into, suffix string, cols int
 			return err
 		}
 		args = args[n*cols:]
-	}
-	return nil
-}
-
-// checkEntry rejects entries the index cannot hold: unknown types, composites without
-// parts or with composite parts.
-func checkEntry(e *search.Entry) error {
-	if _, err := tableOf(e.Type); err != nil {
-		return err
-	}
-	if e.Type != search.Composite {
-		return nil
-	}
-	if len(e.Parts) == 0 || len(e.Parts) > 8 {
-		return fmt.Errorf("composite entry with %d parts", len(e.Parts))
-	}
-	for i := range e.Parts {
-		if e.Parts[i].Type == search.Composite {
-			return fmt.Errorf("composite part of a composite")
-		}
-		if _, err := tableOf(e.Parts[i].Type); err != nil {
-			return err
-		}
 	}
 	return nil
 }

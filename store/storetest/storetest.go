@@ -38,6 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Commit/UpdateAfterDeleteRecreates", testUpdateAfterDelete},
 		{"Commit/FailingWriteLeavesNothing", testAtomic},
 		{"Commit/EmptyIsNoop", testEmptyCommit},
+		{"Commit/MalformedWriteIsRefusedWhole", testMalformedWrite},
 		{"VRead/OldAndDeletedVersions", testVRead},
 		{"History/InstanceTypeSystemNewestFirst", testHistoryOrder},
 		{"History/UnknownInstanceIsErrNotFound", testHistoryUnknown},
@@ -537,6 +538,38 @@ func testEmptyCommit(t *testing.T, s store.Store) {
 	}
 	if evs := allEvents(t, s, "misato"); len(evs) != 0 {
 		t.Fatalf("empty Commit wrote events %v", evs)
+	}
+}
+
+// testMalformedWrite: a write the store cannot take (store.CheckWrite) fails its Commit with a
+// WriteError at its index, and nothing of the Commit is written.
+func testMalformedWrite(t *testing.T, s store.Store) {
+	mustTenant(t, s, "misato", "")
+	good := create("Patient", "a", patient("A"))
+	nested := create("Observation", "o", []byte(`{"resourceType":"Observation","status":"final"}`))
+	nested.Index = []search.Entry{{Code: "combo", Type: search.Composite, Parts: []search.Entry{{Type: search.Composite}}}}
+	for _, tc := range []struct {
+		name string
+		w    store.Write
+	}{
+		{"unknown type", create("Child", "x", []byte(`{"resourceType":"Child"}`))},
+		{"invalid id", create("Patient", "a b", patient("B"))},
+		{"unknown action", store.Write{Type: "Patient", ID: "b", Action: "merge", Resource: patient("B")}},
+		{"body of another type", create("Patient", "b", []byte(`{"resourceType":"Observation","status":"final"}`))},
+		{"body not JSON", create("Patient", "b", []byte(`{"resourceType":`))},
+		{"composite in a composite", nested},
+	} {
+		_, err := s.Commit(ctx, "misato", []store.Write{good, tc.w})
+		var we *store.WriteError
+		if !errors.As(err, &we) || we.Index != 1 || we.Key != (store.Key{Type: tc.w.Type, ID: tc.w.ID}) {
+			t.Errorf("%s: Commit: %v, want a WriteError at write 1", tc.name, err)
+		}
+		if _, err := s.Read(ctx, "misato", "Patient", "a"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("%s: Read(Patient/a) after the refused Commit: %v, want ErrNotFound", tc.name, err)
+		}
+	}
+	if evs := allEvents(t, s, "misato"); len(evs) != 0 {
+		t.Fatalf("refused Commits wrote events %v", evs)
 	}
 }
 

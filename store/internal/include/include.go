@@ -1,0 +1,54 @@
+// Package include runs the _include and _revinclude rounds of a search page, the same way for
+// every backend: each backend says how to follow one Include from a set of resources, and Follow
+// does the rounds, the :iterate rule, the dedup and the bounds.
+package include
+
+import "github.com/kodomohub/kodomohub/fhir/search"
+
+// Bounds of what one page brings in.
+const (
+	MaxIncluded = 1000 // included resources of one page
+	MaxIterate  = 3    // rounds of :iterate after the first
+)
+
+// Follow returns the resources that q.Include and q.RevInclude bring in from matches and, for
+// the :iterate ones, from what they bring in, MaxIterate rounds, at most MaxIncluded, each once
+// and never one of the matches. key identifies a resource (type and id); include and revInclude
+// return the resources one Include brings in from a set of resources.
+func Follow[R any](q *search.Query, matches []R, key func(R) string,
+	include, revInclude func(search.Include, []R) ([]R, error)) ([]R, error) {
+	seen := map[string]bool{}
+	for _, m := range matches {
+		seen[key(m)] = true
+	}
+	var out []R
+	from := matches
+	for round := 0; round <= MaxIterate && len(from) > 0 && len(out) < MaxIncluded; round++ {
+		var next []R
+		for _, dir := range []struct {
+			ins    []search.Include
+			follow func(search.Include, []R) ([]R, error)
+		}{{q.Include, include}, {q.RevInclude, revInclude}} {
+			for _, in := range dir.ins {
+				if round > 0 && !in.Iterate {
+					continue
+				}
+				rs, err := dir.follow(in, from)
+				if err != nil {
+					return nil, err
+				}
+				for _, r := range rs {
+					k := key(r)
+					if seen[k] || len(out) >= MaxIncluded {
+						continue
+					}
+					seen[k] = true
+					out = append(out, r)
+					next = append(next, r)
+				}
+			}
+		}
+		from = next
+	}
+	return out, nil
+}

@@ -1,0 +1,66 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/kodomohub/kodomohub/fhir"
+	"github.com/kodomohub/kodomohub/fhir/search"
+)
+
+// CheckWrite checks a write before a backend reads or stores anything for it: a known type, a
+// valid id and action, index entries every backend can store, and a body whose resourceType is
+// the write's type. For a create or update it returns the body stamped as version 1 at the Unix
+// epoch (fhir.Stamp), which a backend may use as a template; nil for a delete.
+func CheckWrite(w Write) ([]byte, error) {
+	if !fhir.IsResourceType(w.Type) {
+		return nil, fhir.Errorf(http.StatusBadRequest, fhir.IssueNotSupported, "unknown resource type %q", w.Type)
+	}
+	if !fhir.ValidID(w.ID) {
+		return nil, fhir.Errorf(http.StatusBadRequest, fhir.IssueValue, "id %q does not match [A-Za-z0-9-.]{1,64}", w.ID)
+	}
+	switch w.Action {
+	case Delete:
+		return nil, nil
+	case Create, Update:
+	default:
+		return nil, fhir.Errorf(http.StatusBadRequest, fhir.IssueInvalid, "unknown write action %q", w.Action)
+	}
+	for i := range w.Index {
+		if err := checkEntry(&w.Index[i]); err != nil {
+			return nil, fhir.Errorf(http.StatusInternalServerError, fhir.IssueException, "index entry %s: %v", w.Index[i].Code, err)
+		}
+	}
+	b, err := fhir.Stamp(w.Resource, w.ID, 1, time.UnixMilli(0))
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.HasPrefix(b, []byte(`{"resourceType":"`+w.Type+`","id":`)) {
+		return nil, fhir.ErrorAt(http.StatusBadRequest, fhir.IssueInvalid, "resourceType", "resourceType is not %s", w.Type)
+	}
+	return b, nil
+}
+
+// checkEntry checks that e has a type the stores index, and a composite at most 8 plain parts.
+func checkEntry(e *search.Entry) error {
+	switch e.Type {
+	case search.String, search.Token, search.Reference, search.URI, search.Date, search.Number, search.Quantity:
+		return nil
+	case search.Composite:
+		if len(e.Parts) == 0 || len(e.Parts) > 8 {
+			return fmt.Errorf("composite entry with %d parts", len(e.Parts))
+		}
+		for i := range e.Parts {
+			if e.Parts[i].Type == search.Composite {
+				return fmt.Errorf("composite part of a composite")
+			}
+			if err := checkEntry(&e.Parts[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown search parameter type %d", e.Type)
+}
