@@ -270,6 +270,19 @@ func atEntry(err error, i int) error {
 // PATCH, then GET) and returns the response entries in the order of ops.
 func (rc *reqContext) transaction(ops []entryOp) ([]fhir.BundleEntry, error) {
 	ctx := rc.c.Request.Context()
+	var criteria []string
+	for _, op := range ops {
+		if op.criteria != "" {
+			criteria = append(criteria, op.typ, op.criteria)
+		}
+	}
+	if len(criteria) > 0 {
+		unlock, err := rc.conditionalLock(ctx, criteria...)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
 	if err := rc.resolveConditionals(ctx, ops); err != nil {
 		return nil, err
 	}

@@ -395,7 +395,12 @@ func (rc *reqContext) create(typ string) {
 	}
 	ctx := rc.c.Request.Context()
 	if criteria := conditionalCriteria(typ, rc.c.GetHeader("If-None-Exist")); criteria != "" {
-		defer conditionalLock(rc.tenant.ID, typ, criteria)()
+		unlock, err := rc.conditionalLock(ctx, typ, criteria)
+		if err != nil {
+			rc.fail(err)
+			return
+		}
+		defer unlock()
 		matches, err := rc.conditionalMatches(ctx, typ, criteria)
 		switch {
 		case err != nil:
@@ -462,7 +467,12 @@ func (rc *reqContext) update(typ, id string) {
 			rc.fail(fhir.Errorf(http.StatusBadRequest, fhir.IssueRequired, "PUT %s needs an id or search criteria", typ))
 			return
 		}
-		defer conditionalLock(rc.tenant.ID, typ, criteria)()
+		unlock, err := rc.conditionalLock(ctx, typ, criteria)
+		if err != nil {
+			rc.fail(err)
+			return
+		}
+		defer unlock()
 		matches, err := rc.conditionalMatches(ctx, typ, criteria)
 		if err != nil {
 			rc.fail(err)

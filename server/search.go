@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/kodomohub/kodomohub/auth"
 	"github.com/kodomohub/kodomohub/conformance"
@@ -310,17 +309,6 @@ func (rc *reqContext) conditionalMatches(ctx context.Context, typ, criteria stri
 		return nil, err
 	}
 	return page.Resources, nil
-}
-
-// conditionalLocks serialises conditional creates and updates with the same criteria in
-// this process, so two concurrent If-None-Exist requests do not both create.
-var conditionalLocks sync.Map // tenant\x00type\x00criteria → *sync.Mutex
-
-func conditionalLock(tenant, typ, criteria string) func() {
-	m, _ := conditionalLocks.LoadOrStore(tenant+"\x00"+typ+"\x00"+criteria, new(sync.Mutex))
-	mu := m.(*sync.Mutex)
-	mu.Lock()
-	return mu.Unlock
 }
 
 func multipleMatches(typ, criteria string, n int) error {

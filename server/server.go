@@ -100,6 +100,7 @@ type Server struct {
 	newID        func() string
 	version      string
 	engine       *gin.Engine
+	cond         condLocks
 }
 
 // New builds a Server.
@@ -109,7 +110,7 @@ func New(cfg Config) *Server {
 		audit: cfg.Audit, auditTimeout: cfg.AuditTimeout, tokens: cfg.Tokens,
 		limiter: &auth.RateLimiter{Default: cfg.RateLimit},
 		limits:  cfg.Limits, publicURL: cfg.PublicURL, log: cfg.Logger,
-		now: cfg.Now, newID: cfg.NewID, version: cfg.Version,
+		now: cfg.Now, newID: cfg.NewID, version: cfg.Version, cond: condLocks{owner: "serve-" + uuid.NewString()},
 	}
 	if s.registry == nil {
 		s.registry = search.Default()

@@ -123,6 +123,8 @@ type Lease struct {
 // (tenant, consumer) one owner at a time holds a lease, processes events from the
 // acknowledged position and acknowledges them; when it dies, another owner takes over once
 // the lease expires and continues from the last acknowledged event (at-least-once delivery).
+// A lease whose events are never acknowledged is also a lock shared by every process using the
+// store (the server's conditional writes take one per stripe of their criteria).
 type Leases interface {
 	// ClaimEvents takes or renews the lease of (tenant, consumer) for owner until now+ttl,
 	// when it is free, expired or already owner's, and returns it with up to limit events
