@@ -64,10 +64,10 @@ const (
 // auditIndex is the open index database of a trail.
 type auditIndex struct {
 	path string
-	w    *sql.DB   // one connection, conn, held by the catch-up (under auditLog.imu)
-	conn *sql.Conn // the write connection
-	r    *sql.DB   // reads
-	ins  map[int]*sql.Stmt
+	w    *sql.DB              // one connection, conn, held by the catch-up (under auditLog.imu)
+	conn *sql.Conn            // the write connection
+	r    *sql.DB              // reads
+	ins  map[string]*sql.Stmt // prepared inserts of posting rows
 }
 
 // openAuditIndex opens (creating if needed) the index database at path. A file SQLite does not
@@ -111,7 +111,7 @@ func tryOpenAuditIndex(ctx context.Context, s *Store, path string) (*auditIndex,
 	}
 	r.SetMaxOpenConns(2)
 	r.SetMaxIdleConns(2)
-	return &auditIndex{path: path, w: w, conn: conn, r: r, ins: map[int]*sql.Stmt{}}, nil
+	return &auditIndex{path: path, w: w, conn: conn, r: r, ins: map[string]*sql.Stmt{}}, nil
 }
 
 // isCorrupt reports whether err is SQLITE_CORRUPT or SQLITE_NOTADB.
@@ -246,16 +246,7 @@ func (al *auditLog) indexBatch(ctx context.Context) (int64, error) {
 
 // insertPostings is the prepared INSERT of n posting rows.
 func (ix *auditIndex) insertPostings(ctx context.Context, n int) (*sql.Stmt, error) {
-	if st := ix.ins[n]; st != nil {
-		return st, nil
-	}
-	q := "INSERT INTO posting (key, lo, refs) VALUES (?, ?, ?)" + strings.Repeat(", (?, ?, ?)", n-1)
-	st, err := ix.conn.PrepareContext(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	ix.ins[n] = st
-	return st, nil
+	return prepared(ctx, ix.conn, ix.ins, "INSERT INTO posting (key, lo, refs) VALUES (?, ?, ?)"+strings.Repeat(", (?, ?, ?)", n-1))
 }
 
 // ---- searching ----

@@ -489,14 +489,19 @@ func (t *tenantDB) noteDates(ctx context.Context, rows []irow) error {
 
 // stmt returns a prepared statement of the write connection.
 func (t *tenantDB) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
-	if st := t.stmts[q]; st != nil {
+	return prepared(ctx, t.conn, t.stmts, q)
+}
+
+// prepared returns the statement of q on conn, prepared once and kept in cache.
+func prepared(ctx context.Context, conn *sql.Conn, cache map[string]*sql.Stmt, q string) (*sql.Stmt, error) {
+	if st := cache[q]; st != nil {
 		return st, nil
 	}
-	st, err := t.conn.PrepareContext(ctx, q)
+	st, err := conn.PrepareContext(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	t.stmts[q] = st
+	cache[q] = st
 	return st, nil
 }
 
