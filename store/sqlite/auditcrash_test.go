@@ -1,12 +1,10 @@
 package sqlite_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,28 +40,14 @@ func TestAuditCrashHelper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for g := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				got, err := s.AppendAudit(context.Background(), "misato", auditCrashEntries("helper", g, i))
-				mu.Lock()
-				if err != nil {
-					fmt.Println("error", err)
-					mu.Unlock()
-					return
-				}
-				for _, e := range got {
-					fmt.Println("ok", e.Seq, e.Agent)
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
+	runWriters(4, func(g, k int) ([]string, error) {
+		got, err := s.AppendAudit(context.Background(), "misato", auditCrashEntries("helper", g, k))
+		var lines []string
+		for _, e := range got {
+			lines = append(lines, fmt.Sprint("ok ", e.Seq, " ", e.Agent))
+		}
+		return lines, err
+	})
 }
 
 // TestAuditKillAppenderProcess appends to one trail from this process and from another one,
@@ -83,15 +67,7 @@ func TestAuditKillAppenderProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cmd := exec.Command(os.Args[0], "-test.run=^TestAuditCrashHelper$")
-	cmd.Env = append(os.Environ(), auditCrashDirEnv+"="+dir)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	sc, kill := startHelper(t, "TestAuditCrashHelper", auditCrashDirEnv, dir)
 	acked := map[int64]string{} // seq → agent
 	var mu sync.Mutex
 	stop := make(chan struct{})
@@ -120,7 +96,6 @@ func TestAuditKillAppenderProcess(t *testing.T) {
 			}
 		}()
 	}
-	sc := bufio.NewScanner(out)
 	helper := 0
 	for sc.Scan() && helper < 2000 {
 		line := sc.Text()
@@ -134,8 +109,7 @@ func TestAuditKillAppenderProcess(t *testing.T) {
 		mu.Unlock()
 		helper++
 	}
-	cmd.Process.Kill() // SIGKILL, while its goroutines are mid-append
-	cmd.Wait()
+	kill()                            // while its goroutines are mid-append
 	time.Sleep(20 * time.Millisecond) // this process goes on appending past the dead one's remains
 	close(stop)
 	wg.Wait()

@@ -1,14 +1,11 @@
 package sqlite_test
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/kodomohub/kodomohub/store"
@@ -30,29 +27,16 @@ func TestCrashHelper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for g := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := g; ; i += 4 {
-				ws := make([]store.Write, crashBundle)
-				for j := range ws {
-					n := i*crashBundle + j
-					ws[j] = benchPatient(fmt.Sprint("p", n), n)
-				}
-				if _, err := s.Commit(ctx, "misato", ws); err != nil {
-					fmt.Println("error", err)
-					return
-				}
-				mu.Lock()
-				fmt.Println("ok", i)
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
+	runWriters(4, func(g, k int) ([]string, error) {
+		i := g + 4*k
+		ws := make([]store.Write, crashBundle)
+		for j := range ws {
+			n := i*crashBundle + j
+			ws[j] = benchPatient(fmt.Sprint("p", n), n)
+		}
+		_, err := s.Commit(ctx, "misato", ws)
+		return []string{fmt.Sprint("ok ", i)}, err
+	})
 }
 
 // TestCrashKeepsAcknowledgedCommits kills a writing process with SIGKILL and checks that every
@@ -72,17 +56,8 @@ func TestCrashKeepsAcknowledgedCommits(t *testing.T) {
 	}
 	s.Close()
 
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$")
-	cmd.Env = append(os.Environ(), crashDirEnv+"="+dir)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	sc, kill := startHelper(t, "TestCrashHelper", crashDirEnv, dir)
 	acked := map[int]bool{}
-	sc := bufio.NewScanner(out)
 	for sc.Scan() && len(acked) < 40 {
 		line := sc.Text()
 		if n, ok := strings.CutPrefix(line, "ok "); ok {
@@ -92,8 +67,7 @@ func TestCrashKeepsAcknowledgedCommits(t *testing.T) {
 			t.Fatal(line)
 		}
 	}
-	cmd.Process.Kill() // SIGKILL, while the other goroutines are mid-commit
-	cmd.Wait()
+	kill() // while the other goroutines are mid-commit
 	if len(acked) < 40 {
 		t.Fatalf("helper acknowledged only %d bundles", len(acked))
 	}
