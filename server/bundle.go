@@ -14,6 +14,7 @@ import (
 	"github.com/kodomohub/kodomohub/auth"
 	"github.com/kodomohub/kodomohub/fhir"
 	"github.com/kodomohub/kodomohub/fhir/fhirpath"
+	"github.com/kodomohub/kodomohub/fhir/search"
 	"github.com/kodomohub/kodomohub/store"
 )
 
@@ -335,20 +336,22 @@ func (rc *reqContext) transaction(ops []entryOp) ([]fhir.BundleEntry, error) {
 			writeOp = append(writeOp, i)
 		}
 	}
-	// Reads of resources the transaction does not change, and searches, are done before the
-	// commit, so a failing read fails the whole transaction without anything written. A
-	// search entry therefore sees the state before this transaction's writes; reads of
-	// resources it writes are answered from the commit below.
+	// Reads of resources the transaction does not change are done before the commit, so a
+	// failing read fails the whole transaction without anything written; reads of resources it
+	// writes are answered from the commit below. Searches come last, as FHIR orders them, and
+	// see the transaction's writes: they are checked and authorized here, and run after the
+	// commit.
+	searches := make([]*search.Query, len(ops)) // by op
 	for i, op := range ops {
 		if op.method != http.MethodGet {
 			continue
 		}
 		if op.search != nil {
-			entry, err := rc.searchEntry(op)
+			q, err := rc.prepareSearchEntry(op)
 			if err != nil {
 				return nil, atEntry(err, op.index)
 			}
-			results[i] = entry
+			searches[i] = q
 			continue
 		}
 		if err := rc.precheck(auth.OpRead, op.typ); err != nil {
@@ -394,6 +397,19 @@ func (rc *reqContext) transaction(ops []entryOp) ([]fhir.BundleEntry, error) {
 				}
 			}
 		}
+	}
+	for i, q := range searches {
+		if q == nil {
+			continue
+		}
+		entry, err := rc.searchEntry(ops[i], q)
+		if err != nil {
+			// The writes are committed: the transaction can no longer fail as a whole. The
+			// entry says what went wrong (the store became unavailable, say).
+			rc.log.Warn("a search entry of a committed transaction failed", "tenant", rc.tenant.ID, "entry", ops[i].index, "err", err)
+			entry = errorEntry(err)
+		}
+		results[i] = entry
 	}
 	return results, nil
 }
@@ -641,18 +657,27 @@ func (rc *reqContext) existingEntry(res fhir.Resource) fhir.BundleEntry {
 	return e
 }
 
-// searchEntry runs the search of a GET Type?params entry; the searchset is its resource.
-func (rc *reqContext) searchEntry(op entryOp) (fhir.BundleEntry, error) {
+// prepareSearchEntry authorizes and parses the search of a GET Type?params entry.
+func (rc *reqContext) prepareSearchEntry(op entryOp) (*search.Query, error) {
 	if err := rc.authorize(auth.OpSearch, op.typ, ""); err != nil {
-		return fhir.BundleEntry{}, err
+		return nil, err
 	}
 	q, err := rc.parseQuery(op.typ, op.search)
 	if err != nil {
-		return fhir.BundleEntry{}, err
+		return nil, err
 	}
 	if err := rc.authorizeClauses(q.Clauses); err != nil {
-		return fhir.BundleEntry{}, err
+		return nil, err
 	}
+	if _, err := decodePageCursor(q.Cursor); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// searchEntry runs the search q of a GET Type?params entry (prepareSearchEntry); the
+// searchset is its resource.
+func (rc *reqContext) searchEntry(op entryOp, q *search.Query) (fhir.BundleEntry, error) {
 	b, err := rc.searchBundle(q, nil, op.typ)
 	if err != nil {
 		return fhir.BundleEntry{}, err

@@ -329,4 +329,31 @@ func TestConditionalInteractions(t *testing.T) {
 		 {"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient?family=山"}},"request":{"method":"POST","url":"Observation"}}]}`)
 		wantStatus(t, r, http.StatusPreconditionFailed)
 	})
+	t.Run("TransactionSearchSeesItsWrites", func(t *testing.T) {
+		// GET entries come last in a transaction (the search is listed first here): the search
+		// finds the Patient the same transaction creates, and misses the one it deletes.
+		wantStatus(t, h.put("/misato/fhir/Patient/gone", `{"resourceType":"Patient","id":"gone","name":[{"family":"鈴木"}]}`), http.StatusCreated)
+		r := h.post("/misato/fhir", `{"resourceType":"Bundle","type":"transaction","entry":[
+		 {"request":{"method":"GET","url":"Patient?family=すずき"}},
+		 {"resource":{"resourceType":"Patient","name":[{"family":"スズキ"}]},"request":{"method":"POST","url":"Patient"}},
+		 {"request":{"method":"DELETE","url":"Patient/gone"}}]}`)
+		wantStatus(t, r, http.StatusOK)
+		es := r.json(t)["entry"].([]any)
+		created := es[1].(map[string]any)["response"].(map[string]any)["location"].(string)
+		found := es[0].(map[string]any)["resource"].(map[string]any)
+		var ids []string
+		matches, _ := found["entry"].([]any) // none: no entry element
+		for _, e := range matches {
+			ids = append(ids, e.(map[string]any)["resource"].(map[string]any)["id"].(string))
+		}
+		if len(ids) != 1 || !strings.Contains(created, "Patient/"+ids[0]+"/") {
+			t.Fatalf("search entry found %v; the transaction created %s and deleted Patient/gone", ids, created)
+		}
+		// A search entry that cannot run fails the transaction before anything is written.
+		r = h.post("/misato/fhir", `{"resourceType":"Bundle","type":"transaction","entry":[
+		 {"resource":{"resourceType":"Patient","id":"never","name":[{"family":"X"}]},"request":{"method":"PUT","url":"Patient/never"}},
+		 {"request":{"method":"GET","url":"Patient?nosuchparam=1"}}]}`)
+		wantStatus(t, r, http.StatusBadRequest)
+		wantStatus(t, h.get("/misato/fhir/Patient/never"), http.StatusNotFound)
+	})
 }
