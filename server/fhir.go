@@ -279,6 +279,12 @@ func (rc *reqContext) read(typ, id string) {
 		return
 	}
 	res, err := rc.store.Read(rc.c.Request.Context(), rc.tenant.ID, typ, id)
+	rc.answerRead(typ, id, res, err)
+}
+
+// answerRead answers a read or vread of typ/id that the store answered with res, err: a
+// version the caller may see, its deletion (410, with its version headers), or the error.
+func (rc *reqContext) answerRead(typ, id string, res fhir.Resource, err error) {
 	if err == nil || errors.Is(err, store.ErrGone) {
 		if aerr := rc.authorizeResource(auth.OpRead, typ, id, rc.aboutOf(res)); aerr != nil {
 			rc.fail(aerr)
@@ -356,18 +362,7 @@ func (rc *reqContext) vread(typ, id, vid string) {
 		return
 	}
 	res, err := rc.store.VRead(rc.c.Request.Context(), rc.tenant.ID, typ, id, v)
-	if err == nil || errors.Is(err, store.ErrGone) {
-		if aerr := rc.authorizeResource(auth.OpRead, typ, id, rc.aboutOf(res)); aerr != nil {
-			rc.fail(aerr)
-			return
-		}
-	}
-	if err != nil {
-		rc.versionHeaders(res)
-		rc.fail(err)
-		return
-	}
-	rc.writeResource(http.StatusOK, res, false)
+	rc.answerRead(typ, id, res, err)
 }
 
 func (rc *reqContext) create(typ string) {
