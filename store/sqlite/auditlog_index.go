@@ -87,30 +87,10 @@ func openAuditIndex(ctx context.Context, s *Store, path string) (*auditIndex, er
 }
 
 func tryOpenAuditIndex(ctx context.Context, s *Store, path string) (*auditIndex, error) {
-	w, err := sql.Open("sqlite", s.dsn(path, connWriter))
+	w, conn, r, err := s.openDatabase(ctx, path, auditIndexMigrations, 2)
 	if err != nil {
 		return nil, err
 	}
-	w.SetMaxOpenConns(1)
-	w.SetConnMaxLifetime(0)
-	w.SetConnMaxIdleTime(0)
-	if err := migrate(ctx, w, auditIndexMigrations); err != nil {
-		w.Close()
-		return nil, err
-	}
-	conn, err := w.Conn(ctx)
-	if err != nil {
-		w.Close()
-		return nil, err
-	}
-	r, err := sql.Open("sqlite", s.dsn(path, connReader))
-	if err != nil {
-		conn.Close()
-		w.Close()
-		return nil, err
-	}
-	r.SetMaxOpenConns(2)
-	r.SetMaxIdleConns(2)
 	return &auditIndex{path: path, w: w, conn: conn, r: r, ins: map[string]*sql.Stmt{}}, nil
 }
 

@@ -124,30 +124,36 @@ func (r *request) size() int {
 	return len(r.writes)
 }
 
-func openTenant(ctx context.Context, s *Store, id string) (*tenantDB, error) {
-	path := filepath.Join(s.dir, "tenants", id+".db")
-	w, err := sql.Open("sqlite", s.dsn(path, connWriter))
-	if err != nil {
-		return nil, err
+// openDatabase opens the database at path, brought up to the last of steps: one write
+// connection (w, held as conn) and a pool of readers.
+func (s *Store) openDatabase(ctx context.Context, path string, steps []migration, readers int) (w *sql.DB, conn *sql.Conn, r *sql.DB, err error) {
+	if w, err = sql.Open("sqlite", s.dsn(path, connWriter)); err != nil {
+		return nil, nil, nil, err
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	if err := migrate(ctx, w, tenantMigrations); err != nil {
+	if err := migrate(ctx, w, steps); err != nil {
 		w.Close()
-		return nil, err
+		return nil, nil, nil, err
 	}
-	r, err := sql.Open("sqlite", s.dsn(path, connReader))
-	if err != nil {
+	if conn, err = w.Conn(ctx); err != nil {
 		w.Close()
-		return nil, err
+		return nil, nil, nil, err
 	}
-	r.SetMaxOpenConns(s.opts.ReadPool)
-	r.SetMaxIdleConns(s.opts.ReadPool)
-	conn, err := w.Conn(ctx)
-	if err != nil {
+	if r, err = sql.Open("sqlite", s.dsn(path, connReader)); err != nil {
+		conn.Close()
 		w.Close()
-		r.Close()
+		return nil, nil, nil, err
+	}
+	r.SetMaxOpenConns(readers)
+	r.SetMaxIdleConns(readers)
+	return w, conn, r, nil
+}
+
+func openTenant(ctx context.Context, s *Store, id string) (*tenantDB, error) {
+	w, conn, r, err := s.openDatabase(ctx, filepath.Join(s.dir, "tenants", id+".db"), tenantMigrations, s.opts.ReadPool)
+	if err != nil {
 		return nil, err
 	}
 	t := &tenantDB{s: s, id: id, w: w, r: r, conn: conn, q: make(chan *request, 64), done: make(chan struct{}),
