@@ -17,6 +17,7 @@ import (
 
 	"github.com/kodomohub/kodomohub/auth"
 	"github.com/kodomohub/kodomohub/store"
+	"github.com/kodomohub/kodomohub/store/storetest"
 )
 
 // These tests damage the files of an audit trail the way a crash or a person would, and check
@@ -664,7 +665,7 @@ func TestAuditIndexBlocks(t *testing.T) {
 		for _, q := range queries {
 			var want []int64
 			for i := len(all) - 1; i >= 0; i-- {
-				if e := all[i]; auditMatches(e, q) {
+				if e := all[i]; storetest.AuditMatch(e, q) {
 					want = append(want, e.Seq)
 				}
 			}
@@ -717,23 +718,6 @@ func TestAuditIndexBlocks(t *testing.T) {
 		check(s)
 		s.Close()
 	}
-}
-
-// auditMatches is the meaning of q for one entry (Before and Count aside): store.AuditQuery's
-// documentation.
-func auditMatches(e store.AuditEntry, q store.AuditQuery) bool {
-	switch {
-	case !q.Since.IsZero() && e.Time.Before(q.Since), !q.Until.IsZero() && !e.Time.Before(q.Until),
-		q.Agent != "" && e.Agent != q.Agent, q.Action != "" && e.Action != q.Action,
-		q.Outcome != "" && e.Outcome != q.Outcome, q.Patient != "" && !slices.Contains(e.Patients, q.Patient),
-		q.Before > 0 && e.Seq >= q.Before:
-		return false
-	case q.Entity == "":
-		return true
-	case strings.Contains(q.Entity, "/"):
-		return e.Entity == q.Entity
-	}
-	return e.Entity == q.Entity || strings.HasPrefix(e.Entity, q.Entity+"/")
 }
 
 // TestAuditLogHeadCutWhileOpen cuts the head file under a process that has it mapped: appends

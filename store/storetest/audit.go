@@ -269,12 +269,14 @@ func mustSearchAudit(t testing.TB, al store.AuditLog, tenant string, q store.Aud
 	return got, next
 }
 
-// auditMatch is the meaning of q for one entry (Before and Count aside).
-func auditMatch(e store.AuditEntry, q store.AuditQuery) bool {
+// AuditMatch is the meaning of q for one entry (Count aside), as store.AuditQuery documents
+// it: the brute-force filter that backends' audit searches are checked against.
+func AuditMatch(e store.AuditEntry, q store.AuditQuery) bool {
 	switch {
 	case !q.Since.IsZero() && e.Time.Before(q.Since), !q.Until.IsZero() && !e.Time.Before(q.Until),
 		q.Agent != "" && e.Agent != q.Agent, q.Action != "" && e.Action != q.Action,
-		q.Outcome != "" && e.Outcome != q.Outcome, q.Patient != "" && !slices.Contains(e.Patients, q.Patient):
+		q.Outcome != "" && e.Outcome != q.Outcome, q.Patient != "" && !slices.Contains(e.Patients, q.Patient),
+		q.Before > 0 && e.Seq >= q.Before:
 		return false
 	case q.Entity == "":
 		return true
@@ -347,7 +349,7 @@ func testAuditSearch(t *testing.T, s store.Store, al store.AuditLog) {
 	} {
 		var want []store.AuditEntry
 		for i := len(all) - 1; i >= 0; i-- {
-			if auditMatch(all[i], q) {
+			if AuditMatch(all[i], q) {
 				want = append(want, all[i])
 			}
 		}
