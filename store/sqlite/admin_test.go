@@ -182,21 +182,7 @@ func TestAuditSearchUsesIndexes(t *testing.T) {
 		for i := range args {
 			args[i] = int64(1)
 		}
-		rows, err := al.ix.r.QueryContext(ctx, "EXPLAIN QUERY PLAN "+c.sql, args...)
-		if err != nil {
-			t.Fatalf("%s: %v", c.sql, err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, notused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		p := strings.Join(plan, "; ")
+		p := strings.Join(queryPlan(t, al.ix.r, c.sql, args...), "; ")
 		for _, w := range c.want {
 			if !strings.Contains(p, w) || strings.Contains(p, "TEMP B-TREE") {
 				t.Errorf("%s: plan %q, want %q and no sort", c.sql, p, w)

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math"
 	"net/url"
@@ -48,19 +49,29 @@ func explain(t *testing.T, s *Store, tenant string, q *search.Query) []string {
 		count = p.count
 	}
 	for _, f := range []frag{b.pageSQL(q, p, &cursor{Rid: 1, Keys: make([]any, len(q.Sort))}, 21), count} {
-		rows, err := tx.QueryContext(ctx, "EXPLAIN QUERY PLAN "+f.sql, f.args...)
-		if err != nil {
-			t.Fatalf("%s: %v", f.sql, err)
+		lines = append(lines, queryPlan(t, tx, f.sql, f.args...)...)
+	}
+	return lines
+}
+
+// queryPlan returns the detail lines of EXPLAIN QUERY PLAN of query on db.
+func queryPlan(t *testing.T, db interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, query string, args ...any) []string {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	defer rows.Close()
+	var lines []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
 		}
-		for rows.Next() {
-			var id, parent, notused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			lines = append(lines, detail)
-		}
-		rows.Close()
+		lines = append(lines, detail)
 	}
 	return lines
 }
