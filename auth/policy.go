@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -65,28 +64,6 @@ const (
 	PurposeOfUseSystem = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 	PurposeBreakGlass  = "BTG"
 )
-
-// Roster answers whether a child is on a facility's roster: enrolled (EpisodeOfCare with
-// the facility as managingOrganization, active now) or a member of the facility's Group, as
-// the town keeps it. The server implements it over the store.
-type Roster interface {
-	// OnRoster reports whether patient ("Patient/ID") is on facility's ("Organization/ID")
-	// roster in tenant.
-	OnRoster(ctx context.Context, tenant, facility, patient string) (bool, error)
-}
-
-// Decision is the policy's answer for one access, with the reason recorded in the audit
-// trail for allowed and denied accesses alike.
-type Decision struct {
-	Allowed bool
-	Reason  string
-	// BreakGlass is true when the access was allowed only because the caller invoked
-	// break-glass: the caller must raise an alert and record the reason.
-	BreakGlass bool
-	// Err is set when the decision could not be made (the roster could not be read); the
-	// access is denied and the failure is internal (500), not a 403.
-	Err error
-}
 
 // rule is one role's row of the policy table.
 type rule struct {
@@ -162,44 +139,41 @@ var nonPersonTypes = map[string]bool{
 	"ImplementationGuide": true, "StructureMap": true, "GraphDefinition": true, "CompartmentDefinition": true,
 }
 
-// AccessPolicy is the hub's access policy (see the roles table): role rules, the facility
-// roster, sensitive labels and break-glass, under the SMART scopes of the token.
-type AccessPolicy struct {
-	Roster Roster
+// AboutNoOne reports whether resources of typ are never about a person (organisations,
+// places, definitions, terminology, population-level reports): a facility sees them whatever
+// its roster, a researcher sees only them.
+func AboutNoOne(typ string) bool { return nonPersonTypes[typ] }
+
+// hubOnlyTypes are written by the hub alone and never served from the resource store: the
+// audit trail is read as AuditEvent through its own path (AuditTrail, AuditEntry targets).
+var hubOnlyTypes = map[string]bool{"AuditEvent": true}
+
+// ownedTypes are the non-person types a facility may write, and how a resource of each names
+// the Organization it belongs to: a facility changes its own organisation and what hangs off
+// it (departments partOf it, its locations, services and endpoints), never another
+// facility's, and never the town's definitions and terminology.
+var ownedTypes = map[string]func(r ownerFields) []string{
+	"Organization":            func(r ownerFields) []string { return []string{r.self, r.PartOf.Reference} },
+	"Location":                func(r ownerFields) []string { return []string{r.ManagingOrganization.Reference} },
+	"Endpoint":                func(r ownerFields) []string { return []string{r.ManagingOrganization.Reference} },
+	"HealthcareService":       func(r ownerFields) []string { return []string{r.ProvidedBy.Reference} },
+	"OrganizationAffiliation": func(r ownerFields) []string { return []string{r.Organization.Reference} },
 }
 
-var _ Policy = (*AccessPolicy)(nil)
-
-// Authorize implements Policy: nil, a 403 *fhir.Error with the decision's reason, or the
-// internal error when the decision could not be made.
-func (ap *AccessPolicy) Authorize(ctx context.Context, p *Principal, a Access) error {
-	return ap.Decide(ctx, p, a).AsError(p)
+type ownerFields struct {
+	self                 string
+	PartOf               struct{ Reference string } `json:"partOf"`
+	ManagingOrganization struct{ Reference string } `json:"managingOrganization"`
+	ProvidedBy           struct{ Reference string } `json:"providedBy"`
+	Organization         struct{ Reference string } `json:"organization"`
 }
 
-func deny(format string, args ...any) Decision {
-	return Decision{Reason: fmt.Sprintf(format, args...)}
-}
-
-// Decide returns the decision on a, with its reason.
-//
-// The server calls it once per resource touched: for a type-level search (no ID, no
-// Patient) it answers whether the search may run at all, and each result is then decided
-// on its own with Patient and Security filled in.
-func (ap *AccessPolicy) Decide(ctx context.Context, p *Principal, a Access) Decision {
-	if p == nil {
-		return deny("authentication required")
-	}
-	if a.Tenant != "" && a.Tenant != p.Tenant {
-		return deny("the token is for another tenant")
-	}
+// decideAccess decides one access about at most one patient (a.Patient) with the role
+// table, the scopes, the labels and the roster. The principal is known to be valid for the
+// view's tenant and to have a known role (View checks both once).
+func (v *View) decideAccess(a Access) Decision {
+	p, r := v.p, v.rule
 	a = withPatient(a)
-	r, ok := roles[p.Role]
-	if !ok {
-		if p.Role == "" {
-			return deny("the token carries no hub role")
-		}
-		return deny("unknown role %q", p.Role)
-	}
 	// 1. SMART scopes bound everything.
 	if !p.Scopes.Grants(a, p.Patient) {
 		return deny("the token's scopes do not allow %s on %s", opName(a.Op), a.Type)
@@ -217,14 +191,10 @@ func (ap *AccessPolicy) Decide(ctx context.Context, p *Principal, a Access) Deci
 		return deny("role %s may not access data about a person", p.Role)
 	}
 	// 4. Sensitive labels.
-	held := r.holds
-	if p.Role == RoleFacility && p.FacilityKind == FacilityChildGuidance {
-		held = childGuidanceHolds
-	}
 	var missing []string
 	for _, l := range a.Security {
 		key := label(l.System, l.Code)
-		if !slices.Contains(sensitiveLabels, key) || slices.Contains(held, key) {
+		if !slices.Contains(sensitiveLabels, key) || slices.Contains(v.held, key) {
 			continue
 		}
 		if a.Op == OpCreate && slices.Contains(r.reports, key) {
@@ -236,31 +206,25 @@ func (ap *AccessPolicy) Decide(ctx context.Context, p *Principal, a Access) Deci
 	if len(missing) > 0 {
 		what := strings.Join(missing, ", ")
 		switch {
-		case a.BreakGlass == "":
+		case v.decl.BreakGlass == "":
 			return deny("the resource is labelled %s, which role %s does not hold", what, p.Role)
 		case !r.breakGlass:
 			return deny("role %s may not invoke break-glass", p.Role)
-		case strings.TrimSpace(a.BreakGlass) == "":
+		case strings.TrimSpace(v.decl.BreakGlass) == "":
 			return deny("break-glass needs a reason")
 		}
 		breakGlass = true
 	}
 	// 5. The facility roster.
-	needsRoster := r.roster || (p.Role == RoleVendorSystem && p.Facility != "")
-	if needsRoster && personal {
-		if p.Facility == "" {
-			return deny("the token names no facility")
-		}
+	if v.rostered && personal {
 		switch {
+		case p.Facility == "":
+			return deny("the token names no facility")
 		case a.Patient != "":
-			if ap.Roster == nil {
-				return Decision{Err: fmt.Errorf("no roster configured")}
+			if v.err != nil {
+				return Decision{Err: v.err}
 			}
-			on, err := ap.Roster.OnRoster(ctx, p.Tenant, p.Facility, a.Patient)
-			if err != nil {
-				return Decision{Err: fmt.Errorf("roster of %s: %w", p.Facility, err)}
-			}
-			if !on {
+			if !v.roster.Has(a.Patient) {
 				return deny("%s is not on the roster of %s", a.Patient, p.Facility)
 			}
 		case a.ID == "" && a.Op == OpSearch:
@@ -271,11 +235,15 @@ func (ap *AccessPolicy) Decide(ctx context.Context, p *Principal, a Access) Deci
 	}
 	if breakGlass {
 		return Decision{Allowed: true, BreakGlass: true,
-			Reason: fmt.Sprintf("break-glass by %s (%s): %s", p.Subject, p.Role, strings.TrimSpace(a.BreakGlass))}
+			Reason: fmt.Sprintf("break-glass by %s (%s): %s", p.Subject, p.Role, strings.TrimSpace(v.decl.BreakGlass))}
 	}
 	reason := fmt.Sprintf("role %s with scopes allowing %s on %s", p.Role, opName(a.Op), a.Type)
-	if needsRoster && a.Patient != "" {
+	if v.rostered && a.Patient != "" {
 		reason += fmt.Sprintf("; %s on the roster of %s", a.Patient, p.Facility)
 	}
 	return Decision{Allowed: true, Reason: reason}
+}
+
+func deny(format string, args ...any) Decision {
+	return Decision{Reason: fmt.Sprintf(format, args...)}
 }

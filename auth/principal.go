@@ -2,11 +2,8 @@ package auth
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"strings"
-
-	"github.com/kodomohub/kodomohub/fhir"
 )
 
 // Principal is the verified identity behind a request.
@@ -96,49 +93,6 @@ type Access struct {
 type Coding struct {
 	System string `json:"system,omitempty"`
 	Code   string `json:"code,omitempty"`
-}
-
-// Policy decides whether a principal may make an access.
-type Policy interface {
-	// Decide returns the decision with its reason (recorded in the audit trail).
-	Decide(ctx context.Context, p *Principal, a Access) Decision
-	// Authorize returns nil, or a *fhir.Error with status 403 that says why not.
-	Authorize(ctx context.Context, p *Principal, a Access) error
-}
-
-// AsError turns a decision into the error Authorize returns: nil when allowed, the internal
-// error when the decision could not be made, a 401 without a principal, a 403 otherwise.
-func (d Decision) AsError(p *Principal) error {
-	switch {
-	case d.Err != nil:
-		return fmt.Errorf("auth: policy: %w", d.Err)
-	case d.Allowed:
-		return nil
-	case p == nil:
-		return fhir.Errorf(http.StatusUnauthorized, fhir.IssueLogin, "authentication required")
-	}
-	return fhir.Errorf(http.StatusForbidden, fhir.IssueForbidden, "%s", d.Reason)
-}
-
-// ScopePolicy allows exactly what the principal's SMART scopes grant.
-type ScopePolicy struct{}
-
-// Decide implements Policy.
-func (ScopePolicy) Decide(_ context.Context, p *Principal, a Access) Decision {
-	switch {
-	case p == nil:
-		return deny("authentication required")
-	case a.Tenant != "" && a.Tenant != p.Tenant:
-		return deny("the token is for another tenant")
-	case !p.Scopes.Grants(withPatient(a), p.Patient):
-		return deny("the token's scopes do not allow %s on %s", opName(a.Op), a.Type)
-	}
-	return Decision{Allowed: true, Reason: fmt.Sprintf("scopes allow %s on %s", opName(a.Op), a.Type)}
-}
-
-// Authorize implements Policy.
-func (sp ScopePolicy) Authorize(ctx context.Context, p *Principal, a Access) error {
-	return sp.Decide(ctx, p, a).AsError(p)
 }
 
 // withPatient fills in the patient of an access to a Patient resource.

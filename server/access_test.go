@@ -34,7 +34,7 @@ func TestAuditEveryRequestAndFailClosed(t *testing.T) {
 	sink := &failingAudit{}
 	h := mustHubWith(t, store.IntegrityOff, func(c *server.Config) {
 		c.Audit = sink
-		c.Policy = &auth.AccessPolicy{}
+		c.Guard = &auth.Guard{}
 	})
 	h.token["misato"] = h.mintWith(auth.DevClaims{Tenant: "misato", Subject: "staff-1", Scope: "user/*.cruds", Role: auth.RoleMunicipalStaff})
 	if r := h.put("/misato/fhir/Patient/p1", `{"resourceType":"Patient","id":"p1"}`); r.StatusCode != 201 {
@@ -86,7 +86,7 @@ func TestAuditEveryRequestAndFailClosed(t *testing.T) {
 
 func TestAuditTrailServedAsAuditEvent(t *testing.T) {
 	h := mustHubWith(t, store.IntegrityOff, func(c *server.Config) {
-		c.Policy = &auth.AccessPolicy{}
+		c.Guard = &auth.Guard{}
 		c.Audit = auth.StoreAudit{Log: c.Store}
 	})
 	h.token["misato"] = h.mintWith(auth.DevClaims{Tenant: "misato", Subject: "staff-1", Scope: "user/*.cruds", Role: auth.RoleMunicipalStaff})
@@ -155,26 +155,26 @@ func TestPatientScopeSeesOnlyItsPatient(t *testing.T) {
 		h.put("/misato/fhir/Patient/"+p, `{"resourceType":"Patient","id":"`+p+`"}`)
 		h.put("/misato/fhir/Observation/o-"+p, `{"resourceType":"Observation","id":"o-`+p+`","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/`+p+`"}}`)
 	}
-	tok := h.mintWith(auth.DevClaims{Tenant: "misato", Subject: "parent", Scope: "patient/*.rs", Patient: "p1"})
+	tok := h.mintWith(auth.DevClaims{Tenant: "misato", Subject: "parent", Scope: "patient/*.rs", Patient: "p1", Role: auth.RoleVendorSystem})
 	if r := h.do(req{method: "GET", path: "/misato/fhir/Observation/o-p1", token: tok}); r.StatusCode != 200 {
 		t.Errorf("own observation: %s", r.Status)
 	}
-	if r := h.do(req{method: "GET", path: "/misato/fhir/Observation/o-p2", token: tok}); r.StatusCode != 403 {
+	if r := h.do(req{method: "GET", path: "/misato/fhir/Observation/o-p2", token: tok}); r.StatusCode != 404 {
 		t.Errorf("another patient's observation: %s", r.Status)
 	}
 	r := h.do(req{method: "GET", path: "/misato/fhir/Observation?_total=accurate", token: tok})
 	if body := string(r.body); r.StatusCode != 200 || !strings.Contains(body, "o-p1") || strings.Contains(body, "o-p2") || strings.Contains(body, `"total"`) {
 		t.Errorf("search: %s %s", r.Status, body)
 	}
-	none := h.mintWith(auth.DevClaims{Tenant: "misato", Subject: "x", Scope: "patient/*.rs"})
+	none := h.mintWith(auth.DevClaims{Tenant: "misato", Subject: "x", Scope: "patient/*.rs", Role: auth.RoleVendorSystem})
 	if r := h.do(req{method: "GET", path: "/misato/fhir/Observation/o-p1", token: none}); r.StatusCode != 403 {
 		t.Errorf("patient scope without a patient in context: %s", r.Status)
 	}
-	restricted := h.mintWith(auth.DevClaims{Tenant: "misato", Subject: "y", Scope: "user/Observation.rs?subject=Patient/p2"})
+	restricted := h.mintWith(auth.DevClaims{Tenant: "misato", Subject: "y", Scope: "user/Observation.rs?subject=Patient/p2", Role: auth.RoleMunicipalStaff})
 	if r := h.do(req{method: "GET", path: "/misato/fhir/Observation/o-p2", token: restricted}); r.StatusCode != 200 {
 		t.Errorf("restricted scope, matching: %s", r.Status)
 	}
-	if r := h.do(req{method: "GET", path: "/misato/fhir/Observation/o-p1", token: restricted}); r.StatusCode != 403 {
+	if r := h.do(req{method: "GET", path: "/misato/fhir/Observation/o-p1", token: restricted}); r.StatusCode != 404 {
 		t.Errorf("restricted scope, not matching: %s", r.Status)
 	}
 }
@@ -193,10 +193,11 @@ func (h *hub) mintWith(c auth.DevClaims) string {
 
 func TestAdminClientsAPI(t *testing.T) {
 	h := mustHubWith(t, store.IntegrityOff, func(c *server.Config) {
-		c.Policy = &auth.AccessPolicy{}
+		c.Guard = &auth.Guard{}
 		c.Audit = auth.StoreAudit{Log: c.Store}
 	})
-	admin := h.mintWith(auth.DevClaims{Tenant: "misato", Subject: "admin-1", Scope: "user/*.rs", Role: auth.RoleMunicipalAdmin})
+	admin := h.mintWith(auth.DevClaims{Tenant: "misato", Subject: "admin-1", Scope: "user/*.cruds", Role: auth.RoleMunicipalAdmin})
+	orgAdmin := h.mintWith(auth.DevClaims{Tenant: "misato", Subject: "admin-2", Scope: "user/Organization.rs", Role: auth.RoleMunicipalAdmin})
 	staff := h.mintWith(auth.DevClaims{Tenant: "misato", Subject: "staff-1", Scope: "user/*.cruds", Role: auth.RoleMunicipalStaff})
 	otherAdmin := h.mintWith(auth.DevClaims{Tenant: "kawajima", Subject: "admin-k", Scope: "user/*.rs", Role: auth.RoleMunicipalAdmin})
 	body := `{"client_id":"nursery-sys","name":"みさと保育園 園児台帳","jwks_uri":"http://127.0.0.1:9/jwks","scope":"system/Observation.cruds","facility":"Organization/n1","facility_kind":"nursery"}`
@@ -211,6 +212,22 @@ func TestAdminClientsAPI(t *testing.T) {
 	}
 	if r := post(otherAdmin); r.StatusCode != 401 {
 		t.Errorf("kawajima's admin on misato: %s", r.Status)
+	}
+	// An admin grants only what it holds: not scopes beyond its own, not a role holding labels
+	// it does not hold (a child guidance centre reads abuse reports; a municipal admin does not).
+	cgc := `{"client_id":"jisou","jwks_uri":"http://127.0.0.1:9/jwks","scope":"system/*.cruds","facility":"Organization/jisou","facility_kind":"child-guidance-centre"}`
+	for _, c := range []struct{ tok, body, want string }{
+		{orgAdmin, cgc, "beyond the admin's own"},
+		{orgAdmin, body, "beyond the admin's own"},
+		{admin, cgc, "holds the label yotaikyo-case"},
+	} {
+		r := h.do(req{method: "POST", path: "/misato/admin/clients", body: c.body, token: c.tok, header: map[string]string{"Content-Type": "application/json"}})
+		if r.StatusCode != 403 || !strings.Contains(string(r.body), c.want) {
+			t.Errorf("escalation %s: %s %s", c.body, r.Status, r.body)
+		}
+	}
+	if _, err := (auth.StoreClients{Records: h.store}).Client(context.Background(), "misato", "jisou"); err == nil {
+		t.Error("a refused registration was stored")
 	}
 	r := post(admin)
 	if r.StatusCode != 201 || r.json(t)["role"] != auth.RoleFacility {
@@ -239,7 +256,7 @@ func TestAdminClientsAPI(t *testing.T) {
 func TestBreakGlassNeedsReasonAndIsRecorded(t *testing.T) {
 	sink := &failingAudit{}
 	h := mustHubWith(t, store.IntegrityOff, func(c *server.Config) {
-		c.Policy = &auth.AccessPolicy{}
+		c.Guard = &auth.Guard{}
 		c.Audit = sink
 	})
 	staff := h.mintWith(auth.DevClaims{Tenant: "misato", Subject: "staff-1", Scope: "user/*.cruds", Role: auth.RoleMunicipalStaff})
@@ -249,10 +266,10 @@ func TestBreakGlassNeedsReasonAndIsRecorded(t *testing.T) {
 	if r := h.do(req{method: "PUT", path: "/misato/fhir/Basic/case-1", body: body, token: staff}); r.StatusCode != 201 {
 		t.Fatalf("staff writing a case record: %s %s", r.Status, r.body)
 	}
-	if r := h.do(req{method: "GET", path: "/misato/fhir/Basic/case-1", token: admin}); r.StatusCode != 403 {
+	if r := h.do(req{method: "GET", path: "/misato/fhir/Basic/case-1", token: admin}); r.StatusCode != 404 {
 		t.Errorf("admin without break-glass: %s", r.Status)
 	}
-	if r := h.do(req{method: "GET", path: "/misato/fhir/Basic/case-1", token: admin, header: map[string]string{"X-Break-Glass-Reason": "   "}}); r.StatusCode != 403 {
+	if r := h.do(req{method: "GET", path: "/misato/fhir/Basic/case-1", token: admin, header: map[string]string{"X-Break-Glass-Reason": "   "}}); r.StatusCode != 404 {
 		t.Errorf("break-glass without a reason: %s", r.Status)
 	}
 	r := h.do(req{method: "GET", path: "/misato/fhir/Basic/case-1", token: admin, header: map[string]string{"X-Break-Glass-Reason": "夜間の緊急安否確認"}})

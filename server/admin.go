@@ -67,12 +67,20 @@ func (s *Server) admin(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if p.Role != auth.RoleMunicipalAdmin || p.Tenant != tenant.ID {
-		st.decision = "the admin API is for the town's municipal-admin role"
-		s.writeError(c, fhir.Errorf(http.StatusForbidden, fhir.IssueForbidden, "%s", st.decision))
+	view := s.guard.View(c.Request.Context(), p, tenant.ID, declared(c))
+	// decide asks the guard about a grant: an admin acts only on what it could grant itself.
+	decide := func(op auth.Op, g auth.ClientGrant) bool {
+		d := view.Decide(op, g)
+		st.decided(d)
+		if err := denial(d); err != nil {
+			s.writeError(c, err)
+			return false
+		}
+		return true
+	}
+	if !decide(auth.OpRead, auth.ClientGrant{}) {
 		return
 	}
-	st.decision = "municipal-admin of " + tenant.ID
 	clients := auth.StoreClients{Records: s.store}
 	ctx := c.Request.Context()
 	id := c.Param("id")
@@ -110,6 +118,9 @@ func (s *Server) admin(c *gin.Context) {
 			s.writeError(c, fhir.Errorf(http.StatusBadRequest, fhir.IssueInvalid, "%v", err))
 			return
 		}
+		if !decide(auth.OpCreate, grantOf(cl)) {
+			return
+		}
 		if req.ID != "" {
 			if _, err := clients.Client(ctx, tenant.ID, req.ID); err == nil {
 				s.writeError(c, fhir.Errorf(http.StatusConflict, fhir.IssueDuplicate, "client %q exists already", req.ID))
@@ -132,6 +143,9 @@ func (s *Server) admin(c *gin.Context) {
 			s.writeError(c, err)
 			return
 		}
+		if !decide(auth.OpDelete, grantOf(cl)) {
+			return
+		}
 		cl.Disabled = true
 		if err := clients.Put(ctx, cl, s.now()); err != nil {
 			s.writeError(c, err)
@@ -141,4 +155,9 @@ func (s *Server) admin(c *gin.Context) {
 	default:
 		s.writeError(c, methodNotAllowed(c.Request.Method, c.Request.URL.Path))
 	}
+}
+
+// grantOf is what a client registration grants.
+func grantOf(cl auth.Client) auth.ClientGrant {
+	return auth.ClientGrant{Role: cl.Role, Facility: cl.Facility, FacilityKind: cl.FacilityKind, Scopes: cl.Scopes}
 }

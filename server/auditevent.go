@@ -56,7 +56,7 @@ func (rc *reqContext) auditEvents(method string, rest []string) {
 }
 
 func (rc *reqContext) readAudit(id string) {
-	if err := rc.authorize(auth.OpRead, "AuditEvent", ""); err != nil {
+	if err := rc.allow(auth.OpRead, auth.AuditTrail{}); err != nil {
 		rc.fail(err)
 		return
 	}
@@ -71,6 +71,19 @@ func (rc *reqContext) readAudit(id string) {
 	}
 	if len(es) == 0 || es[0].Seq != seq {
 		rc.fail(fhir.Errorf(http.StatusNotFound, fhir.IssueNotFound, "no AuditEvent/%s", id))
+		return
+	}
+	r, err := auth.EntryRecord(es[0])
+	if err != nil {
+		rc.fail(err)
+		return
+	}
+	if err := rc.allow(auth.OpRead, auth.AuditEntry{Record: r}); errors.Is(err, store.ErrNotFound) {
+		// another caller's record: answered as a record that does not exist
+		rc.fail(fhir.Errorf(http.StatusNotFound, fhir.IssueNotFound, "no AuditEvent/%s", id))
+		return
+	} else if err != nil {
+		rc.fail(err)
 		return
 	}
 	raw, err := rc.auditEvent(es[0])
@@ -89,8 +102,12 @@ func (rc *reqContext) auditEvent(e store.AuditEntry) ([]byte, error) {
 	return fhir.Stamp(r.AuditEvent(rc.base), strconv.FormatInt(e.Seq, 10), 1, e.Time)
 }
 
+// searchAudit serves an AuditEvent search. An auditor searches the whole trail; any other
+// role sees at most the records of its own requests: the search is narrowed to the caller as
+// agent, and each record is decided again (same subject and issuer), with paging over what
+// the caller may see only.
 func (rc *reqContext) searchAudit() {
-	if err := rc.authorize(auth.OpSearch, "AuditEvent", ""); err != nil {
+	if err := rc.allow(auth.OpSearch, auth.AuditTrail{}); err != nil {
 		rc.fail(err)
 		return
 	}
@@ -99,13 +116,52 @@ func (rc *reqContext) searchAudit() {
 		rc.fail(err)
 		return
 	}
-	es, next, err := rc.store.SearchAudit(rc.c.Request.Context(), rc.tenant.ID, q)
-	if err != nil {
-		rc.fail(err)
+	b := fhir.Bundle{ResourceType: "Bundle", ID: rc.newID(), Type: "searchset", Timestamp: fhir.FormatInstant(rc.now())}
+	b.Link = append(b.Link, fhir.BundleLink{Relation: "self", URL: rc.selfURL(nil)})
+	agent := rc.view.AuditAgent()
+	if agent != "" && q.Agent != "" && q.Agent != agent {
+		rc.writeBundle(&b) // another caller's records: none the caller may see
 		return
 	}
-	b := fhir.Bundle{ResourceType: "Bundle", ID: rc.newID(), Type: "searchset", Timestamp: fhir.FormatInstant(rc.now())}
-	for _, e := range es {
+	if agent != "" {
+		q.Agent = agent
+	}
+	want := q.Count
+	var shown []store.AuditEntry
+	var next int64
+	for want > 0 {
+		q.Count = want - len(shown) + 1
+		es, more, err := rc.store.SearchAudit(rc.c.Request.Context(), rc.tenant.ID, q)
+		if err != nil {
+			rc.fail(err)
+			return
+		}
+		full := false
+		for _, e := range es {
+			r, err := auth.EntryRecord(e)
+			if err != nil {
+				rc.fail(err)
+				return
+			}
+			if d := rc.view.Decide(auth.OpRead, auth.AuditEntry{Record: r}); !d.Allowed {
+				continue
+			}
+			if len(shown) == want {
+				full = true // a further record the caller may see: there is a next page
+				break
+			}
+			shown = append(shown, e)
+		}
+		if full {
+			next = shown[len(shown)-1].Seq
+			break
+		}
+		if more == 0 {
+			break
+		}
+		q.Before = more
+	}
+	for _, e := range shown {
 		raw, err := rc.auditEvent(e)
 		if err != nil {
 			rc.fail(err)
@@ -114,7 +170,6 @@ func (rc *reqContext) searchAudit() {
 		b.Entry = append(b.Entry, fhir.BundleEntry{FullURL: rc.base + "/AuditEvent/" + strconv.FormatInt(e.Seq, 10),
 			Resource: raw, Search: &fhir.BundleSearch{Mode: "match"}})
 	}
-	b.Link = append(b.Link, fhir.BundleLink{Relation: "self", URL: rc.selfURL(nil)})
 	if next != 0 {
 		b.Link = append(b.Link, fhir.BundleLink{Relation: "next",
 			URL: rc.selfURL(map[string]string{"_cursor": strconv.FormatInt(next, 10)})})

@@ -328,9 +328,13 @@ func (rc *reqContext) transaction(ops []entryOp) ([]fhir.BundleEntry, error) {
 				results[i] = fhir.BundleEntry{Response: &fhir.BundleResponse{Status: "204 No Content"}}
 				continue
 			}
-			w, err := rc.entryWrite(op, repl)
+			w, noop, err := rc.entryWrite(op, repl)
 			if err != nil {
 				return nil, atEntry(err, op.index)
+			}
+			if noop {
+				results[i] = fhir.BundleEntry{Response: &fhir.BundleResponse{Status: "204 No Content"}}
+				continue
 			}
 			writes = append(writes, w)
 			writeOp = append(writeOp, i)
@@ -354,16 +358,13 @@ func (rc *reqContext) transaction(ops []entryOp) ([]fhir.BundleEntry, error) {
 			searches[i] = q
 			continue
 		}
-		if err := rc.precheck(auth.OpRead, op.typ); err != nil {
+		if err := rc.allow(auth.OpRead, auth.Type(op.typ)); err != nil {
 			return nil, atEntry(err, op.index)
 		}
 		if _, changed := touched[store.Key{Type: op.typ, ID: op.id}]; changed && op.vid == 0 {
 			continue // answered from the commit, whose writes were decided above
 		}
 		res, err := rc.readVersion(op)
-		if err == nil {
-			err = rc.authorizeResource(auth.OpRead, op.typ, op.id, rc.aboutOf(res))
-		}
 		if err != nil {
 			return nil, atEntry(err, op.index)
 		}
@@ -414,75 +415,113 @@ func (rc *reqContext) transaction(ops []entryOp) ([]fhir.BundleEntry, error) {
 	return results, nil
 }
 
+// readVersion reads the version a GET entry names and decides it as a read or vread is
+// decided (answerRead): what the caller may not see is "not found".
 func (rc *reqContext) readVersion(op entryOp) (fhir.Resource, error) {
 	ctx := rc.c.Request.Context()
+	var res fhir.Resource
+	var err error
 	if op.vid != 0 {
-		return rc.store.VRead(ctx, rc.tenant.ID, op.typ, op.id, op.vid)
+		res, err = rc.store.VRead(ctx, rc.tenant.ID, op.typ, op.id, op.vid)
+	} else {
+		res, err = rc.store.Read(ctx, rc.tenant.ID, op.typ, op.id)
 	}
-	return rc.store.Read(ctx, rc.tenant.ID, op.typ, op.id)
+	if err != nil && !errors.Is(err, store.ErrGone) {
+		return res, err
+	}
+	var cur *fhir.Resource
+	if op.vid != 0 || err != nil {
+		var cerr error
+		if cur, cerr = rc.lastBody(op.typ, op.id); cerr != nil {
+			return res, cerr
+		}
+	}
+	if aerr := rc.allow(auth.OpRead, auth.Stored{Resource: res, Current: cur}); aerr != nil {
+		return res, aerr
+	}
+	return res, err
 }
 
 // entryWrite authorizes and prepares the write of one entry, with bundle references resolved:
 // the resource as stored now (a write must not take over what the caller may not touch) and
-// the body to store are both decided.
-func (rc *reqContext) entryWrite(op entryOp, repl map[string]string) (store.Write, error) {
+// the body to store are both decided. A delete of a resource the caller may not see is a
+// no-op (noop true), as for one that does not exist.
+func (rc *reqContext) entryWrite(op entryOp, repl map[string]string) (w store.Write, noop bool, err error) {
+	ctx := rc.c.Request.Context()
 	switch op.method {
 	case http.MethodDelete:
-		if err := rc.precheck(auth.OpDelete, op.typ); err != nil {
-			return store.Write{}, err
+		if err := rc.allow(auth.OpDelete, auth.Type(op.typ)); err != nil {
+			return w, false, err
 		}
-		if err := rc.authorizeStored(auth.OpDelete, op.typ, op.id); err != nil {
-			return store.Write{}, err
+		cur, err := rc.store.Read(ctx, rc.tenant.ID, op.typ, op.id)
+		switch {
+		case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrGone):
+			return w, true, nil
+		case err != nil:
+			return w, false, err
 		}
-		return store.Write{Type: op.typ, ID: op.id, Action: store.Delete, IfMatch: op.ifMatch}, nil
+		if err := rc.allow(auth.OpDelete, auth.Stored{Resource: cur}); errors.Is(err, store.ErrNotFound) {
+			return w, true, nil
+		} else if err != nil {
+			return w, false, err
+		}
+		return store.Write{Type: op.typ, ID: op.id, Action: store.Delete, IfMatch: op.ifMatch}, false, nil
 	case http.MethodPost:
-		if err := rc.precheck(auth.OpCreate, op.typ); err != nil {
-			return store.Write{}, err
+		if err := rc.allow(auth.OpCreate, auth.Type(op.typ)); err != nil {
+			return w, false, err
 		}
 		w, err := rc.prepare(op.typ, op.id, store.Create, replaceStrings(op.body, repl), rc.base, true)
 		if err != nil {
-			return w, err
+			return w, false, err
 		}
-		return w, rc.authorizeWrite(auth.OpCreate, w)
+		return w, false, rc.allowBody(auth.OpCreate, w)
 	case http.MethodPut:
-		if err := rc.precheck(auth.OpUpdate, op.typ); err != nil {
-			return store.Write{}, err
+		if err := rc.allow(auth.OpUpdate, auth.Type(op.typ)); err != nil {
+			return w, false, err
 		}
 		w, err := rc.prepare(op.typ, op.id, store.Update, replaceStrings(op.body, repl), rc.base, op.criteria != "")
 		if err != nil {
-			return w, err
+			return w, false, err
 		}
 		w.IfMatch = op.ifMatch
-		if err := rc.authorizeStored(auth.OpUpdate, op.typ, op.id); err != nil {
-			return w, err
+		if err := rc.allowStoredWrite(auth.OpUpdate, op.typ, op.id); err != nil {
+			return w, false, err
 		}
-		return w, rc.authorizeWrite(auth.OpUpdate, w)
+		return w, false, rc.allowBody(auth.OpUpdate, w)
 	case http.MethodPatch:
-		if err := rc.precheck(auth.OpUpdate, op.typ); err != nil {
-			return store.Write{}, err
+		for _, o := range []auth.Op{auth.OpUpdate, auth.OpRead} {
+			if err := rc.allow(o, auth.Type(op.typ)); err != nil {
+				return w, false, err
+			}
 		}
-		cur, err := rc.store.Read(rc.c.Request.Context(), rc.tenant.ID, op.typ, op.id)
+		cur, err := rc.store.Read(ctx, rc.tenant.ID, op.typ, op.id)
+		if errors.Is(err, store.ErrGone) {
+			err = rc.goneOrHidden(cur)
+		}
 		if err != nil {
-			return store.Write{}, err
+			return w, false, err
 		}
-		if err := rc.authorizeResource(auth.OpUpdate, op.typ, op.id, rc.aboutOf(cur)); err != nil {
-			return store.Write{}, err
+		if err := rc.allow(auth.OpRead, auth.Stored{Resource: cur}); err != nil {
+			return w, false, err
+		}
+		if err := rc.allowWrite(auth.OpUpdate, cur); err != nil {
+			return w, false, err
 		}
 		if op.ifMatch != 0 && op.ifMatch != cur.Version {
-			return store.Write{}, store.ErrVersionConflict
+			return w, false, store.ErrVersionConflict
 		}
 		patched, err := applyJSONPatch(cur.Raw, op.body)
 		if err != nil {
-			return store.Write{}, err
+			return w, false, err
 		}
 		w, err := rc.prepare(op.typ, op.id, store.Update, replaceStrings(patched, repl), rc.base, false)
 		if err != nil {
-			return w, err
+			return w, false, err
 		}
 		w.IfMatch = cur.Version
-		return w, rc.authorizeWrite(auth.OpUpdate, w)
+		return w, false, rc.allowBody(auth.OpUpdate, w)
 	}
-	return store.Write{}, fmt.Errorf("server: no write for method %s", op.method)
+	return w, false, fmt.Errorf("server: no write for method %s", op.method)
 }
 
 func readEntry(r fhir.Resource) fhir.BundleEntry {
@@ -514,7 +553,9 @@ func (rc *reqContext) writeEntry(r store.Result) fhir.BundleEntry {
 	e.Response.LastModified = fhir.FormatInstant(res.LastUpdated)
 	switch rc.prefer.Return {
 	case "representation":
-		e.Resource = res.Raw
+		if rc.view.Decide(auth.OpRead, auth.Stored{Resource: res}).Allowed {
+			e.Resource = res.Raw
+		}
 	case "OperationOutcome":
 		e.Response.Outcome = fhir.MarshalOutcome(fhir.Info("stored " + res.Type + "/" + res.ID))
 	}
@@ -546,9 +587,6 @@ func (rc *reqContext) resolveConditionals(ctx context.Context, ops []entryOp) er
 		switch op.method {
 		case http.MethodPost:
 			if match != nil {
-				if err := rc.authorizeResource(auth.OpRead, match.Type, match.ID, rc.aboutOf(*match)); err != nil {
-					return atEntry(err, op.index)
-				}
 				op.existing, op.id = match, match.ID
 			}
 		case http.MethodPut:
@@ -573,7 +611,7 @@ func (rc *reqContext) resolveConditionals(ctx context.Context, ops []entryOp) er
 			op.id = match.ID
 		case http.MethodDelete:
 			if match == nil {
-				if err := rc.precheck(auth.OpDelete, op.typ); err != nil {
+				if err := rc.allow(auth.OpDelete, auth.Type(op.typ)); err != nil {
 					return atEntry(err, op.index)
 				}
 				op.noop = true
@@ -651,7 +689,7 @@ func (rc *reqContext) existingEntry(res fhir.Resource) fhir.BundleEntry {
 	e := fhir.BundleEntry{FullURL: rc.base + "/" + res.Type + "/" + res.ID, Response: &fhir.BundleResponse{
 		Status: "200 OK", Location: res.Type + "/" + res.ID + "/_history/" + res.VersionID(),
 		Etag: res.ETag(), LastModified: fhir.FormatInstant(res.LastUpdated)}}
-	if rc.prefer.Return == "representation" {
+	if rc.prefer.Return == "representation" && rc.view.Decide(auth.OpRead, auth.Stored{Resource: res}).Allowed {
 		e.Resource = res.Raw
 	}
 	return e
@@ -659,14 +697,11 @@ func (rc *reqContext) existingEntry(res fhir.Resource) fhir.BundleEntry {
 
 // prepareSearchEntry authorizes and parses the search of a GET Type?params entry.
 func (rc *reqContext) prepareSearchEntry(op entryOp) (*search.Query, error) {
-	if err := rc.authorize(auth.OpSearch, op.typ, ""); err != nil {
+	if err := rc.allow(auth.OpSearch, auth.Type(op.typ)); err != nil {
 		return nil, err
 	}
 	q, err := rc.parseQuery(op.typ, op.search)
 	if err != nil {
-		return nil, err
-	}
-	if err := rc.authorizeClauses(q.Clauses); err != nil {
 		return nil, err
 	}
 	if _, err := decodePageCursor(q.Cursor); err != nil {

@@ -6,7 +6,6 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -62,7 +61,8 @@ func (s *Server) fhir(c *gin.Context) {
 	}
 	c.Request = c.Request.WithContext(auth.WithPrincipal(c.Request.Context(), p))
 	rc := &reqContext{Server: s, c: c, tenant: tenant, base: s.baseURL(c.Request, tenant.ID),
-		prefer: parsePrefer(c.Request.Header.Values("Prefer")), audit: st}
+		prefer: parsePrefer(c.Request.Header.Values("Prefer")), audit: st,
+		view: s.guard.View(c.Request.Context(), p, tenant.ID, declared(c))}
 	if len(segs) > 0 {
 		st.typ = segs[0]
 		if len(segs) > 1 && fhir.ValidID(segs[1]) {
@@ -269,27 +269,43 @@ type reqContext struct {
 	base   string
 	prefer prefer
 	audit  *auditState
+	view   *auth.View
 }
 
 func (rc *reqContext) fail(err error) { rc.writeError(rc.c, err) }
 
 func (rc *reqContext) read(typ, id string) {
-	if err := rc.precheck(auth.OpRead, typ); err != nil {
+	if err := rc.allow(auth.OpRead, auth.Type(typ)); err != nil {
 		rc.fail(err)
 		return
 	}
 	res, err := rc.store.Read(rc.c.Request.Context(), rc.tenant.ID, typ, id)
-	rc.answerRead(typ, id, res, err)
+	rc.answerRead(typ, id, res, err, err == nil)
 }
 
 // answerRead answers a read or vread of typ/id that the store answered with res, err: a
-// version the caller may see, its deletion (410, with its version headers), or the error.
-func (rc *reqContext) answerRead(typ, id string, res fhir.Resource, err error) {
-	if err == nil || errors.Is(err, store.ErrGone) {
-		if aerr := rc.authorizeResource(auth.OpRead, typ, id, rc.aboutOf(res)); aerr != nil {
-			rc.fail(aerr)
+// version the caller may see, its deletion (410, with its version headers), or the error. A
+// version is decided with the facts of the resource's current version too, and a deletion
+// with those of the last version before it: what the caller may not see is "not found",
+// exactly as an id that never existed.
+//
+// current says that res is known to be the current version (a read that found it).
+func (rc *reqContext) answerRead(typ, id string, res fhir.Resource, err error, current bool) {
+	if err != nil && !errors.Is(err, store.ErrGone) {
+		rc.fail(err)
+		return
+	}
+	var cur *fhir.Resource
+	if !current {
+		var cerr error
+		if cur, cerr = rc.lastBody(typ, id); cerr != nil {
+			rc.fail(cerr)
 			return
 		}
+	}
+	if aerr := rc.allow(auth.OpRead, auth.Stored{Resource: res, Current: cur}); aerr != nil {
+		rc.fail(aerr)
+		return
 	}
 	if err != nil {
 		rc.versionHeaders(res)
@@ -299,70 +315,18 @@ func (rc *reqContext) answerRead(typ, id string, res fhir.Resource, err error) {
 	rc.writeResource(http.StatusOK, res, false)
 }
 
-// precheck decides whether op on typ may be allowed at all before the resource is read, so
-// that a caller without any grant on the type learns nothing (not even whether an id
-// exists); principals decided per resource pass and are decided with the resource.
-func (rc *reqContext) precheck(op auth.Op, typ string) error {
-	d := rc.decide(op, typ, "", nil)
-	if d.Allowed || (d.Err == nil && rc.mayBeAllowedPerResource(op, typ)) {
-		return nil
-	}
-	rc.audit.decided(d)
-	return d.AsError(auth.PrincipalFrom(rc.c.Request.Context()))
-}
-
-// authorizeStored decides op on the current version of typ/id when there is one (an update
-// must not take over a resource the caller may not touch).
-func (rc *reqContext) authorizeStored(op auth.Op, typ, id string) error {
-	cur, err := rc.store.Read(rc.c.Request.Context(), rc.tenant.ID, typ, id)
-	switch {
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrGone):
-		return nil
-	case err != nil:
-		return err
-	}
-	return rc.authorizeResource(op, typ, id, rc.aboutOf(cur))
-}
-
-// authorizeWrite decides op on the body about to be written.
-func (rc *reqContext) authorizeWrite(op auth.Op, w store.Write) error {
-	return rc.authorizeResource(op, w.Type, w.ID, aboutIndex(w.Type, w.ID, w.Resource, w.Index))
-}
-
-// mayBeAllowedPerResource reports whether a type-level denial of op on typ may still turn into
-// an allowance once the resource is known: facility-bound principals (roster), patient/ and
-// restricted scopes decide per resource — but only when some scope names op on typ at all, so
-// that a caller without any grant on the type learns nothing from a 404 or a 403.
-func (rc *reqContext) mayBeAllowedPerResource(op auth.Op, typ string) bool {
-	p := auth.PrincipalFrom(rc.c.Request.Context())
-	if p == nil || !p.Scopes.Covers(typ, op) {
-		return false
-	}
-	return rc.filteredPerResource()
-}
-
-// filteredPerResource reports whether the principal's accesses are decided resource by
-// resource beyond its scopes' types: then a search's total would count what it may not see.
-func (rc *reqContext) filteredPerResource() bool {
-	if rc.patientDecided() {
-		return true
-	}
-	p := auth.PrincipalFrom(rc.c.Request.Context())
-	return p != nil && slices.ContainsFunc(p.Scopes, func(sc auth.Scope) bool { return sc.Query != "" })
-}
-
 func (rc *reqContext) vread(typ, id, vid string) {
-	if err := rc.precheck(auth.OpRead, typ); err != nil {
+	if err := rc.allow(auth.OpRead, auth.Type(typ)); err != nil {
 		rc.fail(err)
 		return
 	}
 	v, err := strconv.ParseInt(vid, 10, 64)
 	if err != nil || v < 1 {
-		rc.fail(fhir.Errorf(http.StatusNotFound, fhir.IssueNotFound, "no version %q of %s/%s", vid, typ, id))
+		rc.fail(store.ErrNotFound)
 		return
 	}
 	res, err := rc.store.VRead(rc.c.Request.Context(), rc.tenant.ID, typ, id, v)
-	rc.answerRead(typ, id, res, err)
+	rc.answerRead(typ, id, res, err, false)
 }
 
 func (rc *reqContext) create(typ string) {
@@ -370,7 +334,7 @@ func (rc *reqContext) create(typ string) {
 		rc.fail(err)
 		return
 	}
-	if err := rc.precheck(auth.OpCreate, typ); err != nil {
+	if err := rc.allow(auth.OpCreate, auth.Type(typ)); err != nil {
 		rc.fail(err)
 		return
 	}
@@ -384,7 +348,7 @@ func (rc *reqContext) create(typ string) {
 		rc.fail(err)
 		return
 	}
-	if err := rc.authorizeWrite(auth.OpCreate, w); err != nil {
+	if err := rc.allowBody(auth.OpCreate, w); err != nil {
 		rc.fail(err)
 		return
 	}
@@ -405,10 +369,6 @@ func (rc *reqContext) create(typ string) {
 			rc.fail(multipleMatches(typ, criteria, len(matches)))
 			return
 		case len(matches) == 1:
-			if err := rc.authorizeResource(auth.OpRead, typ, matches[0].ID, rc.aboutOf(matches[0])); err != nil {
-				rc.fail(err)
-				return
-			}
 			rc.writeResource(http.StatusOK, matches[0], true) // exists already: nothing written
 			return
 		}
@@ -419,6 +379,21 @@ func (rc *reqContext) create(typ string) {
 		return
 	}
 	rc.writeResource(http.StatusCreated, results[0].Resource, true)
+}
+
+// allowBody decides the body about to be written: a refusal is a 403 with the reason, which
+// speaks of what the caller sent.
+func (rc *reqContext) allowBody(op auth.Op, w store.Write) error {
+	d := rc.view.Decide(op, auth.Body{Type: w.Type, ID: w.ID, Raw: w.Resource, Index: w.Index})
+	rc.audit.decided(d)
+	switch {
+	case d.Err != nil:
+		return d.Err
+	case !d.Allowed:
+		return fhir.Errorf(http.StatusForbidden, fhir.IssueForbidden, "%s", d.Reason)
+	}
+	rc.accessed(auth.Body{Type: w.Type, ID: w.ID}, d)
+	return nil
 }
 
 // conditionalCriteria returns the search part of an If-None-Exist value or a conditional
@@ -446,6 +421,10 @@ func (rc *reqContext) update(typ, id string) {
 	}
 	ifMatch, err := rc.ifMatch()
 	if err != nil {
+		rc.fail(err)
+		return
+	}
+	if err := rc.allow(auth.OpUpdate, auth.Type(typ)); err != nil {
 		rc.fail(err)
 		return
 	}
@@ -499,20 +478,16 @@ func (rc *reqContext) update(typ, id string) {
 			return
 		}
 	}
-	if err := rc.precheck(auth.OpUpdate, typ); err != nil {
-		rc.fail(err)
-		return
-	}
 	w, err := rc.prepare(typ, id, store.Update, body, rc.base, conditional)
 	if err != nil {
 		rc.fail(err)
 		return
 	}
-	if err := rc.authorizeStored(auth.OpUpdate, typ, id); err != nil {
+	if err := rc.allowStoredWrite(auth.OpUpdate, typ, id); err != nil {
 		rc.fail(err)
 		return
 	}
-	if err := rc.authorizeWrite(auth.OpUpdate, w); err != nil {
+	if err := rc.allowBody(auth.OpUpdate, w); err != nil {
 		rc.fail(err)
 		return
 	}
@@ -529,8 +504,21 @@ func (rc *reqContext) update(typ, id string) {
 	rc.writeResource(status, results[0].Resource, true)
 }
 
+// allowStoredWrite decides op on the current version of typ/id when there is one: an update
+// must not take over a resource the caller may not touch.
+func (rc *reqContext) allowStoredWrite(op auth.Op, typ, id string) error {
+	cur, err := rc.store.Read(rc.c.Request.Context(), rc.tenant.ID, typ, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrGone):
+		return nil
+	case err != nil:
+		return err
+	}
+	return rc.allowWrite(op, cur)
+}
+
 // resolveConditional finds the one resource that the criteria of a conditional patch or
-// delete select: ok false when none does.
+// delete select among those the caller may see: ok false when none does.
 func (rc *reqContext) resolveConditional(typ string) (res fhir.Resource, ok bool, err error) {
 	criteria := conditionalCriteria(typ, rc.c.Request.URL.RawQuery)
 	if criteria == "" {
@@ -548,7 +536,9 @@ func (rc *reqContext) resolveConditional(typ string) (res fhir.Resource, ok bool
 	return matches[0], true, nil
 }
 
-// patch serves PATCH Type/id, and PATCH Type?criteria when id is "".
+// patch serves PATCH Type/id, and PATCH Type?criteria when id is "". A patch reads the
+// resource as well as writing it (a "test" operation, or a failing path, tells what it
+// holds), so it needs both.
 func (rc *reqContext) patch(typ, id string) {
 	if err := checkContentType(rc.c.Request, mimeJSONPatch); err != nil {
 		rc.fail(err)
@@ -558,6 +548,12 @@ func (rc *reqContext) patch(typ, id string) {
 	if err != nil {
 		rc.fail(err)
 		return
+	}
+	for _, op := range []auth.Op{auth.OpUpdate, auth.OpRead} {
+		if err := rc.allow(op, auth.Type(typ)); err != nil {
+			rc.fail(err)
+			return
+		}
 	}
 	if id == "" {
 		match, ok, err := rc.resolveConditional(typ)
@@ -570,10 +566,6 @@ func (rc *reqContext) patch(typ, id string) {
 			return
 		}
 		id = match.ID
-	}
-	if err := rc.precheck(auth.OpUpdate, typ); err != nil {
-		rc.fail(err)
-		return
 	}
 	body, err := rc.readBody(rc.c)
 	if err != nil {
@@ -595,9 +587,15 @@ func (rc *reqContext) applyPatch(typ, id string, patch []byte, ifMatch int64) (f
 	for attempt := 0; ; attempt++ {
 		cur, err := rc.store.Read(ctx, rc.tenant.ID, typ, id)
 		if err != nil {
+			if errors.Is(err, store.ErrGone) {
+				err = rc.goneOrHidden(cur)
+			}
 			return fhir.Resource{}, err
 		}
-		if err := rc.authorizeResource(auth.OpUpdate, typ, id, rc.aboutOf(cur)); err != nil {
+		if err := rc.allow(auth.OpRead, auth.Stored{Resource: cur}); err != nil {
+			return fhir.Resource{}, err
+		}
+		if err := rc.allowWrite(auth.OpUpdate, cur); err != nil {
 			return fhir.Resource{}, err
 		}
 		if ifMatch != 0 && cur.Version != ifMatch {
@@ -611,7 +609,7 @@ func (rc *reqContext) applyPatch(typ, id string, patch []byte, ifMatch int64) (f
 		if err != nil {
 			return fhir.Resource{}, err
 		}
-		if err := rc.authorizeWrite(auth.OpUpdate, w); err != nil {
+		if err := rc.allowBody(auth.OpUpdate, w); err != nil {
 			return fhir.Resource{}, err
 		}
 		w.IfMatch = cur.Version
@@ -626,10 +624,29 @@ func (rc *reqContext) applyPatch(typ, id string, patch []byte, ifMatch int64) (f
 	}
 }
 
+// goneOrHidden is the error for a deleted resource: gone when the caller could see what it
+// was, not found otherwise.
+func (rc *reqContext) goneOrHidden(deletion fhir.Resource) error {
+	cur, err := rc.lastBody(deletion.Type, deletion.ID)
+	if err != nil {
+		return err
+	}
+	if err := rc.allow(auth.OpRead, auth.Stored{Resource: deletion, Current: cur}); err != nil {
+		return err
+	}
+	return store.ErrGone
+}
+
 // delete serves DELETE Type/id, and DELETE Type?criteria (one match at most) when id is "".
+// A resource the caller may not see is not deleted, and the answer is the one for an id that
+// does not exist.
 func (rc *reqContext) delete(typ, id string) {
 	ifMatch, err := rc.ifMatch()
 	if err != nil {
+		rc.fail(err)
+		return
+	}
+	if err := rc.allow(auth.OpDelete, auth.Type(typ)); err != nil {
 		rc.fail(err)
 		return
 	}
@@ -640,10 +657,6 @@ func (rc *reqContext) delete(typ, id string) {
 			return
 		}
 		if !ok {
-			if err := rc.precheck(auth.OpDelete, typ); err != nil {
-				rc.fail(err)
-				return
-			}
 			rc.deleted(typ, "", store.Result{Noop: true})
 			return
 		}
@@ -652,11 +665,20 @@ func (rc *reqContext) delete(typ, id string) {
 			ifMatch = match.Version
 		}
 	}
-	if err := rc.precheck(auth.OpDelete, typ); err != nil {
-		rc.fail(err)
+	cur, err := rc.store.Read(rc.c.Request.Context(), rc.tenant.ID, typ, id)
+	switch {
+	case err == nil:
+		if err := rc.allow(auth.OpDelete, auth.Stored{Resource: cur}); errors.Is(err, store.ErrNotFound) {
+			rc.deleted(typ, id, store.Result{Noop: true})
+			return
+		} else if err != nil {
+			rc.fail(err)
+			return
+		}
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrGone):
+		rc.deleted(typ, id, store.Result{Noop: true})
 		return
-	}
-	if err := rc.authorizeStored(auth.OpDelete, typ, id); err != nil {
+	default:
 		rc.fail(err)
 		return
 	}
@@ -704,16 +726,18 @@ func (rc *reqContext) versionHeaders(res fhir.Resource) {
 	rc.c.Header("Last-Modified", res.LastUpdated.UTC().Format(http.TimeFormat))
 }
 
-// writeResource renders a version honouring Prefer: return=….
+// writeResource renders a version honouring Prefer: return=…. The version written by a
+// request (written) is shown only to a caller that may read it: one that may only write gets
+// an OperationOutcome instead.
 func (rc *reqContext) writeResource(status int, res fhir.Resource, written bool) {
 	rc.versionHeaders(res)
 	if written {
 		rc.c.Header("Location", rc.base+"/"+res.Type+"/"+res.ID+"/_history/"+res.VersionID())
-		switch rc.prefer.Return {
-		case "minimal":
+		switch {
+		case rc.prefer.Return == "minimal":
 			rc.writeEmpty(rc.c, status)
 			return
-		case "OperationOutcome":
+		case rc.prefer.Return == "OperationOutcome" || !rc.view.Decide(auth.OpRead, auth.Stored{Resource: res}).Allowed:
 			rc.writeJSON(rc.c, status, fhir.Info("stored "+res.Type+"/"+res.ID+" version "+res.VersionID()))
 			return
 		}

@@ -12,14 +12,18 @@ import (
 	"github.com/kodomohub/kodomohub/store"
 )
 
-// history serves instance (typ and id), type (typ) and system (neither) history.
+// history serves instance (typ and id), type (typ) and system (neither) history. Every
+// version is decided with its own facts and those of its resource's current version (a
+// resource labelled later hides its earlier versions too), and a page holds only versions the
+// caller may see: it is filled from further versions when some are left out, and it has a
+// next link only when a further version the caller may see exists.
 func (rc *reqContext) history(typ, id string) {
 	var err error
 	switch {
 	case id != "":
-		err = rc.precheck(auth.OpRead, typ)
+		err = rc.allow(auth.OpRead, auth.Type(typ))
 	case typ != "":
-		err = rc.authorize(auth.OpSearch, typ, "")
+		err = rc.allow(auth.OpSearch, auth.Type(typ))
 	}
 	if err != nil {
 		rc.fail(err)
@@ -30,42 +34,84 @@ func (rc *reqContext) history(typ, id string) {
 		rc.fail(err)
 		return
 	}
-	page, err := rc.store.History(rc.c.Request.Context(), rc.tenant.ID, q)
-	if err != nil {
-		rc.fail(err)
-		return
+	ctx := rc.c.Request.Context()
+	currents := map[string]*fhir.Resource{}
+	current := func(v fhir.Resource) (*fhir.Resource, error) {
+		k := v.Type + "/" + v.ID
+		if c, ok := currents[k]; ok {
+			return c, nil
+		}
+		c, err := rc.lastBody(v.Type, v.ID)
+		currents[k] = c
+		return c, err
 	}
-	if id != "" && len(page.Versions) == 0 && q.Before == 0 && q.Since.IsZero() && q.At.IsZero() {
-		if _, err := rc.store.VRead(rc.c.Request.Context(), rc.tenant.ID, typ, id, 1); err != nil {
+	if id != "" {
+		// An instance's history is about what the resource is about: one the caller may not
+		// see has no history for it, as one that never existed.
+		cur, err := rc.lastBody(typ, id)
+		if err == nil && cur == nil {
+			_, err = rc.store.VRead(ctx, rc.tenant.ID, typ, id, 1)
+		}
+		if err == nil && cur != nil {
+			err = rc.allow(auth.OpRead, auth.Stored{Resource: *cur})
+		}
+		if err != nil {
 			rc.fail(err)
 			return
 		}
+		currents[typ+"/"+id] = cur
 	}
-	if id != "" {
-		// An instance's history is about what the resource is about: decided on its newest
-		// version with a body, as a read would be.
-		for _, v := range page.Versions {
-			if !v.Deleted {
-				if err := rc.authorizeResource(auth.OpRead, typ, id, rc.aboutOf(v)); err != nil {
-					rc.fail(err)
+	want := q.Count
+	var shown []fhir.Resource
+	var next int64
+	for want > 0 {
+		q.Count = want - len(shown) + 1
+		page, err := rc.store.History(ctx, rc.tenant.ID, q)
+		if err != nil {
+			rc.fail(err)
+			return
+		}
+		full := false
+		for i, v := range page.Versions {
+			cur, err := current(v)
+			if err != nil {
+				rc.fail(err)
+				return
+			}
+			if d := rc.view.Decide(auth.OpRead, auth.Stored{Resource: v, Current: cur}); !d.Allowed || d.Err != nil {
+				if d.Err != nil {
+					rc.fail(d.Err)
 					return
 				}
+				rc.audit.withheld()
+				continue
+			}
+			if len(shown) == want {
+				full = true // a further version the caller may see: there is a next page
 				break
 			}
+			rc.shown(auth.OpRead, auth.Stored{Resource: v, Current: cur})
+			shown = append(shown, v)
+			next = page.Seqs[i]
 		}
+		if full {
+			break
+		}
+		next = 0
+		if page.Next == 0 {
+			break
+		}
+		q.Before = page.Next
 	}
 	b := fhir.Bundle{ResourceType: "Bundle", ID: rc.newID(), Type: "history",
 		Timestamp: fhir.FormatInstant(rc.now())}
-	for _, v := range page.Versions {
-		if !rc.visible(auth.OpRead, rc.aboutOf(v), v.Type, v.ID) {
-			continue // history shows only the versions the caller may read
-		}
+	for _, v := range shown {
 		b.Entry = append(b.Entry, rc.historyEntry(v))
 	}
 	b.Link = append(b.Link, fhir.BundleLink{Relation: "self", URL: rc.selfURL(nil)})
-	if page.Next != 0 {
+	if next != 0 {
 		b.Link = append(b.Link, fhir.BundleLink{Relation: "next",
-			URL: rc.selfURL(map[string]string{"_cursor": strconv.FormatInt(page.Next, 10)})})
+			URL: rc.selfURL(map[string]string{"_cursor": strconv.FormatInt(next, 10)})})
 	}
 	rc.writeBundle(&b)
 }

@@ -153,3 +153,63 @@ func (p period) covers(t time.Time) bool {
 	}
 	return true
 }
+
+// Patients implements auth.Roster (uncached; replaced by auth.StoreRoster).
+func (r *StoreRoster) Patients(ctx context.Context, tenant, facility string) (auth.RosterSet, error) {
+	now := time.Now()
+	if r.Now != nil {
+		now = r.Now()
+	}
+	reg := r.Registry
+	if reg == nil {
+		reg = search.Default()
+	}
+	var ids []string
+	for _, typ := range []string{"EpisodeOfCare", "Group"} {
+		params := url.Values{"organization": {facility}, "status": {"active"}}
+		if typ == "Group" {
+			params = url.Values{"managing-entity": {facility}}
+		}
+		q, err := reg.ParseQuery(typ, params, search.ParseOptions{})
+		if err != nil {
+			return auth.RosterSet{}, err
+		}
+		q.Count = 500
+		for {
+			page, err := r.Store.Search(ctx, tenant, q, store.SearchOptions{})
+			if err != nil {
+				return auth.RosterSet{}, err
+			}
+			for _, res := range page.Resources {
+				var x struct {
+					Patient struct{ Reference string } `json:"patient"`
+					Period  period                     `json:"period"`
+					Active  *bool                      `json:"active"`
+					Member  []struct {
+						Entity   struct{ Reference string } `json:"entity"`
+						Period   period                     `json:"period"`
+						Inactive bool                       `json:"inactive"`
+					} `json:"member"`
+				}
+				if json.Unmarshal(res.Raw, &x) != nil {
+					continue
+				}
+				if typ == "EpisodeOfCare" && x.Period.covers(now) {
+					ids = append(ids, x.Patient.Reference)
+				}
+				if typ == "Group" && (x.Active == nil || *x.Active) {
+					for _, m := range x.Member {
+						if !m.Inactive && m.Period.covers(now) && strings.HasPrefix(m.Entity.Reference, "Patient/") {
+							ids = append(ids, m.Entity.Reference)
+						}
+					}
+				}
+			}
+			if page.Next == "" {
+				break
+			}
+			q.Cursor = page.Next
+		}
+	}
+	return auth.NewRosterSet(ids...), nil
+}

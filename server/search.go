@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"mime"
 	"net/http"
 	"net/url"
@@ -13,6 +15,7 @@ import (
 	"github.com/kodomohub/kodomohub/auth"
 	"github.com/kodomohub/kodomohub/conformance"
 	"github.com/kodomohub/kodomohub/fhir"
+	"github.com/kodomohub/kodomohub/fhir/fhirpath"
 	"github.com/kodomohub/kodomohub/fhir/search"
 	"github.com/kodomohub/kodomohub/store"
 )
@@ -59,17 +62,13 @@ func (rc *reqContext) parseQuery(typ string, params url.Values) (*search.Query, 
 // path is the request path below the base, for the links.
 func (rc *reqContext) search(typ string, params url.Values, comp *store.Compartment, path string) {
 	if typ != "" {
-		if err := rc.authorize(auth.OpSearch, typ, ""); err != nil {
+		if err := rc.allow(auth.OpSearch, auth.Type(typ)); err != nil {
 			rc.fail(err)
 			return
 		}
 	}
 	q, err := rc.parseQuery(typ, params)
 	if err != nil {
-		rc.fail(err)
-		return
-	}
-	if err := rc.authorizeClauses(q.Clauses); err != nil {
 		rc.fail(err)
 		return
 	}
@@ -81,19 +80,43 @@ func (rc *reqContext) search(typ string, params url.Values, comp *store.Compartm
 	rc.writeBundle(b)
 }
 
+// searchBundle runs q as the caller (see find) and renders its page. Everything in it
+// depends only on what the caller may see: the entries, the includes, the total (given only
+// when it can be exact for the caller) and the paging links.
 func (rc *reqContext) searchBundle(q *search.Query, comp *store.Compartment, path string) (*fhir.Bundle, error) {
 	pages, err := decodePageCursor(q.Cursor)
 	if err != nil {
 		return nil, err
 	}
 	q.Cursor = pages.current()
-	page, err := rc.store.Search(rc.c.Request.Context(), rc.tenant.ID, q, store.SearchOptions{Count: rc.limits.DefaultCount, Compartment: comp})
+	sq, empty, err := rc.storeQuery(q)
 	if err != nil {
 		return nil, err
 	}
+	count := q.Count
+	if count < 0 {
+		count = rc.limits.DefaultCount
+	}
+	if q.Summary == "count" {
+		count = 0
+	}
+	var f found
+	f.total = -1
+	if !empty {
+		if f, err = rc.find(sq, rc.searchOptions(sq, comp), count); err != nil {
+			return nil, err
+		}
+	} else if sq.Total != "" || q.Summary == "count" {
+		f.total = 0
+	}
+	if f.total >= 0 || q.Summary == "count" {
+		if f.total, err = rc.visibleTotal(sq, comp, f.total, empty); err != nil {
+			return nil, err
+		}
+	}
 	b := &fhir.Bundle{ResourceType: "Bundle", ID: rc.newID(), Type: "searchset", Timestamp: fhir.FormatInstant(rc.now())}
-	if page.Total >= 0 {
-		total := int(page.Total)
+	if f.total >= 0 {
+		total := int(f.total)
 		b.Total = &total
 	}
 	q.Cursor = ""
@@ -123,15 +146,12 @@ func (rc *reqContext) searchBundle(q *search.Query, comp *store.Compartment, pat
 			link("previous", p)
 		}
 	}
-	if page.Next != "" {
+	if f.next != "" {
 		next := cloneValues(self)
-		next.Set("_cursor", pages.push(page.Next).encode())
+		next.Set("_cursor", pages.push(f.next).encode())
 		link("next", next)
 	}
-	add := func(res fhir.Resource, mode string, op auth.Op) error {
-		if !rc.visible(op, rc.aboutOf(res), res.Type, res.ID) {
-			return nil // what the caller may not see is left out, never reported
-		}
+	add := func(res fhir.Resource, mode string) error {
 		raw, err := conformance.Default().Subset(res.Raw, q.Summary, q.Elements)
 		if err != nil {
 			return err
@@ -140,21 +160,309 @@ func (rc *reqContext) searchBundle(q *search.Query, comp *store.Compartment, pat
 			Resource: raw, Search: &fhir.BundleSearch{Mode: mode}})
 		return nil
 	}
-	for _, res := range page.Resources {
-		if err := add(res, "match", auth.OpSearch); err != nil {
+	for _, res := range f.matches {
+		if err := add(res, "match"); err != nil {
 			return nil, err
 		}
 	}
-	for _, res := range page.Included {
-		if err := add(res, "include", auth.OpRead); err != nil {
+	for _, res := range f.included {
+		if err := add(res, "include"); err != nil {
 			return nil, err
 		}
-	}
-	if b.Total != nil && (rc.audit.filtered > 0 || rc.filteredPerResource()) {
-		// The count would tell what the caller may not see.
-		b.Total = nil
 	}
 	return b, nil
+}
+
+// found is what find brings back: the page of matches the caller may see and what they
+// include, the store cursor of the next page (only when a further match the caller may see
+// exists), and the store's total (-1 when not asked).
+type found struct {
+	matches, included []fhir.Resource
+	next              string
+	total             int64
+}
+
+// find runs q in the store and returns up to count matches the caller may see. The store
+// leaves out what the view refuses (SearchOptions.Visible) and follows includes only from
+// and to what it may see; when that leaves a page short, find reads on, and it reports a
+// next page only when a further match the caller may see exists, so neither a short page
+// nor a next link tells of hidden matches.
+func (rc *reqContext) find(q *search.Query, opts store.SearchOptions, count int) (found, error) {
+	ctx := rc.c.Request.Context()
+	f := found{total: -1}
+	decide := rc.view.Visible(auth.OpSearch)
+	visible := func(res fhir.Resource) bool {
+		if decide(res) {
+			return true
+		}
+		rc.audit.withheld()
+		return false
+	}
+	opts.Visible = visible
+	seen := map[string]bool{}
+	cursor := q.Cursor
+	for first := true; ; first = false {
+		sq := *q
+		sq.Cursor, sq.Count = cursor, count-len(f.matches)
+		if !first {
+			sq.Total = ""
+		}
+		page, err := rc.store.Search(ctx, rc.tenant.ID, &sq, opts)
+		if err != nil {
+			return f, err
+		}
+		if first {
+			f.total = page.Total
+		}
+		for _, res := range page.Resources {
+			if rc.shown(auth.OpSearch, auth.Stored{Resource: res}) {
+				f.matches = append(f.matches, res)
+				seen[res.Type+"/"+res.ID] = true
+			}
+		}
+		for _, res := range page.Included {
+			if k := res.Type + "/" + res.ID; !seen[k] && rc.shown(auth.OpRead, auth.Stored{Resource: res}) {
+				seen[k] = true
+				f.included = append(f.included, res)
+			}
+		}
+		if page.Next == "" || count == 0 || q.Summary == "count" {
+			return f, nil
+		}
+		if len(f.matches) >= count {
+			more := page.NextVisible
+			if !more {
+				if more, err = rc.visibleAfter(q, page.Next, opts); err != nil {
+					return f, err
+				}
+			}
+			if more {
+				f.next = page.Next
+			}
+			return f, nil
+		}
+		cursor = page.Next
+	}
+}
+
+// visibleAfter reports whether a match the caller may see follows the store cursor.
+func (rc *reqContext) visibleAfter(q *search.Query, cursor string, opts store.SearchOptions) (bool, error) {
+	sq := *q
+	sq.Include, sq.RevInclude, sq.Total = nil, nil, ""
+	for cursor != "" {
+		sq.Cursor, sq.Count = cursor, 50
+		page, err := rc.store.Search(rc.c.Request.Context(), rc.tenant.ID, &sq, opts)
+		if err != nil {
+			return false, err
+		}
+		for _, res := range page.Resources {
+			if opts.Visible(res) {
+				return true, nil
+			}
+		}
+		if page.NextVisible {
+			return true, nil
+		}
+		cursor = page.Next
+	}
+	return false, nil
+}
+
+// searchOptions are the store options of a search: the compartment asked for, the page size.
+func (rc *reqContext) searchOptions(q *search.Query, comp *store.Compartment) store.SearchOptions {
+	return store.SearchOptions{Count: rc.limits.DefaultCount, Compartment: comp}
+}
+
+// visibleTotal turns the store's total into the caller's: when every type searched is one
+// whose visible resources the store can count (auth.Narrowing.Exact), the total less the
+// matches that carry a label the caller may not see; otherwise -1 (no total), and a
+// _summary=count is refused, whatever the data: a count would tell what the caller may not
+// see.
+func (rc *reqContext) visibleTotal(q *search.Query, comp *store.Compartment, total int64, empty bool) (int64, error) {
+	types := q.Types
+	if q.Type != "" {
+		types = []string{q.Type}
+	}
+	for _, t := range types {
+		if !rc.view.Narrow(t, auth.OpSearch).Exact {
+			if q.Summary == "count" {
+				return -1, fhir.Errorf(http.StatusForbidden, fhir.IssueForbidden,
+					"counts are not given to a caller whose access is decided record by record (a facility roster, a patient context or several restricted scopes): page through the results instead")
+			}
+			return -1, nil
+		}
+	}
+	hidden := rc.view.HiddenLabels()
+	if empty || total <= 0 || len(hidden) == 0 {
+		return total, nil
+	}
+	vals := make([]string, len(hidden))
+	for i, l := range hidden {
+		vals[i] = l.System + "|" + l.Code
+	}
+	lq, err := rc.registry.ParseQuery(q.Type, url.Values{"_security": {strings.Join(vals, ",")}}, search.ParseOptions{})
+	if err != nil {
+		return -1, err
+	}
+	cq := *q
+	cq.Clauses = append(slices.Clone(q.Clauses), lq.Clauses...)
+	cq.Summary, cq.Total, cq.Count, cq.Cursor, cq.Include, cq.RevInclude, cq.Sort = "count", search.TotalAccurate, 0, "", nil, nil, nil
+	page, err := rc.store.Search(rc.c.Request.Context(), rc.tenant.ID, &cq, store.SearchOptions{Compartment: comp})
+	if err != nil {
+		return -1, err
+	}
+	return max(total-page.Total, 0), nil
+}
+
+// storeQuery is q as the store runs it for the caller: a system-level search narrowed to the
+// types the caller may search, chains and _has resolved over what the caller may see, and a
+// scope's restriction added. empty reports that nothing can match (a chain that selects
+// nothing the caller may see). The links are rendered from q, which is not changed.
+func (rc *reqContext) storeQuery(q *search.Query) (sq *search.Query, empty bool, err error) {
+	c := *q
+	sq = &c
+	if q.Type == "" {
+		if len(q.Types) > 0 {
+			for _, t := range q.Types {
+				if err := rc.allow(auth.OpSearch, auth.Type(t)); err != nil {
+					return nil, false, err
+				}
+			}
+		} else {
+			for _, t := range fhir.ResourceTypes {
+				if rc.view.Decide(auth.OpSearch, auth.Type(t)).Allowed {
+					sq.Types = append(sq.Types, t)
+				}
+			}
+			if len(sq.Types) == 0 {
+				return sq, true, nil
+			}
+		}
+	}
+	if sq.Clauses, empty, err = rc.resolveClauses(q.Type, q.Clauses); err != nil || empty {
+		return sq, empty, err
+	}
+	if q.Type != "" {
+		if r := rc.view.Narrow(q.Type, auth.OpSearch).Restriction; r != "" {
+			v, err := url.ParseQuery(r)
+			if err != nil {
+				return nil, false, err
+			}
+			rq, err := rc.registry.ParseQuery(q.Type, v, search.ParseOptions{Now: rc.now(), BaseURL: rc.base})
+			if err != nil {
+				return nil, false, fmt.Errorf("server: the scope restriction %q does not parse: %w", r, err)
+			}
+			sq.Clauses = append(sq.Clauses, rq.Clauses...)
+		}
+	}
+	return sq, false, nil
+}
+
+// maxChainTargets bounds the resources a chain or a _has may cross: they are resolved as the
+// caller (only what it may see counts), and beyond this many the search is refused as too
+// costly.
+const maxChainTargets = 1000
+
+// resolveClauses rewrites the chained and _has clauses of a search of typ into plain clauses
+// over the resources the caller may see: "subject:Patient.name=山田" becomes
+// "subject:Patient=<the ids of the Patients named 山田 the caller may see>", and
+// "_has:Observation:subject:code=x" becomes "_id=<the subjects of the Observations with code x
+// the caller may see>". A chain through a resource the caller may not read so cannot tell
+// anything about it. The rewritten clauses keep their Key and Raw, so links and cursors name
+// what the client asked. empty reports a clause that can match nothing.
+func (rc *reqContext) resolveClauses(typ string, clauses []*search.Clause) (out []*search.Clause, empty bool, err error) {
+	out = clauses
+	for i, c := range clauses {
+		var target string
+		var ids []string
+		switch {
+		case c.Chain != nil:
+			target = c.TargetType
+			if target == "" && len(c.Param.Targets) == 1 {
+				target = c.Param.Targets[0]
+			}
+			if target == "" {
+				return nil, false, fhir.Errorf(http.StatusBadRequest, fhir.IssueInvalid, "%s: name the type the chain goes through (%s:Type.…)", c.Key, c.Param.Code)
+			}
+			ids, err = rc.crossed(target, c.Chain, c.Key, func(res fhir.Resource) []string { return []string{res.ID} })
+		case c.Has != nil:
+			target = c.Has.Type
+			has := c.Has
+			ids, err = rc.crossed(target, has.Clause, c.Key, func(res fhir.Resource) []string {
+				return rc.referencedIDs(res, has.Param, typ)
+			})
+		default:
+			continue
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		if len(ids) == 0 {
+			return nil, true, nil
+		}
+		key, value := "_id", strings.Join(ids, ",")
+		if c.Chain != nil {
+			key = c.Param.Code + ":" + target
+		}
+		rq, err := rc.registry.ParseQuery(typ, url.Values{key: {value}}, search.ParseOptions{})
+		if err != nil {
+			return nil, false, err
+		}
+		nc := *rq.Clauses[0]
+		nc.Key, nc.Raw = c.Key, c.Raw
+		if len(out) > 0 && &out[0] == &clauses[0] {
+			out = slices.Clone(clauses)
+		}
+		out[i] = &nc
+	}
+	return out, false, nil
+}
+
+// crossed runs the inner clause of a chain or _has on typ as the caller and returns what
+// pick takes from every match the caller may see, each value once.
+func (rc *reqContext) crossed(typ string, inner *search.Clause, key string, pick func(fhir.Resource) []string) ([]string, error) {
+	if err := rc.allow(auth.OpSearch, auth.Type(typ)); err != nil {
+		return nil, err
+	}
+	clauses, empty, err := rc.resolveClauses(typ, []*search.Clause{inner})
+	if err != nil || empty {
+		return nil, err
+	}
+	q := &search.Query{Type: typ, Clauses: clauses, Count: maxChainTargets + 1}
+	f, err := rc.find(q, store.SearchOptions{}, maxChainTargets+1)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.matches) > maxChainTargets {
+		return nil, fhir.Errorf(http.StatusBadRequest, fhir.IssueTooCostly,
+			"%s goes through more than %d %s resources; make it more selective", key, maxChainTargets, typ)
+	}
+	var ids []string
+	for _, res := range f.matches {
+		for _, id := range pick(res) {
+			if !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// referencedIDs returns the ids of the typ resources that res references through p.
+func (rc *reqContext) referencedIDs(res fhir.Resource, p *search.Param, typ string) []string {
+	decoded, err := fhirpath.Decode(res.Raw)
+	if err != nil {
+		return nil
+	}
+	es, _ := rc.registry.ExtractParam(p, decoded)
+	var ids []string
+	for _, e := range es {
+		if e.Kind == search.KindValue && e.System == typ && e.Value != "" {
+			ids = append(ids, e.Value)
+		}
+	}
+	return ids
 }
 
 func cloneValues(v url.Values) url.Values {
@@ -165,46 +473,20 @@ func cloneValues(v url.Values) url.Values {
 	return out
 }
 
-// authorizeClauses decides the searches that chains and _has run on other types: a caller
-// may not learn through a chain what it may not search itself.
-func (rc *reqContext) authorizeClauses(clauses []*search.Clause) error {
-	for _, c := range clauses {
-		switch {
-		case c.Chain != nil:
-			targets := c.Param.Targets
-			if c.TargetType != "" {
-				targets = []string{c.TargetType}
-			}
-			for _, t := range targets {
-				if err := rc.authorize(auth.OpSearch, t, ""); err != nil {
-					return err
-				}
-			}
-			if err := rc.authorizeClauses([]*search.Clause{c.Chain}); err != nil {
-				return err
-			}
-		case c.Has != nil:
-			if err := rc.authorize(auth.OpSearch, c.Has.Type, ""); err != nil {
-				return err
-			}
-			if err := rc.authorizeClauses([]*search.Clause{c.Has.Clause}); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// authorizeOwner reads a compartment's owner and decides whether the caller may read it.
+// authorizeOwner reads a compartment's owner and decides whether the caller may read it: an
+// owner it may not see is "not found", as one that does not exist.
 func (rc *reqContext) authorizeOwner(owner, id string) error {
-	if err := rc.precheck(auth.OpRead, owner); err != nil {
+	if err := rc.allow(auth.OpRead, auth.Type(owner)); err != nil {
 		return err
 	}
 	res, err := rc.store.Read(rc.c.Request.Context(), rc.tenant.ID, owner, id)
+	if errors.Is(err, store.ErrGone) {
+		return rc.goneOrHidden(res)
+	}
 	if err != nil {
 		return err
 	}
-	return rc.authorizeResource(auth.OpRead, owner, id, rc.aboutOf(res))
+	return rc.allow(auth.OpRead, auth.Stored{Resource: res})
 }
 
 // compartmentSearch serves GET [base]/{Owner}/{id}/{Type} and …/{Owner}/{id}/*.
@@ -287,7 +569,9 @@ func (rc *reqContext) everything(owner, id string) {
 }
 
 // conditionalMatches runs the search of a conditional interaction (If-None-Exist, PUT or
-// DELETE with criteria, conditional references) and returns up to two matches.
+// DELETE with criteria, conditional references) as the caller and returns up to two of the
+// matches it may see: a match it may not see does not count, so the outcome is the one it
+// would get if that resource did not exist.
 func (rc *reqContext) conditionalMatches(ctx context.Context, typ, criteria string) ([]fhir.Resource, error) {
 	params, err := url.ParseQuery(criteria)
 	if err != nil {
@@ -300,15 +584,16 @@ func (rc *reqContext) conditionalMatches(ctx context.Context, typ, criteria stri
 	if len(q.Clauses) == 0 {
 		return nil, fhir.Errorf(http.StatusPreconditionFailed, fhir.IssueInvalid, "conditional criteria %q select nothing specific", criteria)
 	}
-	if err := rc.authorize(auth.OpSearch, typ, ""); err != nil {
+	if err := rc.allow(auth.OpSearch, auth.Type(typ)); err != nil {
 		return nil, err
 	}
-	q.Count, q.Total, q.Include, q.RevInclude, q.Sort = 2, "", nil, nil, nil
-	page, err := rc.store.Search(ctx, rc.tenant.ID, q, store.SearchOptions{Count: 2})
-	if err != nil {
+	q.Count, q.Total, q.Include, q.RevInclude, q.Sort, q.Summary = 2, "", nil, nil, nil, ""
+	sq, empty, err := rc.storeQuery(q)
+	if err != nil || empty {
 		return nil, err
 	}
-	return page.Resources, nil
+	f, err := rc.find(sq, rc.searchOptions(sq, nil), 2)
+	return f.matches, err
 }
 
 func multipleMatches(typ, criteria string, n int) error {

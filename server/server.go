@@ -52,8 +52,8 @@ type Config struct {
 	// Registry holds the search parameters; nil means search.Default().
 	Registry *search.Registry
 	Auth     auth.Authenticator
-	// Policy decides every access; nil means auth.ScopePolicy.
-	Policy auth.Policy
+	// Guard decides every access; nil means a guard with the registry and no roster.
+	Guard *auth.Guard
 	// Audit receives one record per request that touches a tenant's data; nil records
 	// nothing (unit tests of other concerns).
 	Audit auth.AuditSink
@@ -84,12 +84,11 @@ type Server struct {
 	validator    Validator
 	registry     *search.Registry
 	authn        auth.Authenticator
-	policy       auth.Policy
+	guard        *auth.Guard
 	audit        auth.AuditSink
 	tokens       *auth.TokenService
 	limiter      *auth.RateLimiter
 	rate         auth.Rate
-	abouts       aboutCache
 	limits       Limits
 	auditTimeout time.Duration
 	publicURL    string
@@ -106,7 +105,7 @@ type Server struct {
 // New builds a Server.
 func New(cfg Config) *Server {
 	s := &Server{
-		store: cfg.Store, validator: cfg.Validator, registry: cfg.Registry, authn: cfg.Auth, policy: cfg.Policy,
+		store: cfg.Store, validator: cfg.Validator, registry: cfg.Registry, authn: cfg.Auth, guard: cfg.Guard,
 		audit: cfg.Audit, auditTimeout: cfg.AuditTimeout, tokens: cfg.Tokens,
 		limiter: &auth.RateLimiter{Default: cfg.RateLimit},
 		limits:  cfg.Limits, publicURL: cfg.PublicURL, log: cfg.Logger,
@@ -115,8 +114,8 @@ func New(cfg Config) *Server {
 	if s.registry == nil {
 		s.registry = search.Default()
 	}
-	if s.policy == nil {
-		s.policy = auth.ScopePolicy{}
+	if s.guard == nil {
+		s.guard = &auth.Guard{Registry: s.registry}
 	}
 	if s.auditTimeout <= 0 {
 		s.auditTimeout = 5 * time.Second

@@ -70,7 +70,7 @@ func mustHubWith(tb testing.TB, integrity string, configure func(*server.Config)
 
 func (h *hub) mint(tenant, scope string) string {
 	h.t.Helper()
-	tok, err := h.dev.Mint(auth.DevClaims{Tenant: tenant, Subject: "tester", Scope: scope, TTL: time.Hour})
+	tok, err := h.dev.Mint(auth.DevClaims{Tenant: tenant, Subject: "tester", Scope: scope, Role: auth.RoleMunicipalStaff, TTL: time.Hour})
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -147,6 +147,9 @@ type SearchOptions struct {
 	// params Params[T] has System == Type and Value == ID (plus the compartment owner itself
 	// when IncludeOwner). Types without params are not in the compartment.
 	Compartment *Compartment
+	// Visible, when set, decides whether the caller may see a resource (see the search
+	// backends' documentation).
+	Visible func(fhir.Resource) bool
 }
 
 // Compartment is a compartment (R4 CompartmentDefinition) instance: Patient/123 with the
@@ -174,6 +177,9 @@ type SearchPage struct {
 	// Next is the opaque cursor of the following page (passed back in q.Cursor with the
 	// same query), "" at the end.
 	Next string
+	// NextVisible, when Next is set, reports whether the first match of the next page passes
+	// SearchOptions.Visible.
+	NextVisible bool
 }
 
 // Store is the storage contract. All methods are safe for concurrent use.

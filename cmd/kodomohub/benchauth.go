@@ -41,14 +41,6 @@ func (o openAuth) Authenticate(context.Context, string, *http.Request) (*auth.Pr
 	return o.p, nil
 }
 
-// allowAll is the policy of the "auth off" server.
-type allowAll struct{}
-
-func (allowAll) Decide(context.Context, *auth.Principal, auth.Access) auth.Decision {
-	return auth.Decision{Allowed: true, Reason: "benchmark without access control"}
-}
-func (allowAll) Authorize(context.Context, *auth.Principal, auth.Access) error { return nil }
-
 func cmdBenchAuth(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench auth", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -99,10 +91,10 @@ func cmdBenchAuth(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	staff := &auth.Principal{Subject: "bench", Tenant: tenant, Role: auth.RoleMunicipalStaff,
 		Scopes: auth.Scopes{{Context: "user", Type: "*", Ops: "cruds"}}}
-	off := server.New(server.Config{Store: st, Validator: validator, Auth: openAuth{staff}, Policy: allowAll{}, Logger: log})
+	off := server.New(server.Config{Store: st, Validator: validator, Auth: openAuth{staff}, Guard: &auth.Guard{NoPolicy: true}, Logger: log})
 	on := server.New(server.Config{Store: st, Validator: validator, Auth: dev, Logger: log,
-		Policy: &auth.AccessPolicy{Roster: &server.StoreRoster{Store: st}},
-		Audit:  auth.StoreAudit{Log: st}})
+		Guard: &auth.Guard{Roster: &server.StoreRoster{Store: st}},
+		Audit: auth.StoreAudit{Log: st}})
 	token, err := dev.Mint(auth.DevClaims{Tenant: tenant, Subject: "bench-staff", Scope: "user/*.cruds",
 		Role: auth.RoleMunicipalStaff, TTL: 24 * time.Hour})
 	if err != nil {

@@ -69,8 +69,8 @@ func TestOIDCProvider(t *testing.T) {
 			pr.Issuer != p.Issuer || pr.Scopes.String() != "user/Patient.rs user/Observation.rs" {
 			t.Fatalf("principal %+v (scopes %s)", pr, pr.Scopes)
 		}
-		if err := (&auth.AccessPolicy{}).Authorize(ctx, pr, auth.Access{Op: auth.OpRead, Type: "Patient", ID: "1"}); err != nil {
-			t.Fatal(err)
+		if d := (&auth.Guard{}).Decide(ctx, pr, auth.Action{Op: auth.OpRead}, auth.Type("Patient")); !d.Allowed {
+			t.Fatal(d.Reason)
 		}
 	})
 	t.Run("OKFacility", func(t *testing.T) {
