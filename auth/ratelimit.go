@@ -43,6 +43,13 @@ func (p *Principal) RateKey() string {
 // reports whether the request may proceed and, when not, how long until it would.
 // A rate with PerSecond <= 0 (after defaulting) means unlimited.
 func (l *RateLimiter) Allow(key string, rate Rate) (ok bool, retryAfter time.Duration) {
+	return l.AllowN(key, rate, 1)
+}
+
+// AllowN takes n tokens at once (every entry of a batch is a request). It passes when the
+// bucket holds n tokens, or a full burst when n is larger; the bucket then goes into debt, so
+// that a large batch is paid for by the wait before the next request.
+func (l *RateLimiter) AllowN(key string, rate Rate, n int) (ok bool, retryAfter time.Duration) {
 	if rate.PerSecond == 0 && rate.Burst == 0 {
 		rate = l.Default
 	}
@@ -69,11 +76,12 @@ func (l *RateLimiter) Allow(key string, rate Rate) (ok bool, retryAfter time.Dur
 		b.tokens = math.Min(burst, b.tokens+elapsed.Seconds()*rate.PerSecond)
 		b.last = now
 	}
-	if b.tokens >= 1 {
-		b.tokens--
+	need := float64(n)
+	if b.tokens >= min(need, burst) {
+		b.tokens -= need
 		return true, 0
 	}
-	wait := time.Duration((1 - b.tokens) / rate.PerSecond * float64(time.Second))
+	wait := time.Duration((min(need, burst) - b.tokens) / rate.PerSecond * float64(time.Second))
 	return false, max(wait, time.Millisecond)
 }
 

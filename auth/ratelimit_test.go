@@ -72,3 +72,22 @@ func TestRateLimiter(t *testing.T) {
 		}
 	})
 }
+
+func TestRateLimiterAllowN(t *testing.T) {
+	now := time.Unix(0, 0)
+	l := &RateLimiter{Now: func() time.Time { return now }}
+	rate := Rate{PerSecond: 10, Burst: 20}
+	if ok, _ := l.AllowN("k", rate, 15); !ok {
+		t.Fatal("15 of a burst of 20 refused")
+	}
+	if ok, wait := l.AllowN("k", rate, 10); ok || wait < 500*time.Millisecond {
+		t.Fatalf("10 more with 5 left: ok %v, wait %v", ok, wait)
+	}
+	now = now.Add(2 * time.Second) // bucket full again
+	if ok, _ := l.AllowN("k", rate, 100); !ok {
+		t.Fatal("a batch larger than the burst never passes")
+	}
+	if ok, wait := l.Allow("k", rate); ok || wait < 8*time.Second {
+		t.Fatalf("after a batch of 100 the client must wait for its debt: ok %v, wait %v", ok, wait)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -326,5 +328,103 @@ func TestMetadataAndSmartConfigurationDescribeAuth(t *testing.T) {
 	}
 	if r := h.do(req{method: "GET", path: "/misato/auth/jwks", token: "-"}); r.StatusCode != 200 || !strings.Contains(string(r.body), `"keys"`) {
 		t.Errorf("jwks: %s %s", r.Status, r.body)
+	}
+}
+
+// TestTownsCannotBeProbed: a town that does not exist answers every request without a valid
+// token exactly as one that does: the same status, body and headers that matter.
+func TestTownsCannotBeProbed(t *testing.T) {
+	h := mustHubWith(t, store.IntegrityOff, func(c *server.Config) { c.Guard = &auth.Guard{} })
+	other := h.token["kawajima"]
+	for _, c := range []struct{ name, method, path, token, body string }{
+		{"NoToken", "GET", "/fhir/Patient/p1", "-", ""},
+		{"Garbage", "GET", "/fhir/Patient?name=x", "not-a-jwt", ""},
+		{"OtherTownsToken", "GET", "/fhir/Observation", other, ""},
+		{"Write", "PUT", "/fhir/Patient/p1", "-", `{"resourceType":"Patient","id":"p1"}`},
+		{"AuditTrail", "GET", "/fhir/AuditEvent", "-", ""},
+		{"Admin", "GET", "/admin/clients", "-", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			known := h.do(req{method: c.method, path: "/misato" + c.path, token: c.token, body: c.body})
+			unknown := h.do(req{method: c.method, path: "/nowhere" + c.path, token: c.token, body: c.body})
+			if known.StatusCode != 401 || unknown.StatusCode != known.StatusCode || string(unknown.body) != string(known.body) ||
+				unknown.Header.Get("WWW-Authenticate") != known.Header.Get("WWW-Authenticate") {
+				t.Fatalf("known town: %s %s\nunknown town: %s %s", known.Status, known.body, unknown.Status, unknown.body)
+			}
+		})
+	}
+	t.Run("Metadata", func(t *testing.T) {
+		known := h.do(req{method: "GET", path: "/misato/fhir/metadata", token: "-"})
+		unknown := h.do(req{method: "GET", path: "/nowhere/fhir/metadata", token: "-"})
+		norm := func(b []byte) string {
+			var m map[string]any
+			json.Unmarshal(b, &m)
+			delete(m, "date")
+			out, _ := json.Marshal(m)
+			return strings.ReplaceAll(string(out), "nowhere", "misato")
+		}
+		if known.StatusCode != 200 || unknown.StatusCode != 200 || norm(known.body) != norm(unknown.body) {
+			t.Fatalf("metadata differs: %s / %s", known.Status, unknown.Status)
+		}
+	})
+}
+
+// TestRateLimitsCountWhatCosts: failed authentications are limited per address (for towns
+// that exist and towns that do not), and every entry of a batch counts as a request.
+func TestRateLimitsCountWhatCosts(t *testing.T) {
+	h := mustHubWith(t, store.IntegrityOff, func(c *server.Config) {
+		c.Guard = &auth.Guard{}
+		c.FailedAuthRate = auth.Rate{PerSecond: 0.01, Burst: 3}
+		c.RateLimit = auth.Rate{PerSecond: 0.01, Burst: 5}
+	})
+	t.Run("FailedAuthentications", func(t *testing.T) {
+		var got []int
+		for i := range 5 {
+			town := []string{"misato", "nowhere"}[i%2]
+			got = append(got, h.do(req{method: "GET", path: "/" + town + "/fhir/Patient", token: "forged"}).StatusCode)
+		}
+		if fmt.Sprint(got) != "[401 401 401 429 429]" {
+			t.Fatalf("statuses %v, want three 401s then 429s", got)
+		}
+		// A valid token still works from that address: only failures are limited.
+		if r := h.get("/misato/fhir/Patient"); r.StatusCode != 200 {
+			t.Fatalf("valid token after failures: %s", r.Status)
+		}
+	})
+	t.Run("BatchEntries", func(t *testing.T) {
+		entries := strings.Repeat(`{"request":{"method":"GET","url":"Patient?name=x"}},`, 5)
+		batch := `{"resourceType":"Bundle","type":"batch","entry":[` + strings.TrimSuffix(entries, ",") + `]}`
+		tok := h.mintWith(auth.DevClaims{Tenant: "misato", Subject: "batcher", Scope: "user/*.rs", Role: auth.RoleMunicipalStaff})
+		if r := h.do(req{method: "POST", path: "/misato/fhir", body: batch, token: tok}); r.StatusCode != 200 {
+			t.Fatalf("first batch (5 entries, burst 5): %s %s", r.Status, r.body)
+		}
+		r := h.do(req{method: "GET", path: "/misato/fhir/Patient", token: tok})
+		if r.StatusCode != 429 || r.Header.Get("Retry-After") == "" {
+			t.Fatalf("a request after a batch that used up the rate: %s", r.Status)
+		}
+	})
+}
+
+// TestCostlyQueriesAreRefused: a URL beyond the limit is a 414, a read beyond its time budget
+// a 400 too-costly, both OperationOutcomes, and neither costs anyone else anything.
+func TestCostlyQueriesAreRefused(t *testing.T) {
+	h := mustHubWith(t, store.IntegrityOff, func(c *server.Config) {
+		c.Guard = &auth.Guard{}
+		c.Limits.MaxURLBytes = 2048
+	})
+	long := h.get("/misato/fhir/Patient?name=" + strings.Repeat("あ", 1000))
+	if long.StatusCode != http.StatusRequestURITooLong || !strings.Contains(string(long.body), "too-costly") {
+		t.Fatalf("long URL: %s %s", long.Status, long.body)
+	}
+	slow := mustHubWith(t, store.IntegrityOff, func(c *server.Config) {
+		c.Guard = &auth.Guard{}
+		c.Limits.ReadTimeout = time.Nanosecond
+	})
+	r := slow.get("/misato/fhir/Patient?name=x")
+	if r.StatusCode != http.StatusBadRequest || !strings.Contains(string(r.body), "too-costly") {
+		t.Fatalf("search beyond its budget: %s %s", r.Status, r.body)
+	}
+	if w := slow.put("/misato/fhir/Patient/p1", `{"resourceType":"Patient","id":"p1"}`); w.StatusCode != http.StatusCreated {
+		t.Fatalf("writes have no read budget: %s %s", w.Status, w.body)
 	}
 }

@@ -57,13 +57,16 @@ func describeClient(c auth.Client) clientResponse {
 // admin serves /{tenant}/admin/clients[/{id}].
 func (s *Server) admin(c *gin.Context) {
 	setInteraction(c, "admin")
-	tenant, ok := s.tenantOf(c)
+	tenant, known, ok := s.tenantOf(c)
 	if !ok {
 		return
 	}
-	st := s.startAudit(c, tenant.ID)
-	st.typ = "admin/clients"
-	p, ok := s.authenticate(c, tenant.ID, st)
+	var st *auditState
+	if known {
+		st = s.startAudit(c, tenant.ID)
+		st.typ = "admin/clients"
+	}
+	p, ok := s.authenticate(c, tenant.ID, known, st)
 	if !ok {
 		return
 	}

@@ -68,6 +68,15 @@ func (rc *reqContext) bundle() {
 			"the bundle has %d entries; at most %d are accepted", len(b.Entry), rc.limits.MaxBundleEntries))
 		return
 	}
+	// Every entry is a request for the rate limit (the bundle itself counted as one).
+	if p := rc.view.Principal(); len(b.Entry) > 1 {
+		if ok, wait := rc.limiter.AllowN(p.RateKey(), p.Rate, len(b.Entry)-1); !ok {
+			rc.metrics.rateLimited.Inc()
+			rc.audit.decided(auth.Decision{Reason: "rate limit exceeded by the bundle's entries"})
+			rc.tooMany(rc.c, wait, fmt.Sprintf("the bundle's %d entries exceed this client's request rate", len(b.Entry)))
+			return
+		}
+	}
 	switch b.Type {
 	case "transaction":
 		ops, err := rc.parseEntries(b.Entry)

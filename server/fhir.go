@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"math"
@@ -23,12 +24,17 @@ import (
 // handled in one place, and every miss is an OperationOutcome.
 func (s *Server) fhir(c *gin.Context) {
 	setInteraction(c, "unknown")
+	if len(c.Request.RequestURI) > s.limits.MaxURLBytes {
+		s.writeError(c, fhir.Errorf(http.StatusRequestURITooLong, fhir.IssueTooCostly,
+			"the request URL has %d bytes; at most %d are accepted (POST a search as a form to _search)", len(c.Request.RequestURI), s.limits.MaxURLBytes))
+		return
+	}
 	if _, ok := negotiate(c.Request); !ok {
 		s.writeError(c, fhir.Errorf(http.StatusNotAcceptable, fhir.IssueNotSupported,
 			"this server produces application/fhir+json and application/json only"))
 		return
 	}
-	tenant, ok := s.tenantOf(c)
+	tenant, known, ok := s.tenantOf(c)
 	if !ok {
 		return
 	}
@@ -54,12 +60,21 @@ func (s *Server) fhir(c *gin.Context) {
 		return
 	}
 
-	st := s.startAudit(c, tenant.ID)
-	p, ok := s.authenticate(c, tenant.ID, st)
+	var st *auditState
+	if known {
+		st = s.startAudit(c, tenant.ID)
+	}
+	p, ok := s.authenticate(c, tenant.ID, known, st)
 	if !ok {
 		return
 	}
-	c.Request = c.Request.WithContext(auth.WithPrincipal(c.Request.Context(), p))
+	ctx := auth.WithPrincipal(c.Request.Context(), p)
+	if reads(method, segs) {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, s.limits.ReadTimeout, errReadBudget)
+		defer cancel()
+	}
+	c.Request = c.Request.WithContext(ctx)
 	rc := &reqContext{Server: s, c: c, tenant: tenant, base: s.baseURL(c.Request, tenant.ID),
 		prefer: parsePrefer(c.Request.Header.Values("Prefer")), audit: st,
 		view: s.guard.View(c.Request.Context(), p, tenant.ID, declared(c))}
@@ -201,27 +216,79 @@ func (s *Server) fhir(c *gin.Context) {
 	}
 }
 
-// tenantOf returns the tenant named in the URL, or answers the request (404 for an unknown
-// tenant) and returns false.
-func (s *Server) tenantOf(c *gin.Context) (store.Tenant, bool) {
-	tenant, err := s.store.Tenant(c.Request.Context(), c.Param("tenant"))
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			err = fhir.Errorf(http.StatusNotFound, fhir.IssueNotFound, "unknown tenant %q", c.Param("tenant"))
-		}
-		s.writeError(c, err)
-		return store.Tenant{}, false
+// errReadBudget is the cause of a read's context when its budget (Limits.ReadTimeout) ran out.
+var errReadBudget = errors.New("server: the read's time budget ran out")
+
+// reads reports whether a request only reads (reads, searches, history, operations that
+// read): those run within the read budget. Writes are never stopped half-way by a budget.
+func reads(method string, segs []string) bool {
+	switch method {
+	case http.MethodGet:
+		return true
+	case http.MethodPost:
+		return len(segs) > 0 && segs[len(segs)-1] == "_search"
 	}
-	return tenant, true
+	return false
 }
+
+// tenantOf returns the tenant named in the URL. known is false for a well-formed id that no
+// town has: such a request is answered exactly as a town answers a request without a valid
+// token (the public documents served, everything else 401), so that town names cannot be
+// probed. An id no town can have is a 404; a store failure answers the request (ok false).
+func (s *Server) tenantOf(c *gin.Context) (t store.Tenant, known, ok bool) {
+	id := c.Param("tenant")
+	if !store.ValidTenantID(id) {
+		s.writeError(c, fhir.Errorf(http.StatusNotFound, fhir.IssueNotFound, "no such endpoint: %s", c.Request.URL.Path))
+		return t, false, false
+	}
+	t, err := s.store.Tenant(c.Request.Context(), id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return store.Tenant{ID: id}, false, true
+	case err != nil:
+		s.writeError(c, err)
+		return t, false, false
+	}
+	return t, true, true
+}
+
+// errUnauthenticated is the one answer to a request without a valid token, whatever was
+// wrong with it and whether the town exists: the reason goes to the audit record and the
+// debug log, not to the caller.
+var errUnauthenticated = fhir.Errorf(http.StatusUnauthorized, fhir.IssueLogin,
+	"authentication failed: this request needs a valid bearer token issued for this town")
 
 // authenticate verifies the request's token for tenant and applies the principal's rate
 // limit; it records the principal in the audit state, or answers the request (401, 429) and
-// returns false.
-func (s *Server) authenticate(c *gin.Context, tenant string, st *auditState) (*auth.Principal, bool) {
-	p, err := s.authn.Authenticate(c.Request.Context(), tenant, c.Request)
-	if err != nil {
-		st.decision = "authentication failed"
+// returns false. Failed authentications are limited per client address, for known and
+// unknown towns alike.
+func (s *Server) authenticate(c *gin.Context, tenant string, known bool, st *auditState) (*auth.Principal, bool) {
+	var p *auth.Principal
+	err := errUnauthenticated
+	if known {
+		var aerr error
+		if p, aerr = s.authn.Authenticate(c.Request.Context(), tenant, c.Request); aerr != nil {
+			if fe := fhir.AsError(aerr); fe == nil || fe.Status != http.StatusUnauthorized {
+				s.writeError(c, aerr) // not a refusal: the verifier failed (503, 500)
+				return nil, false
+			}
+			st.decision = "authentication failed: " + aerr.Error()
+			s.log.Debug("authentication failed", "tenant", tenant, "err", aerr)
+			p = nil
+		}
+	}
+	if p == nil {
+		if ok, wait := s.failLimiter.Allow("auth-failed "+c.ClientIP(), auth.Rate{}); !ok {
+			s.metrics.rateLimited.Inc()
+			if st != nil {
+				st.decision = "too many failed authentications from " + c.ClientIP()
+			}
+			s.tooMany(c, wait, "too many failed authentications from this address")
+			return nil, false
+		}
+		if st != nil && st.decision == "" {
+			st.decision = "authentication failed"
+		}
 		s.writeError(c, err)
 		return nil, false
 	}
@@ -229,12 +296,17 @@ func (s *Server) authenticate(c *gin.Context, tenant string, st *auditState) (*a
 	if ok, wait := s.limiter.Allow(p.RateKey(), p.Rate); !ok {
 		s.metrics.rateLimited.Inc()
 		st.decision = "rate limit exceeded"
-		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		s.writeError(c, fhir.Errorf(http.StatusTooManyRequests, fhir.IssueThrottled,
-			"too many requests from this client; retry after %s", wait.Round(time.Second)))
+		s.tooMany(c, wait, "too many requests from this client")
 		return nil, false
 	}
 	return p, true
+}
+
+// tooMany answers 429 with Retry-After.
+func (s *Server) tooMany(c *gin.Context, wait time.Duration, what string) {
+	c.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+	s.writeError(c, fhir.Errorf(http.StatusTooManyRequests, fhir.IssueThrottled,
+		"%s; retry after %s", what, wait.Round(time.Second)))
 }
 
 func splitPath(p string) []string {
@@ -251,7 +323,7 @@ func methodNotAllowed(method, what string) error {
 
 // baseURL is the FHIR base of a tenant as the client sees it.
 func (s *Server) baseURL(r *http.Request, tenant string) string {
-	if s.publicURL != "" {
+	if s.publicURL != "" || !s.trustHost {
 		return strings.TrimSuffix(s.publicURL, "/") + "/" + tenant + "/fhir"
 	}
 	scheme := "http"

@@ -166,7 +166,7 @@ func TestValidationAndLimits(t *testing.T) {
 		{"EmptyBody", "POST", "/misato/fhir/Patient", ` `, 400, ""},
 		{"InvalidID", "GET", "/misato/fhir/Patient/a_b", "", 400, ""},
 		{"UnknownType", "GET", "/misato/fhir/Child/1", "", 404, ""},
-		{"UnknownTenant", "GET", "/nowhere/fhir/Patient/1", "", 404, ""},
+		{"UnknownTenantIsUnauthenticated", "GET", "/nowhere/fhir/Patient/1", "", 401, ""},
 		{"MethodNotAllowed", "POST", "/misato/fhir/Patient/p1", `{}`, 405, ""},
 		{"TooManyEntries", "POST", "/misato/fhir", bundleOf("batch", 6), 413, "Bundle.entry"},
 	}
@@ -461,7 +461,9 @@ func TestAuthAndTenants(t *testing.T) {
 		{"ErrReadScopeCannotDelete", "DELETE", "/misato/fhir/Patient/p1", h.mint("misato", "user/Patient.read"), 403},
 		{"ErrSearchScopeNotRead", "GET", "/misato/fhir/Patient/p1", h.mint("misato", "user/Patient.s"), 403},
 		{"MetadataIsPublic", "GET", "/misato/fhir/metadata", "-", 200},
-		{"ErrMetadataUnknownTenant", "GET", "/nowhere/fhir/metadata", "-", 404},
+		{"MetadataOfAnUnknownTownLooksTheSame", "GET", "/nowhere/fhir/metadata", "-", 200},
+		{"ErrUnknownTownAnswersAsAKnownOneWithoutToken", "GET", "/nowhere/fhir/Patient/p1", "-", 401},
+		{"ErrNoSuchTownID", "GET", "/No_Such/fhir/metadata", "-", 404},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -23,7 +23,7 @@ var (
 func (s *Server) Spec(tenant store.Tenant, base string) conformance.ServerSpec {
 	spec := conformance.ServerSpec{
 		Name:                      "Kodomohub",
-		Title:                     "kodomohub FHIR API — " + tenant.Name,
+		Title:                     "kodomohub FHIR API — " + tenant.ID,
 		SoftwareName:              "kodomohub",
 		SoftwareVersion:           s.version,
 		ImplementationURL:         base,

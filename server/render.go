@@ -166,7 +166,11 @@ func (s *Server) writeJSON(c *gin.Context, status int, v any) {
 
 // writeError renders err as an OperationOutcome; store sentinels get their FHIR status.
 func (s *Server) writeError(c *gin.Context, err error) {
-	if c.Request.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+	if errors.Is(context.Cause(c.Request.Context()), errReadBudget) {
+		// The read's budget ran out: whatever failed after that failed because of it.
+		err = fhir.Wrap(err, http.StatusBadRequest, fhir.IssueTooCostly,
+			"the request took longer than the %s a read may take; make it more selective (fewer or narrower parameters, a smaller _count)", s.limits.ReadTimeout)
+	} else if c.Request.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		// The client went away: nobody reads an answer, and it is not a server failure.
 		s.log.Debug("client gone", "path", c.Request.URL.Path, "err", err)
 		s.finishAudit(c, statusClientClosed, "the client closed the connection")

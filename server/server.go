@@ -34,6 +34,12 @@ type Limits struct {
 	MaxBundleEntries int
 	// DefaultCount and MaxCount bound page sizes.
 	DefaultCount, MaxCount int
+	// MaxURLBytes bounds the request URL (414 beyond it).
+	MaxURLBytes int
+	// ReadTimeout is the budget of one read, search or history: beyond it the request is
+	// refused as too costly (400) and its store work stopped, so that a heavy query costs its
+	// sender, not everyone.
+	ReadTimeout time.Duration
 }
 
 // DefaultLimits are the limits used for zero fields of Config.Limits.
@@ -43,6 +49,8 @@ var DefaultLimits = Limits{
 	MaxBundleEntries: 1000,
 	DefaultCount:     50,
 	MaxCount:         1000,
+	MaxURLBytes:      8 << 10,
+	ReadTimeout:      10 * time.Second,
 }
 
 // Config holds the server's dependencies.
@@ -66,9 +74,15 @@ type Config struct {
 	// zero means no limit.
 	RateLimit auth.Rate
 	Limits    Limits
-	// PublicURL is the externally visible base (scheme://host[:port][/prefix]); empty means
-	// derived from each request.
+	// PublicURL is the externally visible base (scheme://host[:port][/prefix]) of every link
+	// the server writes.
 	PublicURL string
+	// TrustHost derives the base from each request's Host header instead, when PublicURL is
+	// empty: for dev mode and tests only, as a client chooses the Host it sends.
+	TrustHost bool
+	// FailedAuthRate bounds failed authentications per client address (every tenant, known or
+	// not), and TokenRate the token requests per client address; zero fields mean defaults.
+	FailedAuthRate, TokenRate auth.Rate
 	Logger    *slog.Logger
 	// Registerer receives the HTTP metrics; Gatherer serves /metrics. Nil means a new registry.
 	Registerer prometheus.Registerer
@@ -92,6 +106,9 @@ type Server struct {
 	limits       Limits
 	auditTimeout time.Duration
 	publicURL    string
+	trustHost    bool
+	failLimiter  *auth.RateLimiter
+	tokenLimiter *auth.RateLimiter
 	log          *slog.Logger
 	metrics      *metrics
 	gatherer     prometheus.Gatherer
@@ -102,13 +119,29 @@ type Server struct {
 	cond         condLocks
 }
 
+// Default rates of failed authentications and of token requests per client address: enough
+// for a misconfigured client to see its errors, too few to try tokens or client keys at scale.
+var (
+	DefaultFailedAuthRate = auth.Rate{PerSecond: 5, Burst: 30}
+	DefaultTokenRate      = auth.Rate{PerSecond: 5, Burst: 30}
+)
+
+func orRate(r, def auth.Rate) auth.Rate {
+	if r.PerSecond > 0 {
+		return r
+	}
+	return def
+}
+
 // New builds a Server.
 func New(cfg Config) *Server {
 	s := &Server{
 		store: cfg.Store, validator: cfg.Validator, registry: cfg.Registry, authn: cfg.Auth, guard: cfg.Guard,
 		audit: cfg.Audit, auditTimeout: cfg.AuditTimeout, tokens: cfg.Tokens,
 		limiter: &auth.RateLimiter{Default: cfg.RateLimit},
-		limits:  cfg.Limits, publicURL: cfg.PublicURL, log: cfg.Logger,
+		limits:  cfg.Limits, publicURL: cfg.PublicURL, trustHost: cfg.TrustHost, log: cfg.Logger,
+		failLimiter:  &auth.RateLimiter{Default: orRate(cfg.FailedAuthRate, DefaultFailedAuthRate)},
+		tokenLimiter: &auth.RateLimiter{Default: orRate(cfg.TokenRate, DefaultTokenRate)},
 		now: cfg.Now, newID: cfg.NewID, version: cfg.Version, cond: condLocks{owner: "serve-" + uuid.NewString()},
 	}
 	if s.registry == nil {
@@ -122,6 +155,10 @@ func New(cfg Config) *Server {
 	}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	if s.publicURL == "" && !s.trustHost {
+		s.publicURL = "http://localhost"
+		s.log.Warn("server: neither PublicURL nor TrustHost is set; links name http://localhost")
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -181,6 +218,12 @@ func withDefaults(l Limits) Limits {
 	}
 	if l.MaxCount > 0 {
 		d.MaxCount = l.MaxCount
+	}
+	if l.MaxURLBytes > 0 {
+		d.MaxURLBytes = l.MaxURLBytes
+	}
+	if l.ReadTimeout > 0 {
+		d.ReadTimeout = l.ReadTimeout
 	}
 	return d
 }

@@ -54,7 +54,7 @@ func mustHubWith(tb testing.TB, integrity string, configure func(*server.Config)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cfg := server.Config{Store: st, Validator: v, Auth: dev, Version: "test"}
+	cfg := server.Config{Store: st, Validator: v, Auth: dev, Version: "test", TrustHost: true}
 	if configure != nil {
 		configure(&cfg)
 	}

@@ -3,7 +3,9 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -40,14 +42,34 @@ func (s *Server) smartConfiguration(c *gin.Context, tenant store.Tenant) {
 // documents, as RFC 6749 asks of a token endpoint.
 func (s *Server) token(c *gin.Context) {
 	setInteraction(c, "token")
-	tenant, err := s.store.Tenant(c.Request.Context(), c.Param("tenant"))
-	if err != nil || s.tokens == nil {
+	if s.tokens == nil || !store.ValidTenantID(c.Param("tenant")) {
 		oauthError(c, &auth.OAuthError{Status: http.StatusNotFound, Code: "invalid_request",
 			Description: "no token endpoint here"})
 		return
 	}
-	st := s.startAudit(c, tenant.ID)
+	// A town that does not exist answers as one whose client is unknown: the token service
+	// finds no client there.
+	tenant, known, ok := s.tenantOf(c)
+	if !ok {
+		return
+	}
+	st := &auditState{tenant: tenant.ID}
+	if known {
+		st = s.startAudit(c, tenant.ID)
+	}
 	st.typ = "token"
+	if ok, wait := s.tokenLimiter.Allow("token "+c.ClientIP(), auth.Rate{}); !ok {
+		s.metrics.rateLimited.Inc()
+		st.decision = "too many token requests from " + c.ClientIP()
+		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		if aerr := s.finishAudit(c, http.StatusTooManyRequests, st.decision); aerr != nil {
+			oauthError(c, &auth.OAuthError{Status: http.StatusInternalServerError, Code: "server_error"})
+			return
+		}
+		oauthError(c, &auth.OAuthError{Status: http.StatusTooManyRequests, Code: "slow_down",
+			Description: "too many token requests from this address; retry later"})
+		return
+	}
 	resp, err := s.tokens.Token(c.Request, tenant.ID)
 	client := c.Request.PostForm.Get("client_id")
 	status := http.StatusOK

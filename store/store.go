@@ -35,6 +35,20 @@ const (
 	IntegrityOff    = "off"
 )
 
+// ValidTenantID reports whether id can name a tenant: 1–32 of [a-z0-9-]. Every backend
+// refuses to create a tenant with another id, so a request naming one is for no town.
+func ValidTenantID(id string) bool {
+	if len(id) == 0 || len(id) > 32 {
+		return false
+	}
+	for _, c := range []byte(id) {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
 // Tenant is one town.
 type Tenant struct {
 	ID   string

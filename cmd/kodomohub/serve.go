@@ -36,6 +36,8 @@ type fileConfig struct {
 		MaxBundleEntries int   `yaml:"maxBundleEntries"`
 		DefaultCount     int   `yaml:"defaultCount"`
 		MaxCount         int   `yaml:"maxCount"`
+		MaxURLBytes      int           `yaml:"maxURLBytes"`
+		ReadTimeout      time.Duration `yaml:"readTimeout"`
 	} `yaml:"limits"`
 	SQLite struct {
 		Synchronous string `yaml:"synchronous"`
@@ -124,7 +126,7 @@ func (f *serveFlags) register(fs *flag.FlagSet, defaultListen string) {
 	fs.StringVar(&f.listen, "listen", defaultListen, "address to listen on")
 	fs.StringVar(&f.authMode, "auth", "oidc", "authentication: oidc, or dev (tokens from `kodomohub dev-token`; loopback only)")
 	fs.StringVar(&f.config, "config", "", "YAML configuration file")
-	fs.StringVar(&f.publicURL, "public-url", "", "externally visible base URL (default: from each request's Host)")
+	fs.StringVar(&f.publicURL, "public-url", "", "externally visible base URL (required on a non-loopback address; default: http://LISTEN-ADDRESS)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for benchmarks)")
 	fs.Int64Var(&f.limits.MaxBodyBytes, "max-body-bytes", server.DefaultLimits.MaxBodyBytes, "largest request body")
@@ -175,6 +177,7 @@ func (f *serveFlags) merge(fs *flag.FlagSet) error {
 		f.limits.MaxBundleEntries = fc.Limits.MaxBundleEntries
 	}
 	f.limits.DefaultCount, f.limits.MaxCount = fc.Limits.DefaultCount, fc.Limits.MaxCount
+	f.limits.MaxURLBytes, f.limits.ReadTimeout = fc.Limits.MaxURLBytes, fc.Limits.ReadTimeout
 	if !set["rate-limit"] && fc.RateLimit.PerSecond > 0 {
 		f.rate.PerSecond = fc.RateLimit.PerSecond
 	}
@@ -274,7 +277,12 @@ func newServer(ctx context.Context, st store.Store, f *serveFlags, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
+	// The Host header is never reflected into links outside dev mode: on a loopback address
+	// the listener is the public base; anywhere else the operator must say what it is.
 	base := f.publicURL
+	if base == "" && f.authMode != "dev" && !loopback(addr) {
+		return nil, fmt.Errorf("%w: --public-url (publicURL in the config) is required when listening on %s, a non-loopback address: links must not be built from the request's Host header", errUsage, addr)
+	}
 	if base == "" {
 		base = "http://" + addr
 	}
@@ -291,7 +299,8 @@ func newServer(ctx context.Context, st store.Store, f *serveFlags, log *slog.Log
 		Tokens:    tokens,
 		RateLimit: f.rate,
 		Limits:    f.limits,
-		PublicURL: f.publicURL,
+		PublicURL: base,
+		TrustHost: f.authMode == "dev" && f.publicURL == "",
 		Logger:    log,
 		Version:   version,
 	}), nil
