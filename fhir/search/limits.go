@@ -111,7 +111,7 @@ func checkLimits(keys []string, params url.Values, lim Limits) []fhir.Issue {
 		}
 		if i, r := controlChar(k); i >= 0 {
 			issues = append(issues, fhir.Issue{Severity: fhir.SeverityError, Code: fhir.IssueValue,
-				Diagnostics: fmt.Sprintf("search parameter name %q: control character %U at position %d; "+
+				Diagnostics: fmt.Sprintf("search parameter name %q: control character %U at position %d (counting characters from 0); "+
 					"names and values of search parameters must not contain U+0000–U+001F or U+007F", k, r, i)})
 			continue
 		}
@@ -122,7 +122,7 @@ func checkLimits(keys []string, params url.Values, lim Limits) []fhir.Issue {
 		n := 0
 		for _, raw := range params[k] {
 			if i, r := controlChar(raw); i >= 0 {
-				issues = append(issues, issueAt(k, fhir.IssueValue, "search parameter %q: control character %U at position %d of the value; "+
+				issues = append(issues, issueAt(k, fhir.IssueValue, "search parameter %q: control character %U at position %d of the value (counting characters from 0); "+
 					"names and values of search parameters must not contain U+0000–U+001F or U+007F", k, r, i))
 				n = -1
 				break
