@@ -39,21 +39,22 @@ type Limits struct {
 
 // DefaultLimits are the limits a zero field takes. Why these numbers:
 //
-//   - MaxParams 64: each search parameter becomes one condition (a subquery) of the store's
-//     query, and SQLite joins at most 64 tables in one statement; the hub's own clients and
-//     the R4 examples use fewer than 15.
+//   - MaxParams 64: each search parameter becomes one more condition (an index subquery)
+//     that the store evaluates for every candidate resource. Hand-written searches use a
+//     handful; 64 leaves room for generated ones (several _tag and _security
+//     restrictions, _elements, paging).
 //   - MaxValues 100 and MaxTotalValues 500: each value is a bound argument and an index
-//     probe; a hand-written OR list (codes of a value set, a page of ids) has tens. A
-//     client with more splits the search or has the server resolve it (chains, _has). An
-//     outside test stalled the server with four searches of 20,000 values each.
+//     probe; a hand-written OR list (the codes of a small value set, a page of ids) has
+//     tens. A client with more splits the search or lets the server resolve the list (a
+//     chain or _has). An outside test stalled the server with four searches of 20,000
+//     values each.
 //   - MaxDepth 4: each link is a nested subquery whose intermediate set can be a whole
-//     table; the searches of child and family support need two (Observation→Patient→
-//     Organization), the R4 specification's examples one or two.
-//   - MaxValueLength 1,000: the longest values searched for are canonical URLs with a
-//     version and identifiers, well under 300 characters; string values are normalised
-//     (NFKC, folding) and matched by prefix or substring, which costs per character.
-//   - MaxIncludes 16: each directive is one more query for every page; the R4 examples and
-//     IGs use at most five.
+//     table; from an Observation through its Patient to the managing Organization is two.
+//   - MaxValueLength 1,000: the longest string, token, reference or uri index entry of the
+//     718 R4 examples has 624 characters (a PlanDefinition description); string values are
+//     normalised (NFKC, folding) and matched by prefix or substring, at a cost per
+//     character.
+//   - MaxIncludes 16: each directive is one more query for every page of results.
 var DefaultLimits = Limits{
 	MaxParams:      64,
 	MaxValues:      100,
