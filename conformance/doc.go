@@ -16,6 +16,12 @@
 //     repeated whitespace), uri/url/canonical (no whitespace), oid, uuid, base64Binary,
 //     date, dateTime (a time needs a zone), instant, time (with calendar-valid days),
 //     string/markdown/xhtml (non-empty, not only whitespace, at most 1 MiB characters);
+//   - no control characters: no string-based primitive (string, code, id, uri, markdown,
+//     xhtml, base64Binary…, element ids and extension urls included) and no property name
+//     holds a character below U+0020 other than TAB, LF and CR (R4 string: [ \r\n\t\S]+).
+//     JSON refuses them raw and lets them through escaped ("\u0000"); the issue (value, or
+//     structure for a property name, reported at its object) says which character is at
+//     which position, counting characters from 0. DEL (U+007F) is allowed, as in R4;
 //   - choice elements (value[x]): at most one of valueString, valueQuantity…, and only the
 //     types the definition allows;
 //   - required bindings: a code must be in the value set; a CodeableConcept must have at

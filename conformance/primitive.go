@@ -1,9 +1,12 @@
 package conformance
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/kodomohub/kodomohub/fhir"
 )
 
 // primKind names a FHIR primitive type.
@@ -79,6 +82,9 @@ func checkPrimitive(k primKind, typ string, v *jvalue) string {
 	if s == "" {
 		return "empty string (FHIR " + typ + "): omit the element instead"
 	}
+	if pos, c := fhir.ControlChar(s); pos >= 0 {
+		return controlMsg(c, pos) + "; FHIR " + typ + " allows no character below U+0020 other than TAB, LF and CR"
+	}
 	ok := true
 	switch k {
 	case pString, pMarkdown, pXhtml:
@@ -113,6 +119,12 @@ func checkPrimitive(k primKind, typ string, v *jvalue) string {
 		return "invalid " + typ + " " + strconv.Quote(s) + ": " + formats[k]
 	}
 	return ""
+}
+
+// controlMsg says which control character is where: "control character U+0000 at
+// position 3 (counting characters from 0)".
+func controlMsg(c rune, pos int) string {
+	return fmt.Sprintf("control character %U at position %d (counting characters from 0)", c, pos)
 }
 
 var formats = map[primKind]string{

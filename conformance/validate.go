@@ -194,7 +194,7 @@ func (w *walker) object(obj *jvalue, n *node, at *path) {
 		if len(key) > 1 && key[0] == '_' {
 			f := n.fields[key[1:]]
 			if f == nil || f.prim == 0 {
-				w.add(w.at(at, key, -1), fhir.IssueStructure, "unknown element "+strconv.Quote(key)+" in "+n.path)
+				w.unknown(at, key, n)
 				continue
 			}
 			if obj.get(key[1:]) != nil {
@@ -206,7 +206,7 @@ func (w *walker) object(obj *jvalue, n *node, at *path) {
 		}
 		f := n.fields[key]
 		if f == nil {
-			w.add(w.at(at, key, -1), fhir.IssueStructure, "unknown element "+strconv.Quote(key)+" in "+n.path)
+			w.unknown(at, key, n)
 			continue
 		}
 		seen[f.elem.idx]++
@@ -241,8 +241,22 @@ func (w *walker) object(obj *jvalue, n *node, at *path) {
 	}
 }
 
+// unknown reports the member key of the object at, which n does not define. A name with a
+// control character (no element has one) is reported at the object, so that the
+// expression does not carry the character.
+func (w *walker) unknown(at *path, key string, n *node) {
+	if pos, c := fhir.ControlChar(key); pos >= 0 {
+		w.add(at, fhir.IssueStructure, "property name "+strconv.Quote(key)+" in "+n.path+": "+controlMsg(c, pos))
+		return
+	}
+	w.add(w.at(at, key, -1), fhir.IssueStructure, "unknown element "+strconv.Quote(key)+" in "+n.path)
+}
+
 func (w *walker) duplicates(obj *jvalue, at *path) {
 	for i := range obj.kids {
+		if pos, _ := fhir.ControlChar(obj.kids[i].key); pos >= 0 {
+			continue // reported as such by object
+		}
 		for j := 0; j < i; j++ {
 			if obj.kids[j].key == obj.kids[i].key {
 				w.add(w.at(at, obj.kids[i].key, -1), fhir.IssueStructure,

@@ -257,3 +257,100 @@ func TestUncheckedValueSets(t *testing.T) {
 		}
 	}
 }
+
+// Control characters: every string-based primitive, wherever it sits (data types,
+// extensions, primitive extensions, contained and bundled resources), and every property
+// name are refused when they hold a character below U+0020 other than TAB, LF and CR. JSON
+// lets them through only escaped, so the inputs escape them.
+func TestValidateControlCharacters(t *testing.T) {
+	obs := `"status":"final","code":{"text":"x"}`
+	for _, tc := range []struct {
+		name string
+		in   string
+		code fhir.IssueType // "" when valid
+		expr string
+		diag string // text the issue's diagnostics must contain
+	}{
+		{"ErrNULInFamily", `{"resourceType":"Patient","name":[{"family":"Yam\u0000ada"}]}`,
+			fhir.IssueValue, "Patient.name[0].family", "U+0000 at position 3"},
+		{"ErrPositionCountsCharacters", `{"resourceType":"Patient","name":[{"given":["太郎","山田\u0001"]}]}`,
+			fhir.IssueValue, "Patient.name[0].given[1]", "U+0001 at position 2"},
+		{"ErrVerticalTab", `{"resourceType":"Patient","name":[{"text":"a\u000bb"}]}`,
+			fhir.IssueValue, "Patient.name[0].text", "U+000B at position 1"},
+		{"ErrFormFeed", `{"resourceType":"Patient","name":[{"text":"a\fb"}]}`,
+			fhir.IssueValue, "Patient.name[0].text", "U+000C"},
+		{"ErrUnitSeparatorInID", `{"resourceType":"Patient","id":"p1\u001f"}`,
+			fhir.IssueValue, "Patient.id", "U+001F at position 2"},
+		{"ErrControlBeforeBindingInCode", `{"resourceType":"Patient","gender":"male\u0000"}`,
+			fhir.IssueValue, "Patient.gender", "U+0000 at position 4"},
+		{"ErrControlInURI", `{"resourceType":"Patient","identifier":[{"system":"urn:x\u0002","value":"1"}]}`,
+			fhir.IssueValue, "Patient.identifier[0].system", "U+0002"},
+		{"ErrControlInMarkdown", `{"resourceType":"Questionnaire","status":"active","description":"line\r\n\u0007bell"}`,
+			fhir.IssueValue, "Questionnaire.description", "U+0007 at position 6"},
+		{"ErrControlInXHTML", `{"resourceType":"Patient","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">\u0008</div>"}}`,
+			fhir.IssueValue, "Patient.text.div", "U+0008"},
+		{"ErrControlInBase64", `{"resourceType":"Patient","photo":[{"data":"aGVs\u0000bG8="}]}`,
+			fhir.IssueValue, "Patient.photo[0].data", "U+0000 at position 4"},
+		{"ErrControlInExtensionURL", `{"resourceType":"Patient","extension":[{"url":"http://x\u0003","valueBoolean":true}]}`,
+			fhir.IssueValue, "Patient.extension[0].url", "U+0003"},
+		{"ErrControlInExtensionValue", `{"resourceType":"Patient","extension":[{"url":"http://x","extension":[{"url":"y","valueString":"\u0004"}]}]}`,
+			fhir.IssueValue, "Patient.extension[0].extension[0].valueString", "U+0004 at position 0"},
+		{"ErrControlInPrimitiveExtensionID", `{"resourceType":"Patient","birthDate":"2020","_birthDate":{"id":"a\u0005","extension":[{"url":"x","valueCode":"y"}]}}`,
+			fhir.IssueValue, "Patient._birthDate.id", "U+0005"},
+		{"ErrControlInElementID", `{"resourceType":"Patient","name":[{"id":"n\u0006","family":"a"}]}`,
+			fhir.IssueValue, "Patient.name[0].id", "U+0006"},
+		{"ErrControlInContained", `{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o","name":"\u0010org"}]}`,
+			fhir.IssueValue, "Patient.contained[0].name", "U+0010 at position 0"},
+		{"ErrControlInBundleEntry", `{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"urn:uuid:c757873d-ec9a-4326-a141-556f43239520","resource":{"resourceType":"Observation",` + obs + `,"valueString":"\u001e"}}]}`,
+			fhir.IssueValue, "Bundle.entry[0].resource.valueString", "U+001E"},
+		{"ErrControlInPropertyName", `{"resourceType":"Patient","na\u0000me":[{"family":"a"}]}`,
+			fhir.IssueStructure, "Patient", `property name "na\x00me" in Patient: control character U+0000 at position 2`},
+		{"ErrControlInNestedPropertyName", `{"resourceType":"Patient","name":[{"\u0001":"a"}]}`,
+			fhir.IssueStructure, "Patient.name[0]", "U+0001 at position 0"},
+		{"ErrControlInPrimitiveExtensionName", `{"resourceType":"Patient","_birth\u0002Date":{"id":"a"}}`,
+			fhir.IssueStructure, "Patient", "U+0002"},
+		{"TabLineFeedCarriageReturnOK", `{"resourceType":"Questionnaire","status":"active","description":"a\tb\r\nc\n"}`, "", "", ""},
+		{"DeleteOK", `{"resourceType":"Patient","name":[{"text":"a\u007fb"}]}`, "", "", ""},
+		{"EscapedPrintableOK", `{"resourceType":"Patient","name":[{"family":"\u5c71\u7530 \"A\""}]}`, "", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := conformance.Validate([]byte(tc.in))
+			if tc.code == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			e := fhir.AsError(err)
+			if e == nil || e.Status != 422 || len(e.Issues) != 1 {
+				t.Fatalf("Validate = %v, want a 422 with one issue", err)
+			}
+			is := e.Issues[0]
+			if is.Code != tc.code || len(is.Expression) != 1 || is.Expression[0] != tc.expr || !strings.Contains(is.Diagnostics, tc.diag) {
+				t.Fatalf("issue %+v, want %s at %s saying %q", is, tc.code, tc.expr, tc.diag)
+			}
+			if strings.ContainsFunc(is.Diagnostics+is.Expression[0], func(r rune) bool { return r < 0x20 }) {
+				t.Fatalf("the issue carries a control character: %q", is)
+			}
+		})
+	}
+}
+
+// A raw control character is not JSON at all (400); an escaped one passes fhir.Parse, which
+// reads only the head, and is caught by Validate (422), which every write runs after Parse.
+func TestControlCharacterReachesValidator(t *testing.T) {
+	raw := []byte("{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"a\x00\"}]}")
+	if e := fhir.AsError(conformance.Validate(raw)); e == nil || e.Status != 400 || e.Issues[0].Code != fhir.IssueStructure {
+		t.Fatalf("raw NUL: %v, want 400 structure", e)
+	}
+	if _, err := fhir.Parse(raw, fhir.Limits{}); fhir.AsError(err) == nil || fhir.AsError(err).Status != 400 {
+		t.Fatalf("fhir.Parse accepted a raw NUL: %v", err)
+	}
+	escaped := []byte(`{"resourceType":"Patient","name":[{"family":"a\u0000"}]}`)
+	if _, err := fhir.Parse(escaped, fhir.Limits{}); err != nil {
+		t.Fatalf("fhir.Parse: %v", err)
+	}
+	if e := fhir.AsError(conformance.Validate(escaped)); e == nil || e.Status != 422 || e.Issues[0].Expression[0] != "Patient.name[0].family" {
+		t.Fatalf("escaped NUL: %v, want 422 at Patient.name[0].family", e)
+	}
+}

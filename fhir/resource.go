@@ -50,6 +50,20 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
 // ValidID reports whether id follows the FHIR id rule: 1–64 of [A-Za-z0-9-.].
 func ValidID(id string) bool { return idPattern.MatchString(id) }
 
+// ControlChar returns the position, in characters from 0, and the value of the first
+// character of s that no FHIR string-based value may contain (R4 string: [ \r\n\t\S]+;
+// "SHALL NOT contain Unicode character points below 32, except for u0009, u0010 and
+// u0013"): U+0000–U+001F other than TAB, LF and CR. It returns -1 when there is none. JSON
+// refuses these characters raw but lets them through escaped ("\u0000").
+func ControlChar(s string) (pos int, c rune) {
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b < 0x20 && b != '\t' && b != '\n' && b != '\r' {
+			return utf8.RuneCountInString(s[:i]), rune(b)
+		}
+	}
+	return -1, 0
+}
+
 // IsResourceType reports whether typ is a concrete R4 resource type.
 func IsResourceType(typ string) bool {
 	_, ok := slices.BinarySearch(ResourceTypes, typ)
@@ -107,6 +121,10 @@ func Parse(raw []byte, lim Limits) (Head, error) {
 	}
 	if !IsResourceType(h.ResourceType) {
 		return h, ErrorAt(http.StatusBadRequest, IssueNotSupported, "resourceType", "unknown resource type %q", h.ResourceType)
+	}
+	if pos, c := ControlChar(h.ID); h.HasID && pos >= 0 {
+		return h, ErrorAt(http.StatusBadRequest, IssueValue, h.ResourceType+".id",
+			"id %q: control character %U at position %d (counting characters from 0)", h.ID, c, pos)
 	}
 	if h.HasID && !ValidID(h.ID) {
 		return h, ErrorAt(http.StatusBadRequest, IssueValue, h.ResourceType+".id", "id %q does not match [A-Za-z0-9-.]{1,64}", h.ID)

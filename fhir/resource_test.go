@@ -40,6 +40,7 @@ func TestParse(t *testing.T) {
 		{"ErrTypeNotString", `{"resourceType":1}`, 400, "", ""},
 		{"ErrBadID", `{"resourceType":"Patient","id":"a b"}`, 400, "", ""},
 		{"ErrLongID", `{"resourceType":"Patient","id":"` + strings.Repeat("a", 65) + `"}`, 400, "", ""},
+		{"ErrControlInID", `{"resourceType":"Patient","id":"a\u0000"}`, 400, "", ""},
 		{"ErrDuplicate", `{"resourceType":"Patient","id":"a","id":"b"}`, 400, "", ""},
 		{"ErrDeep", `{"resourceType":"Patient","x":` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + `}`, 400, "", ""},
 		{"ErrNotUTF8", "{\"resourceType\":\"Patient\",\"id\":\"x\",\"text\":\"\x8a\"}", 400, "", ""},
@@ -58,6 +59,37 @@ func TestParse(t *testing.T) {
 				t.Fatalf("got %+v, %v", h, err)
 			}
 		})
+	}
+}
+
+func TestControlChar(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   string
+		pos  int
+		c    rune
+	}{
+		{"NoneInPlainText", "Yamada 太郎", -1, 0},
+		{"TabLineFeedCarriageReturnAllowed", "a\tb\r\nc", -1, 0},
+		{"DeleteAllowed", "a\x7f", -1, 0},
+		{"NULFound", "ab\x00", 2, 0},
+		{"PositionInCharacters", "山田\x1f", 2, 0x1f},
+		{"FirstOneReported", "\x01\x02", 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if pos, c := ControlChar(tc.in); pos != tc.pos || c != tc.c {
+				t.Fatalf("ControlChar(%q) = %d, %U; want %d, %U", tc.in, pos, c, tc.pos, tc.c)
+			}
+		})
+	}
+}
+
+func TestParseNamesTheControlCharacterInID(t *testing.T) {
+	_, err := Parse([]byte(`{"resourceType":"Patient","id":"p\u0001"}`), Limits{})
+	e := AsError(err)
+	if e == nil || e.Status != 400 || e.Issues[0].Code != IssueValue || e.Issues[0].Expression[0] != "Patient.id" ||
+		!strings.Contains(e.Issues[0].Diagnostics, "U+0001 at position 1") {
+		t.Fatalf("got %v, want 400 value at Patient.id naming U+0001 at position 1", err)
 	}
 }
 
@@ -97,7 +129,9 @@ func TestOutcome(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{`{"resourceType":"Patient","id":"p1","meta":{"versionId":"1"}}`, `{"resourceType":"Bundle","entry":[{"resource":{}}]}`, `[`, `{"a":"\u0000"}`} {
+	for _, s := range []string{`{"resourceType":"Patient","id":"p1","meta":{"versionId":"1"}}`, `{"resourceType":"Bundle","entry":[{"resource":{}}]}`, `[`, `{"a":"\u0000"}`,
+		`{"resourceType":"Patient","id":"p\u0000"}`, `{"resourceType":"Pati\u0000ent"}`, `{"resourceType":"Patient","i\u0000d":"x","name":[{"family":"\u001f"}]}`,
+		"{\"resourceType\":\"Patient\",\"id\":\"p\x01\"}"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -107,6 +141,9 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("Parse returned a non-FHIR error: %v", err)
 			}
 			return
+		}
+		if pos, _ := ControlChar(h.ID); pos >= 0 {
+			t.Fatalf("Parse accepted the id %q", h.ID)
 		}
 		out, err := Stamp(b, "x", 1, time.Unix(0, 0))
 		if err != nil {

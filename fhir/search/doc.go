@@ -12,7 +12,9 @@
 //     hiragana→katakana, accents and white space removed): やまだ, ヤマダ and ﾔﾏﾀﾞ are equal.
 //   - Registry.ParseQuery parses a search into a Query; query.go documents the AST and the
 //     exact match semantics of every type, prefix and modifier, which the stores implement
-//     and Registry.Match (with MatchEntry) implements by brute force.
+//     and Registry.Match (with MatchEntry) implements by brute force. ParseOptions.Limits
+//     (DefaultLimits, limits.go) refuse costly queries with a too-costly issue before any
+//     value is parsed; names and values with control characters are refused too.
 //
 // Dates written without a time zone are taken in JST unless Registry.WithLocation says
 // otherwise. The package imports only the standard library, golang.org/x/text, fhir and

@@ -357,7 +357,9 @@ func TestDecimalRange(t *testing.T) {
 func FuzzParseQuery(f *testing.F) {
 	for _, s := range []string{"name=やまだ", "birthdate=ge2024-01-01T10:00:00%2B09:00", "subject:Patient.name:exact=x",
 		"_has:Observation:subject:_has:Provenance:target:agent=1", "code-value-quantity=a|b$gt5|c|d",
-		"_sort=-date&_count=5&_include=*", "value-quantity=ap1e3||mg", `code=a\,b,c\|d|e`, "identifier:of-type=a|b|c"} {
+		"_sort=-date&_count=5&_include=*", "value-quantity=ap1e3||mg", `code=a\,b,c\|d|e`, "identifier:of-type=a|b|c",
+		"name=ya%00mada", "na%01me=x", "code=a,b%0A", "_cursor=%7F", "code=" + values("c", 101), "code=a\\,,,b\\",
+		"subject:Patient.organization.partof.partof.partof.name=x", "_elements=" + values("e", 101)} {
 		f.Add("Observation", s)
 		f.Add("Patient", s)
 	}
@@ -368,10 +370,29 @@ func FuzzParseQuery(f *testing.F) {
 		}
 		q, err := Default().ParseQuery(typ, vals, ParseOptions{Now: now})
 		if err != nil {
-			if fhir.AsError(err) == nil {
-				t.Fatalf("not a *fhir.Error: %v", err)
+			if fe := fhir.AsError(err); fe == nil || fe.Status != 400 || len(fe.Issues) == 0 {
+				t.Fatalf("not a 400 *fhir.Error: %v", err)
 			}
 			return
+		}
+		// What parses is within the limits and free of control characters.
+		for k, vs := range vals {
+			if i, _ := controlChar(k); i >= 0 {
+				t.Fatalf("accepted the name %q", k)
+			}
+			for _, v := range vs {
+				if i, _ := controlChar(v); i >= 0 {
+					t.Fatalf("accepted the value %q", v)
+				}
+			}
+		}
+		if n := len(q.Include) + len(q.RevInclude); n > DefaultLimits.MaxIncludes {
+			t.Fatalf("%d includes", n)
+		}
+		for _, c := range q.Clauses {
+			if len(c.Values) > DefaultLimits.MaxValues {
+				t.Fatalf("%s: %d values", c.Key, len(c.Values))
+			}
 		}
 		q.SelfParams()
 	})

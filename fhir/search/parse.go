@@ -2,6 +2,7 @@ package search
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
 	"net/url"
@@ -23,15 +24,22 @@ type ParseOptions struct {
 	// BaseURL is the server's base for this request ("https://hub.example/misato/fhir"): a
 	// reference value that starts with it is taken as the relative reference after it.
 	BaseURL string
+	// Limits bound the cost of the query; zero fields take DefaultLimits, negative ones
+	// turn a limit off (NoLimits turns them all off, for queries the server writes).
+	Limits Limits
 }
 
-// maxDepth bounds the nesting of chains and _has.
-const maxDepth = 6
-
 // ParseQuery parses the parameters of a search on resourceType ("" for a system-level
-// search) into a Query. Unknown or unsupported parameters and invalid values give a
-// *fhir.Error with status 400 whose issues name every offending parameter (see
-// ParseOptions.Lenient). The semantics of the result are documented in query.go.
+// search) into a Query. The errors are *fhir.Error with status 400 whose issues name every
+// offending parameter (expression "http."+name, and in the diagnostics):
+//
+//   - too-costly: a query beyond ParseOptions.Limits (checked first, before any value is
+//     parsed);
+//   - value: a name or value with a control character (U+0000–U+001F, U+007F);
+//   - not-supported: unknown or unsupported parameters (see ParseOptions.Lenient);
+//   - invalid: invalid values.
+//
+// The semantics of the result are documented in query.go.
 func (r *Registry) ParseQuery(resourceType string, params url.Values, opts ParseOptions) (*Query, error) {
 	if resourceType != "" && r.byType[resourceType] == nil {
 		return nil, fhir.Errorf(400, fhir.IssueNotSupported, "unknown resource type %q", resourceType)
@@ -39,12 +47,12 @@ func (r *Registry) ParseQuery(resourceType string, params url.Values, opts Parse
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
-	p := &parser{r: r, opts: opts, q: &Query{Type: resourceType, Count: -1}}
-	keys := make([]string, 0, len(params))
-	for k := range params {
-		keys = append(keys, k)
+	opts.Limits = opts.Limits.withDefaults()
+	keys := slices.Sorted(maps.Keys(params))
+	if issues := checkLimits(keys, params, opts.Limits); len(issues) > 0 {
+		return nil, &fhir.Error{Status: 400, Issues: issues}
 	}
-	slices.Sort(keys)
+	p := &parser{r: r, opts: opts, q: &Query{Type: resourceType, Count: -1}}
 	for _, key := range keys {
 		for _, raw := range params[key] {
 			p.param(key, raw)
@@ -69,6 +77,7 @@ type parser struct {
 // unsupported features) are ignored in lenient mode; the others never are.
 type parseError struct {
 	unsupported bool
+	costly      bool // beyond ParseOptions.Limits
 	msg         string
 }
 
@@ -92,11 +101,13 @@ func (p *parser) fail(key string, err error) {
 		return
 	}
 	code := fhir.IssueInvalid
-	if pe.unsupported {
+	switch {
+	case pe.unsupported:
 		code = fhir.IssueNotSupported
+	case pe.costly:
+		code = fhir.IssueTooCostly
 	}
-	p.issues = append(p.issues, fhir.Issue{Severity: fhir.SeverityError, Code: code,
-		Diagnostics: fmt.Sprintf("search parameter %q: %s", key, pe.msg)})
+	p.issues = append(p.issues, issueAt(key, code, "search parameter %q: %s", key, pe.msg))
 }
 
 // param handles one key=value pair.
@@ -268,8 +279,9 @@ func (p *parser) include(rev bool, mod, raw string) error {
 // clause parses key=raw searched on typ: a plain parameter with an optional modifier, a
 // chain or a _has.
 func (p *parser) clause(typ, key, raw string, depth int) (*Clause, error) {
-	if depth > maxDepth {
-		return nil, invalid("chains and _has nest at most %d deep", maxDepth)
+	if over(depth, p.opts.Limits.MaxDepth) {
+		return nil, &parseError{costly: true, msg: fmt.Sprintf("more than %d chain or _has links; at most %d are allowed",
+			p.opts.Limits.MaxDepth, p.opts.Limits.MaxDepth)}
 	}
 	if rest, ok := strings.CutPrefix(key, "_has:"); ok {
 		parts := strings.SplitN(rest, ":", 3)
