@@ -300,7 +300,7 @@ func (rc *reqContext) visibleTotal(q *search.Query, comp *store.Compartment, tot
 	for i, l := range hidden {
 		vals[i] = l.System + "|" + l.Code
 	}
-	lq, err := rc.registry.ParseQuery(q.Type, url.Values{"_security": {strings.Join(vals, ",")}}, search.ParseOptions{})
+	lq, err := rc.registry.ParseQuery(q.Type, url.Values{"_security": {strings.Join(vals, ",")}}, search.ParseOptions{Limits: search.NoLimits})
 	if err != nil {
 		return -1, err
 	}
@@ -348,7 +348,7 @@ func (rc *reqContext) storeQuery(q *search.Query) (sq *search.Query, empty bool,
 			if err != nil {
 				return nil, false, err
 			}
-			rq, err := rc.registry.ParseQuery(q.Type, v, search.ParseOptions{Now: rc.now(), BaseURL: rc.base})
+			rq, err := rc.registry.ParseQuery(q.Type, v, search.ParseOptions{Now: rc.now(), BaseURL: rc.base, Limits: search.NoLimits})
 			if err != nil {
 				return nil, false, fmt.Errorf("server: the scope restriction %q does not parse: %w", r, err)
 			}
@@ -404,7 +404,7 @@ func (rc *reqContext) resolveClauses(typ string, clauses []*search.Clause) (out 
 		if c.Chain != nil {
 			key = c.Param.Code + ":" + target
 		}
-		rq, err := rc.registry.ParseQuery(typ, url.Values{key: {value}}, search.ParseOptions{})
+		rq, err := rc.registry.ParseQuery(typ, url.Values{key: {value}}, search.ParseOptions{Limits: search.NoLimits})
 		if err != nil {
 			return nil, false, err
 		}
