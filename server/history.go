@@ -63,7 +63,7 @@ func (rc *reqContext) history(typ, id string) {
 	}
 	want := q.Count
 	var shown []fhir.Resource
-	var next int64
+	var next, last int64 // last: the change sequence of the last version shown
 	for want > 0 {
 		q.Count = want - len(shown) + 1
 		page, err := rc.store.History(ctx, rc.tenant.ID, q)
@@ -92,12 +92,12 @@ func (rc *reqContext) history(typ, id string) {
 			}
 			rc.shown(auth.OpRead, auth.Stored{Resource: v, Current: cur})
 			shown = append(shown, v)
-			next = page.Seqs[i]
+			last = page.Seqs[i]
 		}
 		if full {
+			next = last
 			break
 		}
-		next = 0
 		if page.Next == 0 {
 			break
 		}

@@ -15,6 +15,8 @@ import (
 	"github.com/kodomohub/kodomohub/conformance"
 	"github.com/kodomohub/kodomohub/server"
 	"github.com/kodomohub/kodomohub/store"
+	"github.com/kodomohub/kodomohub/store/mongo"
+	"github.com/kodomohub/kodomohub/store/mongo/mongotest"
 	"github.com/kodomohub/kodomohub/store/sqlite"
 )
 
@@ -35,12 +37,42 @@ func mustHub(tb testing.TB, integrity string, limits server.Limits) *hub {
 // mustHubWith builds a hub on a fresh SQLite store; configure adjusts the server's Config.
 func mustHubWith(tb testing.TB, integrity string, configure func(*server.Config)) *hub {
 	tb.Helper()
-	ctx := context.Background()
 	st, err := sqlite.Open(tb.TempDir(), sqlite.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { st.Close() })
+	return mustHubOn(tb, st, integrity, configure)
+}
+
+// backends are the stores a test can run on: the embedded SQLite store and MongoDB (an
+// embedded FerretDB, or KODOMOHUB_TEST_MONGO_URI).
+var backends = []struct {
+	name string
+	open func(tb testing.TB) store.Store
+}{
+	{"SQLite", func(tb testing.TB) store.Store {
+		st, err := sqlite.Open(tb.TempDir(), sqlite.Options{})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { st.Close() })
+		return st
+	}},
+	{"MongoDB", func(tb testing.TB) store.Store {
+		st, err := mongo.Open(context.Background(), mongotest.URI(tb), mongo.Options{Database: mongotest.DBName()})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { st.Close() })
+		return st
+	}},
+}
+
+// mustHubOn builds a hub on st with the towns misato and kawajima.
+func mustHubOn(tb testing.TB, st store.Store, integrity string, configure func(*server.Config)) *hub {
+	tb.Helper()
+	ctx := context.Background()
 	for _, id := range []string{"misato", "kawajima"} {
 		if err := st.CreateTenant(ctx, store.Tenant{ID: id, Name: id, ReferentialIntegrity: integrity}); err != nil {
 			tb.Fatal(err)

@@ -31,7 +31,7 @@ func TestServeOIDC(t *testing.T) {
 		"ErrOtherTownsToken":    {"/misato/fhir/Patient/p1", h.token(t, "staff-kawajima", "kawajima")},
 		"ErrTokenForOtherTown":  {"/kawajima/fhir/Patient/p1", misato},
 		"ErrWrongAudience":      {"/misato/fhir/Patient/p1", h.token(t, "staff-misato", "kawajima")},
-		"ErrDevTokenNotTrusted": {"/misato/fhir/Patient/p1", mustDevToken(t, h.dir)},
+		"ErrDevTokenNotTrusted": {"/misato/fhir/Patient/p1", mustDevToken(t, h.storeArgs...)},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if got := do("GET", c.path, c.tok, ""); got != http.StatusUnauthorized {
@@ -41,10 +41,10 @@ func TestServeOIDC(t *testing.T) {
 	}
 }
 
-func mustDevToken(t *testing.T, dir string) string {
+func mustDevToken(t *testing.T, storeArgs ...string) string {
 	t.Helper()
 	var out strings.Builder
-	if err := run(context.Background(), []string{"dev-token", "--data", dir, "--tenant", "misato", "--scope", "system/*.cruds"}, &out, io.Discard); err != nil {
+	if err := run(context.Background(), append(append([]string{"dev-token"}, storeArgs...), "--tenant", "misato", "--scope", "system/*.cruds"), &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	return lastLine(out.String())
