@@ -83,7 +83,7 @@ type Config struct {
 	// FailedAuthRate bounds failed authentications per client address (every tenant, known or
 	// not), and TokenRate the token requests per client address; zero fields mean defaults.
 	FailedAuthRate, TokenRate auth.Rate
-	Logger    *slog.Logger
+	Logger                    *slog.Logger
 	// Registerer receives the HTTP metrics; Gatherer serves /metrics. Nil means a new registry.
 	Registerer prometheus.Registerer
 	Gatherer   prometheus.Gatherer
@@ -142,7 +142,7 @@ func New(cfg Config) *Server {
 		limits:  cfg.Limits, publicURL: cfg.PublicURL, trustHost: cfg.TrustHost, log: cfg.Logger,
 		failLimiter:  &auth.RateLimiter{Default: orRate(cfg.FailedAuthRate, DefaultFailedAuthRate)},
 		tokenLimiter: &auth.RateLimiter{Default: orRate(cfg.TokenRate, DefaultTokenRate)},
-		now: cfg.Now, newID: cfg.NewID, version: cfg.Version, cond: condLocks{owner: "serve-" + uuid.NewString()},
+		now:          cfg.Now, newID: cfg.NewID, version: cfg.Version, cond: condLocks{owner: "serve-" + uuid.NewString()},
 	}
 	if s.registry == nil {
 		s.registry = search.Default()

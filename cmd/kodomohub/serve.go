@@ -31,11 +31,11 @@ type fileConfig struct {
 	Auth      string `yaml:"auth"`
 	Data      string `yaml:"data"`
 	Limits    struct {
-		MaxBodyBytes     int64 `yaml:"maxBodyBytes"`
-		MaxDepth         int   `yaml:"maxDepth"`
-		MaxBundleEntries int   `yaml:"maxBundleEntries"`
-		DefaultCount     int   `yaml:"defaultCount"`
-		MaxCount         int   `yaml:"maxCount"`
+		MaxBodyBytes     int64         `yaml:"maxBodyBytes"`
+		MaxDepth         int           `yaml:"maxDepth"`
+		MaxBundleEntries int           `yaml:"maxBundleEntries"`
+		DefaultCount     int           `yaml:"defaultCount"`
+		MaxCount         int           `yaml:"maxCount"`
 		MaxURLBytes      int           `yaml:"maxURLBytes"`
 		ReadTimeout      time.Duration `yaml:"readTimeout"`
 	} `yaml:"limits"`
