@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -64,5 +65,25 @@ func TestServeOIDCNeedsIssuers(t *testing.T) {
 	if _, err := authenticator(context.Background(), nil, &f, io.Discard); err == nil ||
 		!strings.Contains(err.Error(), "issuer") || !strings.Contains(err.Error(), "audience") {
 		t.Fatalf("err %v, want both problems reported", err)
+	}
+}
+
+// TestServeNeedsPublicURLOffLoopback: outside dev mode the Host header is never reflected
+// into links, so a hub listening on a non-loopback address must be told its public URL.
+func TestServeNeedsPublicURLOffLoopback(t *testing.T) {
+	var f serveFlags
+	fs := newFlagSet("serve")
+	f.register(fs, "127.0.0.1:0")
+	if _, err := parseArgs(fs, []string{"--auth", "oidc"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := newServer(context.Background(), nil, &f, slog.New(slog.DiscardHandler), io.Discard, "0.0.0.0:8080")
+	if err == nil || !strings.Contains(err.Error(), "--public-url") {
+		t.Fatalf("err %v, want --public-url required", err)
+	}
+	f.publicURL = "https://hub.example.lg.jp"
+	_, err = newServer(context.Background(), nil, &f, slog.New(slog.DiscardHandler), io.Discard, "0.0.0.0:8080")
+	if err == nil || strings.Contains(err.Error(), "--public-url") {
+		t.Fatalf("err %v: with a public URL the next complaint is the missing issuers", err)
 	}
 }

@@ -269,14 +269,6 @@ func serve(ctx context.Context, st store.Store, f *serveFlags, log *slog.Logger,
 // audit trail and the token endpoint. addr is the address listened on, the public base when
 // --public-url is not set.
 func newServer(ctx context.Context, st store.Store, f *serveFlags, log *slog.Logger, stdout io.Writer, addr string) (*server.Server, error) {
-	people, err := authenticator(ctx, st, f, stdout)
-	if err != nil {
-		return nil, err
-	}
-	validator, err := conformance.NewValidator()
-	if err != nil {
-		return nil, err
-	}
 	// The Host header is never reflected into links outside dev mode: on a loopback address
 	// the listener is the public base; anywhere else the operator must say what it is.
 	base := f.publicURL
@@ -285,6 +277,14 @@ func newServer(ctx context.Context, st store.Store, f *serveFlags, log *slog.Log
 	}
 	if base == "" {
 		base = "http://" + addr
+	}
+	people, err := authenticator(ctx, st, f, stdout)
+	if err != nil {
+		return nil, err
+	}
+	validator, err := conformance.NewValidator()
+	if err != nil {
+		return nil, err
 	}
 	tokens, err := auth.NewTokenService(ctx, st, auth.StoreClients{Records: st}, auth.StoreReplay{Records: st}, base)
 	if err != nil {
