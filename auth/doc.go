@@ -5,16 +5,20 @@
 //     hub-issued tokens it mints), Dev (dev-mode tokens for demos and tests), and Chain,
 //     which hands each token to the authenticator of its issuer.
 //   - SMART v1/v2 scope parsing and checking (Scope, Scopes).
-//   - Policies: ScopePolicy (scopes only) and AccessPolicy, the hub's role table with the
-//     facility roster, sensitive security labels and break-glass; Decide returns the
-//     reason that goes to the audit record.
+//   - The one access guard (Guard, guard.go): Decide(ctx, principal, action, target) over the
+//     role table (policy.go), SMART scopes, the facility roster, sensitive security labels and
+//     break-glass, with the facts of each resource (its patients, its labels) computed here
+//     (facts.go); View keeps what one request's decisions share, so that deciding a resource
+//     costs no I/O. A denial that depends on the resource is Hidden: callers answer it as if
+//     the resource did not exist (docs/security.md). The admin API's grants (grant.go) are
+//     decided by the same guard.
 //   - The audit trail: AuditRecord, its AuditEvent form, the per-tenant hash chain
 //     (NextLink, AuditChain, VerifyChain) and the AuditSink the store implements.
 //   - RateLimiter, a token bucket per client or person.
 //
 // What auth needs from storage it declares as small interfaces (Issuers, ClientStore,
 // ReplayCache, Roster, AuditSink, SecretStore); in-memory versions serve tests and single
-// processes. The server calls an Authenticator once per request and a Policy once per
+// processes. The server calls an Authenticator once per request and the guard once per
 // resource access (every bundle entry, every search result, every version in a history
-// page), so a stricter policy plugs in without touching handlers.
+// page); every later feature calls the same guard.
 package auth
