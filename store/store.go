@@ -217,7 +217,8 @@ type Store interface {
 	VRead(ctx context.Context, tenant, typ, id string, version int64) (fhir.Resource, error)
 	// History lists versions newest first.
 	History(ctx context.Context, tenant string, q HistoryQuery) (HistoryPage, error)
-	// Events returns up to limit change events with Seq > after, in Seq order.
+	// Events returns up to limit change events with Seq > after, in Seq order; fewer than
+	// limit only when no more events follow (consumers such as the roster cache rely on it).
 	Events(ctx context.Context, tenant string, after int64, limit int) ([]Event, error)
 
 	// Search returns one page of the resources of tenant matching q (current, non-deleted

@@ -93,7 +93,7 @@ func cmdBenchAuth(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		Scopes: auth.Scopes{{Context: "user", Type: "*", Ops: "cruds"}}}
 	off := server.New(server.Config{Store: st, Validator: validator, Auth: openAuth{staff}, Guard: &auth.Guard{NoPolicy: true}, Logger: log})
 	on := server.New(server.Config{Store: st, Validator: validator, Auth: dev, Logger: log,
-		Guard: &auth.Guard{Roster: &server.StoreRoster{Store: st}},
+		Guard: &auth.Guard{Roster: &auth.StoreRoster{Store: st}},
 		Audit: auth.StoreAudit{Log: st}})
 	token, err := dev.Mint(auth.DevClaims{Tenant: tenant, Subject: "bench-staff", Scope: "user/*.cruds",
 		Role: auth.RoleMunicipalStaff, TTL: 24 * time.Hour})

@@ -294,7 +294,7 @@ func newServer(ctx context.Context, st store.Store, f *serveFlags, log *slog.Log
 		Store:     st,
 		Validator: validator,
 		Auth:      auth.Chain(people, tokens),
-		Guard:     &auth.Guard{Roster: &server.StoreRoster{Store: st}},
+		Guard:     &auth.Guard{Roster: &auth.StoreRoster{Store: st}},
 		Audit:     auth.StoreAudit{Log: st},
 		Tokens:    tokens,
 		RateLimit: f.rate,
