@@ -355,6 +355,10 @@ func TestCheckpointSignatureAndLine(t *testing.T) {
 			t.Errorf("%s changed: %v, want ErrBadSignature", name, err)
 		}
 	}
+	whole := audit.SignCheckpoint(key, "misato", 1, bytes.Repeat([]byte{1}, 32), time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
+	if line := whole.MarshalLine(); !bytes.Contains(line, []byte(`"time":"2026-01-05T09:00:00.000Z"`)) {
+		t.Fatalf("line %s: want the time as the message has it", line)
+	}
 	_, other, _ := ed25519.GenerateKey(rand.Reader)
 	if err := c.Check(other.Public().(ed25519.PublicKey)); !errors.Is(err, audit.ErrUntrustedKey) {
 		t.Fatalf("another trusted key: %v, want ErrUntrustedKey", err)

@@ -25,19 +25,19 @@ import (
 //	{"tenant":"misato","seq":1200,"hash":"<base64>","time":"2026-01-05T09:00:00.123Z",
 //	 "alg":"Ed25519","key":"<base64 of the 32-byte public key>","sig":"<base64>"}
 //
-// The signature is Ed25519 (RFC 8032) over Message(), text anyone can rebuild:
+// The signature is Ed25519 (RFC 8032) over Message(), text anyone can rebuild from the line:
 //
 //	"kodomohub audit checkpoint v1\n" tenant "\n" seq "\n" hex(hash) "\n" time "\n"
 //
-// seq in decimal, time in UTC as 2006-01-02T15:04:05.000Z.
+// seq in decimal, time as the line has it (UTC, 2006-01-02T15:04:05.000Z).
 type Checkpoint struct {
-	Tenant string    `json:"tenant"`
-	Seq    int64     `json:"seq"`
-	Hash   []byte    `json:"hash"`
-	Time   time.Time `json:"time"`
-	Alg    string    `json:"alg"`
-	Key    []byte    `json:"key"`
-	Sig    []byte    `json:"sig"`
+	Tenant string
+	Seq    int64
+	Hash   []byte
+	Time   time.Time
+	Alg    string
+	Key    []byte
+	Sig    []byte
 }
 
 // AlgEd25519 is the only signature algorithm of checkpoints.
@@ -94,6 +94,37 @@ func KeyID(k []byte) string {
 
 func (c Checkpoint) String() string {
 	return fmt.Sprintf("checkpoint of entry %d (signed %s)", c.Seq, c.Time.UTC().Format(time.RFC3339))
+}
+
+// checkpointJSON is the JSON form: time exactly as Message writes it, so that a third party can
+// rebuild the message from the line without parsing times.
+type checkpointJSON struct {
+	Tenant string `json:"tenant"`
+	Seq    int64  `json:"seq"`
+	Hash   []byte `json:"hash"`
+	Time   string `json:"time"`
+	Alg    string `json:"alg"`
+	Key    []byte `json:"key"`
+	Sig    []byte `json:"sig"`
+}
+
+// MarshalJSON implements json.Marshaler.
+func (c Checkpoint) MarshalJSON() ([]byte, error) {
+	return json.Marshal(checkpointJSON{c.Tenant, c.Seq, c.Hash, c.Time.UTC().Format(timeLayout), c.Alg, c.Key, c.Sig})
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (c *Checkpoint) UnmarshalJSON(b []byte) error {
+	var j checkpointJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	t, err := time.Parse(time.RFC3339Nano, j.Time)
+	if err != nil {
+		return err
+	}
+	*c = Checkpoint{Tenant: j.Tenant, Seq: j.Seq, Hash: j.Hash, Time: t, Alg: j.Alg, Key: j.Key, Sig: j.Sig}
+	return nil
 }
 
 // MarshalLine returns c as one JSON line.
