@@ -77,7 +77,9 @@ type AuditLog interface {
 	// AppendAudit appends entries, in order, durably and atomically (all or none): each gets
 	// the next Seq after the tenant's head and its Hash; the appended entries are returned.
 	// Concurrent appends, also from several processes, never share a Seq or fork the chain.
-	// ErrNotFound for an unknown tenant, ErrUnavailable when the backend is unreachable.
+	// ErrNotFound for an unknown tenant, ErrUnavailable when the backend is unreachable, and
+	// when the head cannot be sealed as the trail requires (see "Sealing the head" below: a
+	// sealed trail and no key, a head that does not verify under the key).
 	AppendAudit(ctx context.Context, tenant string, entries []AuditEntry) ([]AuditEntry, error)
 	// AuditEntries returns up to limit entries with Seq > after, in Seq order, as stored
 	// (Record and Hash byte for byte, and the search fields), for verification: the hash

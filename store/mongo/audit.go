@@ -630,10 +630,18 @@ func (s *Store) AuditSeal(ctx context.Context, tenant string) (store.AuditSeal, 
 	if err != nil {
 		return store.AuditSeal{}, err
 	}
-	seal := auditSeal(tl.seq, tl.hash, tl.seal)
-	if seal.Past, err = s.audit.CountDocuments(ctx, s.pastFilter(tenant, tl.seq)); err != nil {
+	past, err := s.audit.CountDocuments(ctx, s.pastFilter(tenant, tl.seq))
+	if err == nil && past > 0 {
+		// An append may have committed since the tail was read: count from the tail now.
+		if tl, err = s.auditTail(ctx, tenant); err == nil {
+			past, err = s.audit.CountDocuments(ctx, s.pastFilter(tenant, tl.seq))
+		}
+	}
+	if err != nil {
 		return store.AuditSeal{}, unavailable("AuditSeal", err)
 	}
+	seal := auditSeal(tl.seq, tl.hash, tl.seal)
+	seal.Past = past
 	return seal, nil
 }
 
@@ -689,6 +697,10 @@ func (s *Store) VerifyAuditIndex(ctx context.Context, tenant string) error {
 	}
 	if err := cur.Err(); err != nil {
 		return unavailable("VerifyAuditIndex", err)
+	}
+	// Past the tail as it is now: an append may have committed meanwhile.
+	if tl, err = s.auditTail(ctx, tenant); err != nil {
+		return err
 	}
 	cur, err = s.audit.Find(ctx, s.pastFilter(tenant, tl.seq), options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}).
 		SetLimit(store.MaxAuditIndexProblems+1).SetProjection(bson.D{{Key: "seq", Value: 1}}))

@@ -89,21 +89,23 @@ func (s *Store) AuditSeal(ctx context.Context, tenant string) (store.AuditSeal, 
 	if err != nil {
 		return store.AuditSeal{}, err
 	}
-	seal := h.seal()
-	if seal.Past, err = al.past(h); err != nil {
+	h, past, err := al.past(h)
+	if err != nil {
 		return store.AuditSeal{}, unavailable("AuditSeal", err)
 	}
+	seal := h.seal()
+	seal.Past = past
 	return seal, nil
 }
 
 // VerifyAuditIndex implements store.AuditLog: every block of the index database is compared
 // with the frames of the log it covers (auditlog_index.go, verifyIndex).
 func (s *Store) VerifyAuditIndex(ctx context.Context, tenant string) error {
-	al, h, err := s.auditHead(ctx, tenant)
+	al, _, err := s.auditHead(ctx, tenant)
 	if err != nil {
 		return err
 	}
-	return al.verifyIndex(ctx, h)
+	return al.verifyIndex(ctx)
 }
 
 // SearchAudit implements store.AuditLog. It first indexes the entries up to the head that are

@@ -895,11 +895,23 @@ func (al *auditLog) sync() error {
 }
 
 // past counts the whole frames stored after the head h that continue its chain (see
-// store.AuditSeal.Past): a log that ends at the head has none, without reading it.
-func (al *auditLog) past(h auditHead) (int64, error) {
+// store.AuditSeal.Past) and returns the head they follow: a log that ends at the head has none,
+// without reading it. Otherwise it counts under the log's lock, from the head read again, so
+// that the frames of another process's append whose head is about to follow are not counted.
+func (al *auditLog) past(h auditHead) (auditHead, int64, error) {
 	fi, err := al.log.Stat()
 	if err != nil || fi.Size() <= h.end {
-		return 0, err
+		return h, 0, err
+	}
+	if err := al.lock(); err != nil {
+		return h, 0, err
+	}
+	defer al.unlock()
+	if h, err = al.currentHead(); err != nil {
+		return h, 0, err
+	}
+	if fi, err = al.log.Stat(); err != nil || fi.Size() <= h.end {
+		return h, 0, err
 	}
 	var n int64
 	seq, prev := h.seq, h.hash
@@ -911,7 +923,7 @@ func (al *auditLog) past(h auditHead) (int64, error) {
 		copy(prev[:], fr.hash)
 		return true, nil
 	})
-	return n, err
+	return h, n, err
 }
 
 // replaceCheck is how often a leader checks that the paths of the log and the head still

@@ -495,13 +495,14 @@ func keyName(key string) string {
 	return fmt.Sprintf("%s %q", kind, key[1:])
 }
 
-// verifyIndex compares the index database with the log up to the head h, in one read
+// verifyIndex compares the index database with the log up to the head, in one read
 // transaction: the blocks must follow each other from entry 1 and from the log's first frame,
 // each block's frame lengths and time range must be its frames', and its posting rows must be
 // exactly those blockPostings derives from its frames. It reads the log once, and the posting
 // rows in block order (SQLite sorts them: the table's key leads with the key, not the block).
-// Entries after the last block are not indexed yet: not a mismatch.
-func (al *auditLog) verifyIndex(ctx context.Context, h auditHead) error {
+// Entries after the last block are not indexed yet: not a mismatch. The head is read once the
+// transaction's snapshot is taken: every block in it was indexed up to a head no later.
+func (al *auditLog) verifyIndex(ctx context.Context) error {
 	conn, err := al.ix.r.Conn(ctx)
 	if err != nil {
 		return unavailable("VerifyAuditIndex", err)
@@ -531,6 +532,10 @@ func (al *auditLog) verifyIndex(ctx context.Context, h auditHead) error {
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return unavailable("VerifyAuditIndex", err)
+	}
+	h, err := al.currentHead()
+	if err != nil {
+		return err
 	}
 	posts, err := conn.QueryContext(ctx, "SELECT lo, key, refs FROM posting ORDER BY lo, key")
 	if err != nil {
