@@ -154,7 +154,13 @@ type AuditSeal struct {
 // from the store (a key file, not the data directory or the database). It is safe for
 // concurrent use.
 type AuditKey struct {
-	pool sync.Pool // of hash.Hash: HMAC states keyed once (Reset is then cheap)
+	pool sync.Pool // of *auditMAC: HMAC states keyed once (Reset is then cheap)
+}
+
+// auditMAC is a keyed HMAC state with a buffer for its message.
+type auditMAC struct {
+	h   hash.Hash
+	buf []byte
 }
 
 // MinAuditKeySize is the shortest secret NewAuditKey accepts.
@@ -168,7 +174,7 @@ func NewAuditKey(secret []byte) (*AuditKey, error) {
 	}
 	secret = bytes.Clone(secret)
 	k := &AuditKey{}
-	k.pool.New = func() any { return hmac.New(sha256.New, secret) }
+	k.pool.New = func() any { return &auditMAC{h: hmac.New(sha256.New, secret), buf: make([]byte, 0, 256)} }
 	return k, nil
 }
 
@@ -182,8 +188,9 @@ const auditMACDomain = "kodomohub audit head v1\x00"
 //
 // (integers big-endian, times as Unix milliseconds). s.MAC and s.Past are not covered.
 func (k *AuditKey) MAC(tenant string, s AuditSeal) []byte {
-	var buf [len(auditMACDomain) + 2 + 64 + 8 + 32 + 24]byte
-	b := append(buf[:0], auditMACDomain...)
+	m := k.pool.Get().(*auditMAC)
+	defer k.pool.Put(m)
+	b := append(m.buf[:0], auditMACDomain...)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(tenant)))
 	b = append(b, tenant...)
 	b = binary.BigEndian.AppendUint64(b, uint64(s.Seq))
@@ -193,12 +200,10 @@ func (k *AuditKey) MAC(tenant string, s AuditSeal) []byte {
 	b = binary.BigEndian.AppendUint64(b, uint64(s.Time.UnixMilli()))
 	b = binary.BigEndian.AppendUint64(b, uint64(s.From))
 	b = binary.BigEndian.AppendUint64(b, uint64(s.FromTime.UnixMilli()))
-	m := k.pool.Get().(hash.Hash)
-	m.Reset()
-	m.Write(b)
-	sum := m.Sum(nil)
-	k.pool.Put(m)
-	return sum
+	m.buf = b
+	m.h.Reset()
+	m.h.Write(b)
+	return m.h.Sum(make([]byte, 0, sha256.Size))
 }
 
 // Verify reports whether s carries the seal of its fields for tenant under k.
