@@ -1,10 +1,16 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"hash"
+	"strings"
+	"sync"
 	"time"
 )
 
@@ -71,7 +77,9 @@ type AuditLog interface {
 	// AppendAudit appends entries, in order, durably and atomically (all or none): each gets
 	// the next Seq after the tenant's head and its Hash; the appended entries are returned.
 	// Concurrent appends, also from several processes, never share a Seq or fork the chain.
-	// ErrNotFound for an unknown tenant, ErrUnavailable when the backend is unreachable.
+	// ErrNotFound for an unknown tenant, ErrUnavailable when the backend is unreachable, and
+	// when the head cannot be sealed as the trail requires (see "Sealing the head" below: a
+	// sealed trail and no key, a head that does not verify under the key).
 	AppendAudit(ctx context.Context, tenant string, entries []AuditEntry) ([]AuditEntry, error)
 	// AuditEntries returns up to limit entries with Seq > after, in Seq order, as stored
 	// (Record and Hash byte for byte, and the search fields), for verification: the hash
@@ -84,6 +92,160 @@ type AuditLog interface {
 	// SearchAudit returns one page of the entries matching q, newest (highest Seq) first, and
 	// the Before value of the next page (0 at the end).
 	SearchAudit(ctx context.Context, tenant string, q AuditQuery) (entries []AuditEntry, next int64, err error)
+
+	// AuditSeal returns the head as AuditHead does, with its seal as stored (see AuditSeal) and
+	// the count of entries stored past it. It does not check the MAC: the store may hold no
+	// key, and a verifier checks it with the key (AuditKey.Verify). ErrNotFound for an unknown
+	// tenant.
+	AuditSeal(ctx context.Context, tenant string) (AuditSeal, error)
+	// VerifyAuditIndex re-derives, from the entries up to the head, what the index SearchAudit
+	// reads must hold for them, and compares: an entry the index lacks or files under a key
+	// (patient, agent, entity type) the entry does not name, or an entry the index holds that
+	// the trail does not, is an *AuditIndexError. Entries not indexed yet (a backend may index
+	// in the background) are not a mismatch. It changes nothing. ErrNotFound for an unknown
+	// tenant.
+	VerifyAuditIndex(ctx context.Context, tenant string) error
+}
+
+// Sealing the head.
+//
+// The chain (AuditLink) makes a changed, inserted or removed entry visible, but only up to a
+// head that is itself trusted: whoever can write the store can cut entries off the end and
+// write a head that matches what is left, and a head's checksum is no secret. A store given an
+// AuditKey therefore seals every head it writes with HMAC-SHA256 under a key kept outside the
+// store, and writes the same seal with the last entry of each append, so that entries it finds
+// past the head (an appender stopped before moving the head) are taken into the chain only when
+// their seal verifies. The threat it answers: someone who can write the data directory or the
+// database, but cannot read the key file. They can still make the trail look like an earlier
+// state of itself (a head and the entries up to it, copied before), which only a checkpoint kept
+// elsewhere reveals (package audit); and they can make it unreadable, which is loud.
+//
+// A store with a key, opening a trail whose head was written without one (an older hub, or a
+// store opened without a key), seals that head once, with From = its Seq and FromTime = now: the
+// entries up to From were covered by the chain alone until then. It refuses to do so when the
+// trail already holds a sealed entry (the head's seal was removed, not never written). A store
+// without a key appends to a trail whose head is not sealed as before, and refuses to append to
+// a sealed one (ErrUnavailable): it could not seal the new head. A store with a key refuses to
+// append once a head it reads does not verify under its key (ErrUnavailable); readers still
+// return what is stored.
+
+// AuditSeal is a tenant's head as sealed with the audit key.
+type AuditSeal struct {
+	// Seq and Hash are the head: AuditHead's answer.
+	Seq  int64
+	Hash []byte
+	// Time is when the store sealed this head (its clock, to the millisecond).
+	Time time.Time
+	// From is the head's Seq when the store began to seal the trail, FromTime when: the
+	// entries up to From were protected by the chain alone until FromTime. From is 0 for a
+	// trail sealed from its first entry.
+	From     int64
+	FromTime time.Time
+	// MAC is AuditKey.MAC over the fields above; nil when the head is not sealed.
+	MAC []byte
+	// Past counts the entries stored after the head that continue the chain but that no head
+	// covers: entries of an append that stopped before its head moved (a store with the key
+	// takes them in when their seal verifies), or entries added by someone without the key.
+	// Not covered by MAC.
+	Past int64
+}
+
+// AuditKey computes and checks the MAC of audit heads: HMAC-SHA256 under a secret kept apart
+// from the store (a key file, not the data directory or the database). It is safe for
+// concurrent use.
+type AuditKey struct {
+	pool sync.Pool // of *auditMAC: HMAC states keyed once (Reset is then cheap)
+}
+
+// auditMAC is a keyed HMAC state with a buffer for its message.
+type auditMAC struct {
+	h   hash.Hash
+	buf []byte
+}
+
+// MinAuditKeySize is the shortest secret NewAuditKey accepts.
+const MinAuditKeySize = 32
+
+// NewAuditKey returns the AuditKey of secret, which must be at least MinAuditKeySize random
+// bytes.
+func NewAuditKey(secret []byte) (*AuditKey, error) {
+	if len(secret) < MinAuditKeySize {
+		return nil, fmt.Errorf("store: audit key of %d bytes: want at least %d random bytes", len(secret), MinAuditKeySize)
+	}
+	secret = bytes.Clone(secret)
+	k := &AuditKey{}
+	k.pool.New = func() any { return &auditMAC{h: hmac.New(sha256.New, secret), buf: make([]byte, 0, 256)} }
+	return k, nil
+}
+
+// auditMACDomain starts the message of every head MAC (a MAC over other data never equals one).
+const auditMACDomain = "kodomohub audit head v1\x00"
+
+// MAC returns the seal of s for tenant: HMAC-SHA256 over
+//
+//	"kodomohub audit head v1" 0x00, uint16 len(tenant), tenant, uint64 Seq, Hash (32 bytes),
+//	int64 Time, uint64 From, int64 FromTime
+//
+// (integers big-endian, times as Unix milliseconds). s.MAC and s.Past are not covered.
+func (k *AuditKey) MAC(tenant string, s AuditSeal) []byte {
+	m := k.pool.Get().(*auditMAC)
+	defer k.pool.Put(m)
+	b := append(m.buf[:0], auditMACDomain...)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(tenant)))
+	b = append(b, tenant...)
+	b = binary.BigEndian.AppendUint64(b, uint64(s.Seq))
+	var h [sha256.Size]byte
+	copy(h[:], s.Hash)
+	b = append(b, h[:]...)
+	b = binary.BigEndian.AppendUint64(b, uint64(s.Time.UnixMilli()))
+	b = binary.BigEndian.AppendUint64(b, uint64(s.From))
+	b = binary.BigEndian.AppendUint64(b, uint64(s.FromTime.UnixMilli()))
+	m.buf = b
+	m.h.Reset()
+	m.h.Write(b)
+	return m.h.Sum(make([]byte, 0, sha256.Size))
+}
+
+// Verify reports whether s carries the seal of its fields for tenant under k.
+func (k *AuditKey) Verify(tenant string, s AuditSeal) bool {
+	return len(s.MAC) == sha256.Size && len(s.Hash) == sha256.Size && hmac.Equal(s.MAC, k.MAC(tenant, s))
+}
+
+// AuditIndexError is VerifyAuditIndex's finding: where the index disagrees with the trail.
+type AuditIndexError struct {
+	// Problems are the first mismatches found (at most MaxAuditIndexProblems), each naming
+	// the entry (seq) and the key or index row concerned.
+	Problems []string
+	// More counts the mismatches found beyond Problems.
+	More int
+}
+
+// MaxAuditIndexProblems bounds AuditIndexError.Problems.
+const MaxAuditIndexProblems = 50
+
+func (e *AuditIndexError) Error() string {
+	s := fmt.Sprintf("audit index disagrees with the trail: %s", strings.Join(e.Problems, "; "))
+	if e.More > 0 {
+		s += fmt.Sprintf("; and %d more", e.More)
+	}
+	return s
+}
+
+// Add records a problem (kept while fewer than MaxAuditIndexProblems are).
+func (e *AuditIndexError) Add(format string, args ...any) {
+	if len(e.Problems) < MaxAuditIndexProblems {
+		e.Problems = append(e.Problems, fmt.Sprintf(format, args...))
+	} else {
+		e.More++
+	}
+}
+
+// Err returns e when it holds a problem, else nil.
+func (e *AuditIndexError) Err() error {
+	if len(e.Problems) == 0 {
+		return nil
+	}
+	return e
 }
 
 // Record is a small document the hub keeps per tenant beside the FHIR data (e.g. kind

@@ -10,8 +10,10 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"strings"
 	"time"
 
+	"github.com/kodomohub/kodomohub/audit"
 	"github.com/kodomohub/kodomohub/auth"
 	"github.com/kodomohub/kodomohub/store"
 )
@@ -179,15 +181,179 @@ func cmdClient(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "verify" {
-		return fmt.Errorf("%w: audit verify --tenant ID", errUsage)
+	switch {
+	case len(args) > 0 && args[0] == "verify":
+		return cmdAuditVerify(ctx, args[1:], stdout, stderr)
+	case len(args) > 0 && args[0] == "checkpoints":
+		return cmdAuditCheckpoints(ctx, args[1:], stdout, stderr)
 	}
+	return fmt.Errorf("%w: audit verify|checkpoints --tenant ID", errUsage)
+}
+
+// fileList is a flag that may be given several times.
+type fileList []string
+
+func (l *fileList) String() string     { return strings.Join(*l, ",") }
+func (l *fileList) Set(v string) error { *l = append(*l, v); return nil }
+
+// auditStorage reads the --config file of an audit command: the store's location and the
+// audit section, for the flags not given.
+func auditStorage(fs *flag.FlagSet, config string, sf *storageFlags) (auditConfig, error) {
+	fc, err := loadConfig(config)
+	if err != nil {
+		return auditConfig{}, err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	for _, v := range []struct {
+		name     string
+		dst      *string
+		fromFile string
+	}{{"data", &sf.data, fc.Data}, {"mongo-uri", &sf.mongoURI, fc.Mongo.URI}, {"mongo-db", &sf.mongoDB, fc.Mongo.Database}} {
+		if !set[v.name] && v.fromFile != "" {
+			*v.dst = v.fromFile
+		}
+	}
+	return fc.Audit, nil
+}
+
+// firstFile returns the first of paths that is set, the last one only when the file exists
+// (a default that may not have been created).
+func firstFile(paths ...string) string {
+	for i, p := range paths {
+		if p == "" {
+			continue
+		}
+		if i < len(paths)-1 {
+			return p
+		}
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+func cmdAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var sf storageFlags
 	sf.register(fs)
 	tenant := fs.String("tenant", "", "tenant whose audit trail to verify")
-	if _, err := parseArgs(fs, args[1:]); err != nil {
+	config := fs.String("config", "", "serve's YAML configuration: the store, and audit.keyFile, audit.signingKeyFile, audit.checkpointDir")
+	keyFile := fs.String("key-file", "", "the head key file (default: audit.keyFile of --config, else DIR/audit.key of --data when it exists)")
+	cpKey := fs.String("checkpoint-key", "", "the public key checkpoints must be signed with: PEM PUBLIC KEY, or the signing key file (default: audit.signingKeyFile, else DIR/audit-signing.pem)")
+	var files fileList
+	fs.Var(&files, "checkpoints", "a file of checkpoints kept elsewhere (JSON lines, as `audit checkpoints` writes); may be repeated")
+	if _, err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	ac, err := auditStorage(fs, *config, &sf)
+	if err != nil {
+		return err
+	}
+	var dh, ds string
+	if sf.data != "" {
+		dh, ds = defaultAuditKeys(sf.data)
+	}
+	var opts audit.VerifyOptions
+	if path := firstFile(*keyFile, ac.KeyFile, dh); path != "" {
+		if opts.HeadKey, err = audit.LoadHeadKey(path); err != nil {
+			return err
+		}
+	}
+	if path := firstFile(*cpKey, ac.SigningKeyFile, ds); path != "" {
+		pub, err := audit.LoadPublicKey(path)
+		if err != nil {
+			return err
+		}
+		opts.Trusted = append(opts.Trusted, pub)
+	}
+	if ac.CheckpointDir != "" {
+		if f := audit.CheckpointFile(ac.CheckpointDir, *tenant); firstFile(f) != "" {
+			files = append(files, f)
+		}
+	}
+	for _, path := range files {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		cs, err := audit.ReadCheckpoints(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		opts.Checkpoints = append(opts.Checkpoints, cs...)
+	}
+	opts.Source = strings.Join(files, ", ")
+	// The store is opened without the key: verifying reads, and a store without the key
+	// leaves a sealed trail exactly as it finds it.
+	st, err := sf.openTenant(ctx, *tenant, stderr)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	opts.Records, opts.Index = st, st.VerifyAuditIndex
+	r, err := audit.Verify(ctx, st, *tenant, opts)
+	if err != nil {
+		return fmt.Errorf("audit trail of %s: %w", *tenant, err)
+	}
+	// The records themselves: their search fields must be theirs (auth's format).
+	if _, err := auth.VerifyAuditLog(ctx, st, *tenant); err != nil {
+		r.Problems = append(r.Problems, "records: "+err.Error())
+	}
+	printReport(stdout, r)
+	switch {
+	case len(r.Problems) > 0:
+		return fmt.Errorf("audit trail of %s is not as it was written: %s", *tenant, strings.Join(r.Problems, "; "))
+	case len(r.Unchecked) > 0:
+		return fmt.Errorf("audit trail of %s could not be fully checked: %s", *tenant, strings.Join(r.Unchecked, "; "))
+	}
+	fmt.Fprintf(stdout, "audit trail of %s intact: %d records, head %x\n", *tenant, r.Seal.Seq, r.Seal.Hash)
+	return nil
+}
+
+// printReport writes what Verify found, for an auditor.
+func printReport(w io.Writer, r *audit.Report) {
+	day := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+	fmt.Fprintf(w, "audit trail of %s: %d entries verified from entry 1; head entry %d (hash %x)\n", r.Tenant, r.Entries, r.Seal.Seq, r.Seal.Hash)
+	switch {
+	case r.SealChecked && r.Seal.From > 0:
+		fmt.Fprintf(w, "  head sealed %s, sealed since entry %d on %s: entries 1…%d were covered by the chain alone until then\n",
+			day(r.Seal.Time), r.Seal.From, day(r.Seal.FromTime), r.Seal.From)
+	case r.SealChecked:
+		fmt.Fprintf(w, "  head sealed %s; every head sealed since the trail began (%s)\n", day(r.Seal.Time), day(r.Seal.FromTime))
+	}
+	if r.Latest != nil {
+		fmt.Fprintf(w, "  checkpoints: %d match the chain; the latest of entry %d, signed %s by key %s\n",
+			r.Checkpoints, r.Latest.Seq, day(r.Latest.Time), audit.KeyID(r.Latest.Key))
+	} else {
+		fmt.Fprintln(w, "  checkpoints: none to check")
+	}
+	if r.IndexChecked {
+		fmt.Fprintln(w, "  search index: checked against the trail")
+	}
+	for _, p := range r.Problems {
+		fmt.Fprintln(w, "  BROKEN:", p)
+	}
+	for _, u := range r.Unchecked {
+		fmt.Fprintln(w, "  NOT CHECKED:", u)
+	}
+}
+
+func cmdAuditCheckpoints(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("audit checkpoints", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf storageFlags
+	sf.register(fs)
+	tenant := fs.String("tenant", "", "tenant whose checkpoints to export")
+	out := fs.String("out", "", "write them to this file (default: standard output)")
+	config := fs.String("config", "", "serve's YAML configuration (for the store's location)")
+	if _, err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	if _, err := auditStorage(fs, *config, &sf); err != nil {
 		return err
 	}
 	st, err := sf.openTenant(ctx, *tenant, stderr)
@@ -195,11 +361,34 @@ func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer st.Close()
-	head, err := auth.VerifyAuditLog(ctx, st, *tenant)
+	cs, err := audit.StoredCheckpoints(ctx, st, *tenant)
 	if err != nil {
-		return fmt.Errorf("audit trail of %s: %w", *tenant, err)
+		return err
 	}
-	fmt.Fprintf(stdout, "audit trail of %s intact: %d records, head %x\n", *tenant, head.Seq, head.Hash)
+	w := stdout
+	if *out != "" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	for _, c := range cs {
+		if _, err := w.Write(c.MarshalLine()); err != nil {
+			return err
+		}
+	}
+	if f, ok := w.(*os.File); ok && *out != "" {
+		if err := f.Sync(); err != nil {
+			return err
+		}
+	}
+	if len(cs) > 0 {
+		fmt.Fprintf(stderr, "%d checkpoints of %s, entries %d…%d, signed by key %s\n", len(cs), *tenant, cs[0].Seq, cs[len(cs)-1].Seq, audit.KeyID(cs[len(cs)-1].Key))
+	} else {
+		fmt.Fprintf(stderr, "no checkpoints of %s\n", *tenant)
+	}
 	return nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kodomohub/kodomohub/audit"
 	"github.com/kodomohub/kodomohub/auth"
 	"github.com/kodomohub/kodomohub/bench"
 	"github.com/kodomohub/kodomohub/conformance"
@@ -29,7 +30,7 @@ Measures what authentication, the access policy and the audit trail cost a read:
 run in this process on one SQLite data dir (a fresh temporary one unless --data is given),
 one with every check off (requests carry no token, nothing is decided or audited), one as
 serve wires it (dev tokens verified, AccessPolicy for a municipal-staff token, one audit
-record appended per request). After an ingest of --resources, the read workload runs
+record appended per request, audit heads sealed). After an ingest of --resources, the read workload runs
 against each in turn for --rounds rounds; the table gives every round and the ratio of the
 median read rates.`
 
@@ -70,7 +71,16 @@ func cmdBenchAuth(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		dir = tmp
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := sqlite.Open(dir, sqlite.Options{})
+	// The audit heads are sealed, as serve seals them (with its default key file of the dir).
+	keyFile, _ := defaultAuditKeys(dir)
+	if _, err := audit.CreateHeadKey(keyFile); err != nil {
+		return err
+	}
+	key, err := audit.LoadHeadKey(keyFile)
+	if err != nil {
+		return err
+	}
+	st, err := sqlite.Open(dir, sqlite.Options{AuditKey: key})
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,8 @@ Usage:
   kodomohub dev-token (--data DIR | --mongo-uri URI) --tenant ID --scope "SMART scopes" [--role ROLE] [--facility Organization/ID] [--sub NAME]
   kodomohub client create --tenant ID (--jwks-file F | --jwks-url U) --scope "system/..." [--facility Organization/ID] (--data DIR | --mongo-uri URI)
   kodomohub client list --tenant ID (--data DIR | --mongo-uri URI)
-  kodomohub audit verify --tenant ID (--data DIR | --mongo-uri URI)
+  kodomohub audit verify --tenant ID (--data DIR | --mongo-uri URI) [--key-file F] [--checkpoint-key F] [--checkpoints FILE]... [--config FILE]
+  kodomohub audit checkpoints --tenant ID (--data DIR | --mongo-uri URI) [--out FILE]
   kodomohub bench (ingest|read) --url BASE --token T [flags]
   kodomohub version
 

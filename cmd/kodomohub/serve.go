@@ -61,6 +61,7 @@ type fileConfig struct {
 	OIDC struct {
 		Tenants map[string][]issuerConfig `yaml:"tenants"`
 	} `yaml:"oidc"`
+	Audit auditConfig `yaml:"audit"` // auditcfg.go
 }
 
 // issuerConfig is one trusted identity provider of a tenant (auth.IssuerConfig).
@@ -119,6 +120,7 @@ type serveFlags struct {
 	storage                                       storageFlags
 	limits                                        server.Limits
 	rate                                          auth.Rate
+	audit                                         auditFlags
 	file                                          fileConfig // the --config file, as read
 }
 
@@ -135,6 +137,8 @@ func (f *serveFlags) register(fs *flag.FlagSet, defaultListen string) {
 	fs.Float64Var(&f.rate.PerSecond, "rate-limit", 0, "default requests per second per client or user (0: no limit; a client registration may set its own)")
 	fs.IntVar(&f.rate.Burst, "rate-burst", 0, "burst of the default rate limit (default: 2 s worth)")
 	f.storage.register(fs)
+	f.audit.register(fs)
+	f.storage.audit = &f.audit
 }
 
 // merge applies the config file to every flag the command line did not set.
@@ -187,6 +191,7 @@ func (f *serveFlags) merge(fs *flag.FlagSet) error {
 	if f.rate.PerSecond > 0 && f.rate.Burst <= 0 {
 		f.rate.Burst = int(math.Ceil(2 * f.rate.PerSecond))
 	}
+	f.audit.merge(set, fc.Audit)
 	return nil
 }
 
@@ -234,6 +239,11 @@ func serve(ctx context.Context, st store.Store, f *serveFlags, log *slog.Logger,
 	if err != nil {
 		return err
 	}
+	stopCheckpoints, err := f.audit.startCheckpoints(st, f.storage.data, log) // the last ones once requests have stopped
+	if err != nil {
+		return err
+	}
+	defer stopCheckpoints()
 	stop, err := startCPUProfile(f.cpuProfile)
 	if err != nil {
 		return err

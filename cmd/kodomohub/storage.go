@@ -22,6 +22,9 @@ type storageFlags struct {
 	mongoWrite, mongoRead string
 	mongoTimeout          time.Duration
 	mongoPool             uint64
+
+	// audit, when set (serve and demo), gives the store its audit key (auditcfg.go).
+	audit *auditFlags
 }
 
 func (f *storageFlags) register(fs *flag.FlagSet) {
@@ -36,12 +39,19 @@ func (f *storageFlags) register(fs *flag.FlagSet) {
 }
 
 func (f *storageFlags) open(log *slog.Logger) (store.Store, error) {
+	var key *store.AuditKey
+	if f.audit != nil && (f.data == "") != (f.mongoURI == "") {
+		if err := f.audit.load(f.data, log); err != nil {
+			return nil, err
+		}
+		key = f.audit.key
+	}
 	switch {
 	case f.data != "" && f.mongoURI != "":
 		return nil, fmt.Errorf("%w: give --data or --mongo-uri, not both", errUsage)
 	case f.mongoURI != "":
 		s, err := mongo.Open(context.Background(), f.mongoURI, mongo.Options{Database: f.mongoDB, WriteConcern: f.mongoWrite,
-			ReadConcern: f.mongoRead, Timeout: f.mongoTimeout, MaxPoolSize: f.mongoPool})
+			ReadConcern: f.mongoRead, Timeout: f.mongoTimeout, MaxPoolSize: f.mongoPool, AuditKey: key, Logger: log})
 		if err != nil {
 			return nil, err
 		}
@@ -50,7 +60,7 @@ func (f *storageFlags) open(log *slog.Logger) (store.Store, error) {
 	case f.data == "":
 		return nil, fmt.Errorf("%w: --data DIR (or --mongo-uri) is required", errUsage)
 	}
-	s, err := sqlite.Open(f.data, sqlite.Options{Synchronous: f.sync})
+	s, err := sqlite.Open(f.data, sqlite.Options{Synchronous: f.sync, AuditKey: key, Logger: log})
 	if err != nil {
 		return nil, err
 	}

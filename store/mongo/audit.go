@@ -22,6 +22,12 @@ import (
 // id, the insert of the append's record {st: "c"} into audittx commits them, and the head
 // document then moves. Readers read up to the tail: the head, extended by the committed
 // appends found after it.
+//
+// Sealing (store.AuditSeal, doc.go "Sealed heads"): a store with Options.AuditKey seals the
+// last entry of every append, its record and the head document with the seal of the head that
+// append makes; on a sealed trail (the head document has a seal) the tail extends only through
+// appends that carry a seal, which a store with the key verifies. What stops the extension
+// (an append without a seal, or with one that does not verify) blocks appends, not readers.
 
 // auditGroup bounds the entries of one group append (one call's entries are never split).
 const auditGroup = 256
@@ -50,6 +56,33 @@ type auditDoc struct {
 	Bl  int64    `bson:"bl"`
 	Tx  string   `bson:"tx,omitempty"`
 	La  int64    `bson:"la,omitempty"`
+	// Seal is the seal of the head this entry makes, on the last entry of a sealed append.
+	Seal *sealDoc `bson:"seal,omitempty"`
+}
+
+// sealDoc is the seal of a head (store.AuditSeal without Seq and Hash, which the document
+// holding it gives): times in Unix ms.
+type sealDoc struct {
+	Ts   int64  `bson:"ts"`
+	From int64  `bson:"from"`
+	Fts  int64  `bson:"fts"`
+	Mac  []byte `bson:"mac"`
+}
+
+// auditSeal is the contract's form of the seal of (seq, hash) (MAC nil without a seal).
+func auditSeal(seq int64, hash []byte, sd *sealDoc) store.AuditSeal {
+	s := store.AuditSeal{Seq: seq, Hash: hash}
+	if sd != nil {
+		s.Time, s.From, s.FromTime, s.MAC = time.UnixMilli(sd.Ts).UTC(), sd.From, time.UnixMilli(sd.Fts).UTC(), sd.Mac
+	}
+	return s
+}
+
+// sealOf seals (seq, hash) with the store's key at its clock, keeping the origin of prev.
+func (s *Store) sealOf(tenant string, seq int64, hash []byte, prev *sealDoc) *sealDoc {
+	sd := &sealDoc{Ts: s.opts.Now().UnixMilli(), From: prev.From, Fts: prev.Fts}
+	sd.Mac = s.opts.AuditKey.MAC(tenant, auditSeal(seq, hash, sd))
+	return sd
 }
 
 func (d *auditDoc) entry() store.AuditEntry {
@@ -58,20 +91,22 @@ func (d *auditDoc) entry() store.AuditEntry {
 }
 
 // auditTxDoc is the record of an append: st "c" (committed: the entries up to Hi, the last
-// one's hash H) or "a" (aborted).
+// one's hash H, and its seal on a sealed trail) or "a" (aborted).
 type auditTxDoc struct {
-	ID string `bson:"_id"`
-	T  string `bson:"t"`
-	St string `bson:"st"`
-	At int64  `bson:"at"`
-	Hi int64  `bson:"hi,omitempty"`
-	H  []byte `bson:"h,omitempty"`
+	ID   string   `bson:"_id"`
+	T    string   `bson:"t"`
+	St   string   `bson:"st"`
+	At   int64    `bson:"at"`
+	Hi   int64    `bson:"hi,omitempty"`
+	H    []byte   `bson:"h,omitempty"`
+	Seal *sealDoc `bson:"seal,omitempty"`
 }
 
 // auditHeadDoc is a tenant's head document.
 type auditHeadDoc struct {
-	Seq int64  `bson:"seq"`
-	H   []byte `bson:"h"`
+	Seq  int64    `bson:"seq"`
+	H    []byte   `bson:"h"`
+	Seal *sealDoc `bson:"seal,omitempty"`
 }
 
 func auditKey(tenant string, seq int64) string { return tenant + "/" + strconv.FormatInt(seq, 10) }
@@ -95,6 +130,7 @@ type auditQueue struct {
 	known bool
 	seq   int64
 	hash  []byte
+	seal  *sealDoc // the tail's seal (nil: the trail is not sealed)
 }
 
 type auditReq struct {
@@ -195,20 +231,32 @@ func (s *Store) auditLead(tenant string, q *auditQueue) {
 func (s *Store) appendAudit(ctx context.Context, tenant string, q *auditQueue, entries []store.AuditEntry) ([]store.AuditEntry, error) {
 	for attempt := 0; ; attempt++ {
 		if !q.known {
-			seq, hash, busy, err := s.auditTail(ctx, tenant)
+			tl, err := s.auditTail(ctx, tenant)
 			if err != nil {
 				return nil, err
 			}
-			if busy { // another process's append is under way after the tail
+			if err := s.appendable(tenant, tl); err != nil {
+				return nil, err
+			}
+			if tl.busy { // another process's append is under way after the tail
 				if err := pause(ctx, attempt); err != nil {
 					return nil, unavailable("AppendAudit", err)
 				}
 				continue
 			}
-			q.known, q.seq, q.hash = true, seq, hash
+			q.known, q.seq, q.hash, q.seal = true, tl.seq, tl.hash, tl.seal
 		}
 		tx := newTxID()
 		out, docs := chainAudit(tenant, q.seq, q.hash, entries, tx, s.opts.Now().UnixMilli())
+		var seal *sealDoc
+		if q.seal != nil {
+			// One HMAC per group: the last entry, the record and the head carry it.
+			last := len(docs) - 1
+			seal = s.sealOf(tenant, out[last].Seq, out[last].Hash, q.seal)
+			d := docs[last].(auditDoc)
+			d.Seal = seal
+			docs[last] = d
+		}
 		won, err := s.insertAudit(ctx, tenant, tx, docs)
 		if err != nil {
 			q.known = false
@@ -221,7 +269,7 @@ func (s *Store) appendAudit(ctx context.Context, tenant string, q *auditQueue, e
 		// The commit point: the insert of the append's record. Another process aborts a stale
 		// append by inserting {st: "a"} under the same _id; exactly one of the two wins.
 		last := out[len(out)-1]
-		_, err = s.auditTx.InsertOne(ctx, auditTxDoc{ID: tx, T: tenant, St: "c", At: s.opts.Now().UnixMilli(), Hi: last.Seq, H: last.Hash})
+		_, err = s.auditTx.InsertOne(ctx, auditTxDoc{ID: tx, T: tenant, St: "c", At: s.opts.Now().UnixMilli(), Hi: last.Seq, H: last.Hash, Seal: seal})
 		switch {
 		case mongodrv.IsDuplicateKeyError(err): // aborted after its lease: start again
 			q.known = false
@@ -230,10 +278,10 @@ func (s *Store) appendAudit(ctx context.Context, tenant string, q *auditQueue, e
 			q.known = false
 			return nil, unavailable("AppendAudit", err)
 		}
-		q.seq, q.hash = last.Seq, last.Hash
+		q.seq, q.hash, q.seal = last.Seq, last.Hash, seal
 		// The head follows. Should this fail, readers find the append after the head, and the
 		// recovery pass moves it.
-		s.moveAuditHead(ctx, tenant, last.Seq, last.Hash)
+		s.moveAuditHead(ctx, tenant, last.Seq, last.Hash, seal)
 		return out, nil
 	}
 }
@@ -359,56 +407,93 @@ func (s *Store) auditRecord(ctx context.Context, tx string) (*auditTxDoc, error)
 	return rec, nil
 }
 
-// moveAuditHead moves a tenant's head forward to (seq, hash); it never moves it back (on
-// MongoDB; on FerretDB two concurrent moves may leave the older one, which the next
-// auditTail moves forward again).
-func (s *Store) moveAuditHead(ctx context.Context, tenant string, seq int64, hash []byte) error {
+// moveAuditHead moves a tenant's head forward to (seq, hash) with its seal (nil on a trail
+// that is not sealed); it never moves it back (on MongoDB; on FerretDB two concurrent moves may
+// leave the older one, which the next auditTail moves forward again).
+func (s *Store) moveAuditHead(ctx context.Context, tenant string, seq int64, hash []byte, seal *sealDoc) error {
+	set := bson.D{{Key: "seq", Value: seq}, {Key: "h", Value: hash}}
+	if seal != nil {
+		set = append(set, bson.E{Key: "seal", Value: seal})
+	}
 	_, err := s.auditHead.UpdateOne(ctx, bson.D{{Key: "_id", Value: tenant}, {Key: "seq", Value: bson.D{{Key: "$lt", Value: seq}}}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "seq", Value: seq}, {Key: "h", Value: hash}}}}, options.UpdateOne().SetUpsert(true))
+		bson.D{{Key: "$set", Value: set}}, options.UpdateOne().SetUpsert(true))
 	if err != nil && !mongodrv.IsDuplicateKeyError(err) { // a duplicate: the head is there already
 		return unavailable("audit head", err)
 	}
 	return nil
 }
 
-var auditProbe = bson.D{{Key: "seq", Value: 1}, {Key: "h", Value: 1}, {Key: "bl", Value: 1}, {Key: "tx", Value: 1}, {Key: "la", Value: 1}}
+var auditProbe = bson.D{{Key: "seq", Value: 1}, {Key: "h", Value: 1}, {Key: "bl", Value: 1}, {Key: "tx", Value: 1}, {Key: "la", Value: 1},
+	{Key: "seal", Value: 1}}
 
-// auditTail returns the seq and hash of a tenant's last committed entry: the head document,
-// then every committed append found after it (the head is moved there). On the way it
-// settles what it meets: an aborted append's entries are deleted, and a pending append past
-// its lease is aborted. busy reports a live pending append after the tail.
-func (s *Store) auditTail(ctx context.Context, tenant string) (seq int64, hash []byte, busy bool, err error) {
+// tail is a tenant's last committed entry as auditTail finds it.
+type tail struct {
+	seq  int64
+	hash []byte
+	seal *sealDoc // its seal; nil when the trail is not sealed
+	// busy: a live pending append lies after the tail (an appender waits for it).
+	busy bool
+	// blocked says why the tail cannot be appended to although readers may read up to it: a
+	// committed append after it without a valid seal, or a head that does not verify.
+	blocked error
+}
+
+// auditTail returns a tenant's last committed entry: the head document, then every committed
+// append found after it (the head is moved there). On the way it settles what it meets: an
+// aborted append's entries are deleted, and a pending append past its lease is aborted. On a
+// sealed trail it extends only through appends that carry a seal (verified when the store has
+// the key); with the key, a trail whose head is not sealed is sealed first (sealFirst).
+func (s *Store) auditTail(ctx context.Context, tenant string) (tl tail, err error) {
 	var h auditHeadDoc
 	err = s.auditHead.FindOne(ctx, bson.D{{Key: "_id", Value: tenant}}).Decode(&h)
 	switch {
 	case errors.Is(err, mongodrv.ErrNoDocuments):
 		h.H = bytes.Clone(store.AuditGenesis)
 	case err != nil:
-		return 0, nil, false, unavailable("audit head", err)
+		return tl, unavailable("audit head", err)
 	}
-	seq, hash = h.Seq, h.H
+	tl = tail{seq: h.Seq, hash: h.H, seal: h.Seal}
 	moved := false
 	defer func() {
 		if moved && err == nil {
-			s.moveAuditHead(ctx, tenant, seq, hash)
+			s.moveAuditHead(ctx, tenant, tl.seq, tl.hash, tl.seal)
 		}
 	}()
+	// sealed checks the seal of the append ending at (seq, hash) before the tail moves there.
+	sealed := func(seq int64, hash []byte, sd *sealDoc) bool {
+		switch {
+		case tl.seal == nil:
+			return true // a trail that is not sealed extends as it always did
+		case sd == nil:
+			tl.blocked = fmt.Errorf("store/mongo: audit entries after the head (entry %d) up to %d carry no seal: written without the audit key: %w",
+				tl.seq, seq, store.ErrUnavailable)
+			return false
+		case s.opts.AuditKey != nil && !s.opts.AuditKey.Verify(tenant, auditSeal(seq, hash, sd)):
+			tl.blocked = fmt.Errorf("store/mongo: audit entries after the head (entry %d) up to %d carry a seal that does not verify under the audit key: %w",
+				tl.seq, seq, store.ErrUnavailable)
+			return false
+		}
+		return true
+	}
 	for settled := 0; ; {
 		var d auditDoc
-		err := s.audit.FindOne(ctx, bson.D{{Key: "_id", Value: auditKey(tenant, seq+1)}}, options.FindOne().SetProjection(auditProbe)).Decode(&d)
+		err := s.audit.FindOne(ctx, bson.D{{Key: "_id", Value: auditKey(tenant, tl.seq+1)}}, options.FindOne().SetProjection(auditProbe)).Decode(&d)
 		switch {
 		case errors.Is(err, mongodrv.ErrNoDocuments):
-			return seq, hash, false, nil
+			return s.checkTail(ctx, tenant, tl, moved)
 		case err != nil:
-			return 0, nil, false, unavailable("audit head", err)
+			return tl, unavailable("audit head", err)
 		}
 		if d.Tx != "" {
 			rec, err := s.auditRecord(ctx, d.Tx)
 			if err != nil {
-				return 0, nil, false, err
+				return tl, err
 			}
 			if rec != nil && rec.St == "c" {
-				seq, hash, moved = rec.Hi, rec.H, true
+				if !sealed(rec.Hi, rec.H, rec.Seal) {
+					return s.checkTail(ctx, tenant, tl, moved)
+				}
+				tl.seq, tl.hash, tl.seal, moved = rec.Hi, rec.H, rec.Seal, true
 				continue
 			}
 			if rec == nil {
@@ -418,37 +503,109 @@ func (s *Store) auditTail(ctx context.Context, tenant string) (seq int64, hash [
 				case errors.Is(err, mongodrv.ErrNoDocuments):
 					continue
 				case err != nil:
-					return 0, nil, false, unavailable("audit head", err)
+					return tl, unavailable("audit head", err)
 				}
 			}
 			if d.Tx != "" {
 				if (rec == nil || rec.St != "a") && s.opts.Now().UnixMilli()-d.La < s.auditLease().Milliseconds() {
-					return seq, hash, true, nil // a live append: not in the chain yet
+					tl.busy = true // a live append: not in the chain yet
+					return s.checkTail(ctx, tenant, tl, moved)
 				}
 				if settled++; settled > 100 {
-					return 0, nil, false, fmt.Errorf("store/mongo: audit entry %s stays pending: %w", d.ID, store.ErrUnavailable)
+					return tl, fmt.Errorf("store/mongo: audit entry %s stays pending: %w", d.ID, store.ErrUnavailable)
 				}
 				if _, err := s.settleAudit(ctx, tenant, d.Tx); err != nil {
-					return 0, nil, false, err
+					return tl, err
 				}
 				continue // committed or gone now: look again
 			}
 		}
 		// Committed and tidied: its append ends at Bl.
-		if d.Bl == d.Seq {
-			seq, hash, moved = d.Seq, d.H, true
-			continue
+		e := d
+		if d.Bl != d.Seq {
+			err = s.audit.FindOne(ctx, bson.D{{Key: "_id", Value: auditKey(tenant, d.Bl)}}, options.FindOne().SetProjection(auditProbe)).Decode(&e)
+			switch {
+			case errors.Is(err, mongodrv.ErrNoDocuments) || err == nil && e.Seq != d.Bl:
+				return tl, fmt.Errorf("store/mongo: audit entry %d is missing: the trail is inconsistent", d.Bl)
+			case err != nil:
+				return tl, unavailable("audit head", err)
+			}
 		}
-		var e auditDoc
-		err = s.audit.FindOne(ctx, bson.D{{Key: "_id", Value: auditKey(tenant, d.Bl)}}, options.FindOne().SetProjection(auditProbe)).Decode(&e)
-		switch {
-		case errors.Is(err, mongodrv.ErrNoDocuments) || err == nil && e.Seq != d.Bl:
-			return 0, nil, false, fmt.Errorf("store/mongo: audit entry %d is missing: the trail is inconsistent", d.Bl)
-		case err != nil:
-			return 0, nil, false, unavailable("audit head", err)
+		if !sealed(e.Seq, e.H, e.Seal) {
+			return s.checkTail(ctx, tenant, tl, moved)
 		}
-		seq, hash, moved = e.Seq, e.H, true
+		tl.seq, tl.hash, tl.seal, moved = e.Seq, e.H, e.Seal, true
 	}
+}
+
+// checkTail ends auditTail: with the key, the tail's seal (the head document's, or that of the
+// last append it moved through) must verify, and a trail that is not sealed is sealed now.
+func (s *Store) checkTail(ctx context.Context, tenant string, tl tail, moved bool) (tail, error) {
+	key := s.opts.AuditKey
+	switch {
+	case key == nil || tl.blocked != nil:
+	case tl.seal == nil:
+		return s.sealFirst(ctx, tenant, tl)
+	case !key.Verify(tenant, auditSeal(tl.seq, tl.hash, tl.seal)):
+		what := "head"
+		if moved {
+			what = "last append"
+		}
+		tl.blocked = fmt.Errorf("store/mongo: the seal of the audit %s of %s (entry %d) does not verify under the audit key: it was rewritten, or the key is not this trail's: %w",
+			what, tenant, tl.seq, store.ErrUnavailable)
+	}
+	return tl, nil
+}
+
+// sealFirst seals the head of a trail written without the key (an older hub, or a store opened
+// without one) at its tail, once: the entries up to it were protected by the chain alone until
+// now, which the seal records (From, FromTime). It refuses when the trail already holds a
+// sealed entry (the head's seal was removed: sealing it again would cover a cut), and when
+// another process sealed it meanwhile, it reads the tail again.
+func (s *Store) sealFirst(ctx context.Context, tenant string, tl tail) (tail, error) {
+	var d auditDoc
+	err := s.audit.FindOne(ctx, bson.D{{Key: "t", Value: tenant}, {Key: "seal", Value: bson.D{{Key: "$exists", Value: true}}}},
+		options.FindOne().SetProjection(bson.D{{Key: "seq", Value: 1}})).Decode(&d)
+	switch {
+	case err == nil:
+		tl.blocked = fmt.Errorf("store/mongo: the audit head of %s (entry %d) is not sealed, but entry %d is: the head's seal was removed; not sealing it again: %w",
+			tenant, tl.seq, d.Seq, store.ErrUnavailable)
+		return tl, nil
+	case !errors.Is(err, mongodrv.ErrNoDocuments):
+		return tl, unavailable("seal audit head", err)
+	}
+	now := s.opts.Now().UnixMilli()
+	seal := s.sealOf(tenant, tl.seq, tl.hash, &sealDoc{From: tl.seq, Fts: now})
+	_, err = s.auditHead.UpdateOne(ctx, bson.D{{Key: "_id", Value: tenant}, {Key: "seal", Value: bson.D{{Key: "$exists", Value: false}}}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "seq", Value: tl.seq}, {Key: "h", Value: tl.hash}, {Key: "seal", Value: seal}}}},
+		options.UpdateOne().SetUpsert(true))
+	switch {
+	case mongodrv.IsDuplicateKeyError(err): // sealed by another process meanwhile
+		var h auditHeadDoc
+		if err := s.auditHead.FindOne(ctx, bson.D{{Key: "_id", Value: tenant}}).Decode(&h); err != nil || h.Seal == nil {
+			return tl, unavailable("seal audit head", cmpErr(err, errors.New("the head is still not sealed")))
+		}
+		return s.auditTail(ctx, tenant)
+	case err != nil:
+		return tl, unavailable("seal audit head", err)
+	}
+	s.opts.Logger.Warn("store/mongo: sealed the audit head with the audit key; the entries up to it were covered by the chain alone until now",
+		"tenant", tenant, "seq", tl.seq)
+	tl.seal = seal
+	return tl, nil
+}
+
+// appendable says whether an append may go after tl: not when the tail is blocked, and not by
+// a store without the key on a sealed trail.
+func (s *Store) appendable(tenant string, tl tail) error {
+	switch {
+	case tl.blocked != nil:
+		return fmt.Errorf("store/mongo: AppendAudit: %w", tl.blocked)
+	case s.opts.AuditKey == nil && tl.seal != nil:
+		return fmt.Errorf("store/mongo: AppendAudit: the audit trail of %s is sealed with the audit key (from entry %d on): a store without the key cannot append to it: %w",
+			tenant, tl.seal.From, store.ErrUnavailable)
+	}
+	return nil
 }
 
 // AuditHead implements store.AuditLog: the last committed entry.
@@ -456,11 +613,108 @@ func (s *Store) AuditHead(ctx context.Context, tenant string) (int64, []byte, er
 	if _, err := s.Tenant(ctx, tenant); err != nil {
 		return 0, nil, err
 	}
-	seq, hash, _, err := s.auditTail(ctx, tenant)
+	tl, err := s.auditTail(ctx, tenant)
 	if err != nil {
 		return 0, nil, err
 	}
-	return seq, hash, nil
+	return tl.seq, tl.hash, nil
+}
+
+// AuditSeal implements store.AuditLog: the tail and its seal, and the entries stored after it
+// that are not part of a live append (Past).
+func (s *Store) AuditSeal(ctx context.Context, tenant string) (store.AuditSeal, error) {
+	if _, err := s.Tenant(ctx, tenant); err != nil {
+		return store.AuditSeal{}, err
+	}
+	tl, err := s.auditTail(ctx, tenant)
+	if err != nil {
+		return store.AuditSeal{}, err
+	}
+	past, err := s.audit.CountDocuments(ctx, s.pastFilter(tenant, tl.seq))
+	if err == nil && past > 0 {
+		// An append may have committed since the tail was read: count from the tail now.
+		if tl, err = s.auditTail(ctx, tenant); err == nil {
+			past, err = s.audit.CountDocuments(ctx, s.pastFilter(tenant, tl.seq))
+		}
+	}
+	if err != nil {
+		return store.AuditSeal{}, unavailable("AuditSeal", err)
+	}
+	seal := auditSeal(tl.seq, tl.hash, tl.seal)
+	seal.Past = past
+	return seal, nil
+}
+
+// pastFilter selects a tenant's entries after seq that no live append holds: committed ones, and
+// pending ones past their lease (which the recovery pass will abort).
+func (s *Store) pastFilter(tenant string, seq int64) bson.D {
+	return bson.D{{Key: "t", Value: tenant}, {Key: "seq", Value: bson.D{{Key: "$gt", Value: seq}}},
+		{Key: "$or", Value: bson.A{
+			bson.D{{Key: "tx", Value: bson.D{{Key: "$exists", Value: false}}}},
+			bson.D{{Key: "la", Value: bson.D{{Key: "$lt", Value: s.opts.Now().Add(-s.auditLease()).UnixMilli()}}}},
+		}}}
+}
+
+// VerifyAuditIndex implements store.AuditLog. The index of an entry is its own document: its
+// _id ("t/seq": one document per seq), and ety, the type part of en, which only searches read.
+// It reads the tenant's entries in seq order (fields of the index only) and reports a document
+// under another _id (a search finds it twice), an ety that is not its entity's type (a search by
+// type misses it and finds it elsewhere), and entries past the tail that no live append holds
+// (the index has them, the trail does not).
+func (s *Store) VerifyAuditIndex(ctx context.Context, tenant string) error {
+	if _, err := s.Tenant(ctx, tenant); err != nil {
+		return err
+	}
+	tl, err := s.auditTail(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	var found store.AuditIndexError
+	cur, err := s.audit.Find(ctx, bson.D{{Key: "t", Value: tenant}, {Key: "seq", Value: bson.D{{Key: "$lte", Value: tl.seq}}}},
+		options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}).SetBatchSize(1000).
+			SetProjection(bson.D{{Key: "seq", Value: 1}, {Key: "en", Value: 1}, {Key: "ety", Value: 1}}))
+	if err != nil {
+		return unavailable("VerifyAuditIndex", err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var d struct {
+			ID  string `bson:"_id"`
+			Seq int64  `bson:"seq"`
+			En  string `bson:"en"`
+			Ety string `bson:"ety"`
+		}
+		if err := cur.Decode(&d); err != nil {
+			return unavailable("VerifyAuditIndex", err)
+		}
+		if d.ID != auditKey(tenant, d.Seq) {
+			found.Add("entry %d: indexed again as document %q (searches find it twice)", d.Seq, d.ID)
+			continue
+		}
+		if want := entityType(d.En); d.Ety != want {
+			found.Add("entry %d: filed under entity type %q, which it does not name (its entity is %q)", d.Seq, d.Ety, d.En)
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return unavailable("VerifyAuditIndex", err)
+	}
+	// Past the tail as it is now: an append may have committed meanwhile.
+	if tl, err = s.auditTail(ctx, tenant); err != nil {
+		return err
+	}
+	cur, err = s.audit.Find(ctx, s.pastFilter(tenant, tl.seq), options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}).
+		SetLimit(store.MaxAuditIndexProblems+1).SetProjection(bson.D{{Key: "seq", Value: 1}}))
+	if err != nil {
+		return unavailable("VerifyAuditIndex", err)
+	}
+	var past []auditDoc
+	if err := cur.All(ctx, &past); err != nil {
+		return unavailable("VerifyAuditIndex", err)
+	}
+	for _, d := range past {
+		found.Add("entry %d: in the index but not in the trail, whose head is entry %d", d.Seq, tl.seq)
+	}
+	return found.Err()
 }
 
 // AuditEntries implements store.AuditLog. It reads up to the tail, so it never returns an
@@ -473,14 +727,14 @@ func (s *Store) AuditEntries(ctx context.Context, tenant string, after int64, li
 		limit = defaultCount
 	}
 	limit = min(limit, maxEvents)
-	tail, _, _, err := s.auditTail(ctx, tenant)
+	tl, err := s.auditTail(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
-	if after >= tail {
+	if after >= tl.seq {
 		return nil, nil
 	}
-	cur, err := s.audit.Find(ctx, bson.D{{Key: "t", Value: tenant}, {Key: "seq", Value: bson.D{{Key: "$gt", Value: after}, {Key: "$lte", Value: tail}}}},
+	cur, err := s.audit.Find(ctx, bson.D{{Key: "t", Value: tenant}, {Key: "seq", Value: bson.D{{Key: "$gt", Value: after}, {Key: "$lte", Value: tl.seq}}}},
 		options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}).SetLimit(int64(limit)))
 	if err != nil {
 		return nil, unavailable("AuditEntries", err)
@@ -509,10 +763,11 @@ func (s *Store) SearchAudit(ctx context.Context, tenant string, q store.AuditQue
 		count = defaultCount
 	}
 	count = min(count, maxCount)
-	upper, _, _, err := s.auditTail(ctx, tenant)
+	tl, err := s.auditTail(ctx, tenant)
 	if err != nil {
 		return nil, 0, err
 	}
+	upper := tl.seq
 	if q.Before > 0 {
 		upper = min(upper, q.Before-1)
 	}
@@ -603,7 +858,7 @@ func (s *Store) recoverAudit(ctx context.Context) error {
 	if len(rs) > 0 {
 		ids := make([]string, 0, len(rs))
 		for _, r := range rs {
-			if err := s.moveAuditHead(ctx, r.T, r.Hi, r.H); err != nil {
+			if err := s.moveAuditHead(ctx, r.T, r.Hi, r.H, r.Seal); err != nil {
 				return err
 			}
 			ids = append(ids, r.ID)

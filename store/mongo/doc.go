@@ -213,6 +213,21 @@
 // three round trips (insert entries, insert the record, move the head) and reads the head
 // only after another process appended.
 //
+// # Sealed heads
+//
+// With Options.AuditKey (store.AuditSeal), an append's last entry, its audittx record and the
+// head document carry the seal of the head the append makes, {ts, from, fts, mac}: one HMAC per
+// group. On a trail whose head document has a seal, the tail extends (step 1) only through
+// appends that carry one, verified when the store has the key; an append after the tail without
+// a valid seal stops the extension and blocks appends (ErrUnavailable), not readers, and
+// AuditSeal counts the entries past the tail that no live append holds (Past). With the key, the
+// tail's seal must verify, else appends are blocked. A store with the key that finds a head
+// document without a seal seals it at the tail (from = the tail, fts = now), unless some entry
+// of the tenant carries a seal (the head's seal was removed: blocked instead). A store without
+// the key refuses to append to a sealed trail. VerifyAuditIndex reads the tenant's entries in
+// seq order (_id, seq, en, ety) and reports a second document of one seq, an ety that is not
+// the type of en, and entries past the tail.
+//
 // # Records and one-time keys
 //
 // PutRecord replaces the record by _id (upsert). Once inserts "t/key" with its expiry: a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"sort"
 	"sync"
@@ -47,6 +48,14 @@ type Options struct {
 	Lease, RecoverEvery time.Duration
 	// Now is the clock of meta.lastUpdated, Tenant.Created and leases (default time.Now).
 	Now func() time.Time
+	// AuditKey, when set, seals the head of every audit trail this store appends to
+	// (store.AuditSeal): the key comes from outside the database (a key file the caller reads);
+	// the store never derives or stores one itself. Without it the store appends to trails
+	// that are not sealed and refuses to append to sealed ones.
+	AuditKey *store.AuditKey
+	// Logger reports what the store does on its own to the audit trail (sealing a head that
+	// was not sealed); default slog.Default().
+	Logger *slog.Logger
 }
 
 // Store is a store.Store kept in one MongoDB database (see the package documentation).
@@ -127,6 +136,9 @@ func Open(ctx context.Context, uri string, opts Options) (*Store, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
 	}
 	var wc *writeconcern.WriteConcern
 	switch opts.WriteConcern {

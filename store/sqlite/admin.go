@@ -82,6 +82,32 @@ func (s *Store) auditHead(ctx context.Context, tenant string) (*auditLog, auditH
 	return al, h, err
 }
 
+// AuditSeal implements store.AuditLog: the head file's slot, and the whole frames after it
+// that continue the chain (the log is read past the head only when it is longer).
+func (s *Store) AuditSeal(ctx context.Context, tenant string) (store.AuditSeal, error) {
+	al, h, err := s.auditHead(ctx, tenant)
+	if err != nil {
+		return store.AuditSeal{}, err
+	}
+	h, past, err := al.past(h)
+	if err != nil {
+		return store.AuditSeal{}, unavailable("AuditSeal", err)
+	}
+	seal := h.seal()
+	seal.Past = past
+	return seal, nil
+}
+
+// VerifyAuditIndex implements store.AuditLog: every block of the index database is compared
+// with the frames of the log it covers (auditlog_index.go, verifyIndex).
+func (s *Store) VerifyAuditIndex(ctx context.Context, tenant string) error {
+	al, _, err := s.auditHead(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	return al.verifyIndex(ctx)
+}
+
 // SearchAudit implements store.AuditLog. It first indexes the entries up to the head that are
 // not yet indexed, then walks the index newest first (auditlog_index.go): the postings of the
 // query's patient, else of its agent, else of its entity's type, or else the blocks, skipping

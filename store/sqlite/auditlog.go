@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -31,27 +32,39 @@ import (
 //	magic  = "khaudit" 0x01
 //	frame  = len:u32 crc:u32 body          big-endian; len = len(body), crc = CRC-32C(body)
 //	body   = seq:u64 ts:i64 hash:[32]u8 flags:u8 agent entity action outcome
-//	         npatients:uvarint patient* record
+//	         npatients:uvarint patient* record [seal]
 //	string = n:uvarint n bytes             (agent, entity, action, outcome, patient)
-//	record = the rest of the body: the caller's bytes
-//	flags  = 1 on the last entry of an AppendAudit call
+//	record = the rest of the body (before the seal): the caller's bytes
+//	flags  = 1 on the last entry of an AppendAudit call, | 2 when the body ends with a seal
+//	seal   = time:i64 mac:[32]u8           on the last entry of a group written with the audit
+//	                                       key: the seal of the head that commits the group
 //
 // The head file holds two slots of headSlot bytes; a slot is
 //
 //	"khah" crc:u32 gen:u64 seq:u64 off:u64 end:u64 hash:[32]u8      crc = CRC-32C(bytes 8…71)
 //
+// or, sealed (written by a store with the audit key, store.AuditSeal),
+//
+//	"khas" crc:u32 gen:u64 seq:u64 off:u64 end:u64 hash:[32]u8 time:i64 from:u64 fromTime:i64
+//	mac:[32]u8                                                     crc = CRC-32C(bytes 8…127)
+//
 // and the valid slot of the higher gen is the head: seq and hash of the last entry committed,
 // off and end the bounds of its frame. An update writes the next gen into the other slot, so a
-// torn or concurrent write leaves the previous head readable.
+// torn or concurrent write leaves the previous head readable. mac is store.AuditKey.MAC of
+// (seq, hash, time, from, fromTime); times are Unix ms.
 const (
 	auditMagic  = "khaudit\x01"
 	frameHead   = 8              // len, crc
 	bodyFixed   = 8 + 8 + 32 + 1 // seq, ts, hash, flags
 	maxFrame    = 64 << 20       // a longer len is not a frame
 	flagLast    = 1
+	flagSealed  = 2
+	sealSize    = 8 + 32 // time, mac
 	headMagic   = "khah"
+	sealedMagic = "khas"
 	headSlot    = 128
-	headSize    = 72
+	headSize    = 72                     // an unsealed slot
+	sealedSize  = headSlot               // a sealed one
 	logStart    = int64(len(auditMagic)) // the offset of the first frame
 	scanChunk   = 256 << 10              // reads of AuditEntries and of the indexer
 	appendBatch = 4096                   // entries one write of a leader takes at most
@@ -83,31 +96,75 @@ type auditHead struct {
 	off  int64 // start of the frame of seq (0 when seq is 0)
 	end  int64 // end of that frame: the committed length of the log
 	hash [32]byte
+
+	// The seal (store.AuditSeal), when sealed: times in Unix ms.
+	sealed         bool
+	time           int64
+	from, fromTime int64
+	mac            [32]byte
 }
 
 // emptyHead is the head of a trail without entries.
 var emptyHead = auditHead{end: logStart}
 
 func (h *auditHead) encode() []byte {
-	b := make([]byte, headSize)
-	copy(b, headMagic)
+	size, magic := headSize, headMagic
+	if h.sealed {
+		size, magic = sealedSize, sealedMagic
+	}
+	b := make([]byte, size)
+	copy(b, magic)
 	binary.BigEndian.PutUint64(b[8:], h.gen)
 	binary.BigEndian.PutUint64(b[16:], uint64(h.seq))
 	binary.BigEndian.PutUint64(b[24:], uint64(h.off))
 	binary.BigEndian.PutUint64(b[32:], uint64(h.end))
-	copy(b[40:], h.hash[:])
+	copy(b[40:72], h.hash[:])
+	if h.sealed {
+		binary.BigEndian.PutUint64(b[72:], uint64(h.time))
+		binary.BigEndian.PutUint64(b[80:], uint64(h.from))
+		binary.BigEndian.PutUint64(b[88:], uint64(h.fromTime))
+		copy(b[96:128], h.mac[:])
+	}
 	binary.BigEndian.PutUint32(b[4:], crc32.Checksum(b[8:], castagnoli))
 	return b
 }
 
+// decodeHead decodes the slot at the start of b (which may run on past it).
 func decodeHead(b []byte) (auditHead, bool) {
-	if len(b) < headSize || string(b[:4]) != headMagic || binary.BigEndian.Uint32(b[4:]) != crc32.Checksum(b[8:headSize], castagnoli) {
+	if len(b) < headSize {
+		return auditHead{}, false
+	}
+	size := headSize
+	switch string(b[:4]) {
+	case headMagic:
+	case sealedMagic:
+		size = sealedSize
+	default:
+		return auditHead{}, false
+	}
+	if len(b) < size || binary.BigEndian.Uint32(b[4:]) != crc32.Checksum(b[8:size], castagnoli) {
 		return auditHead{}, false
 	}
 	h := auditHead{gen: binary.BigEndian.Uint64(b[8:]), seq: int64(binary.BigEndian.Uint64(b[16:])),
 		off: int64(binary.BigEndian.Uint64(b[24:])), end: int64(binary.BigEndian.Uint64(b[32:]))}
-	copy(h.hash[:], b[40:headSize])
+	copy(h.hash[:], b[40:72])
+	if size == sealedSize {
+		h.sealed = true
+		h.time, h.from = int64(binary.BigEndian.Uint64(b[72:])), int64(binary.BigEndian.Uint64(b[80:]))
+		h.fromTime = int64(binary.BigEndian.Uint64(b[88:]))
+		copy(h.mac[:], b[96:128])
+	}
 	return h, h.gen > 0 && h.seq >= 0 && h.end >= logStart
+}
+
+// seal returns h as the contract's AuditSeal (MAC nil when h is not sealed).
+func (h *auditHead) seal() store.AuditSeal {
+	s := store.AuditSeal{Seq: h.seq, Hash: bytes.Clone(h.hash[:])}
+	if h.sealed {
+		s.Time, s.From, s.FromTime = time.UnixMilli(h.time).UTC(), h.from, time.UnixMilli(h.fromTime).UTC()
+		s.MAC = bytes.Clone(h.mac[:])
+	}
+	return s
 }
 
 // frame is one decoded frame; its slices point into the buffer it was read from.
@@ -121,6 +178,7 @@ type frame struct {
 	npat                           int
 	pats                           []byte // the patient strings, encoded
 	record                         []byte
+	seal                           []byte // time and mac when flags has flagSealed, else nil
 }
 
 // decodeFrame decodes the frame at the start of b, which holds all of it.
@@ -133,6 +191,14 @@ func decodeFrame(b []byte, fr *frame) bool {
 	fr.crcOK = binary.BigEndian.Uint32(b[4:]) == crc32.Checksum(body, castagnoli)
 	fr.seq, fr.ts = int64(binary.BigEndian.Uint64(body)), int64(binary.BigEndian.Uint64(body[8:]))
 	fr.hash, fr.flags = body[16:48:48], body[48]
+	fr.seal = nil
+	if fr.flags&flagSealed != 0 {
+		if len(body) < bodyFixed+sealSize {
+			return false
+		}
+		fr.seal = body[len(body)-sealSize:]
+		body = body[:len(body)-sealSize]
+	}
 	rest := body[bodyFixed:]
 	str := func() ([]byte, bool) {
 		n, k := binary.Uvarint(rest)
@@ -238,16 +304,40 @@ func sealFrame(fr []byte, seq int64, hash []byte) {
 	binary.BigEndian.PutUint32(fr[4:], crc32.Checksum(fr[frameHead:], castagnoli))
 }
 
+// appendSeal appends the seal of h to the frame that starts at buf[start:] and ends buf, and
+// sets its flag, length and CRC.
+func appendSeal(buf []byte, start int, h *auditHead) []byte {
+	buf = binary.BigEndian.AppendUint64(buf, uint64(h.time))
+	buf = append(buf, h.mac[:]...)
+	fr := buf[start:]
+	fr[frameHead+48] |= flagSealed
+	binary.BigEndian.PutUint32(fr, uint32(len(fr)-frameHead))
+	binary.BigEndian.PutUint32(fr[4:], crc32.Checksum(fr[frameHead:], castagnoli))
+	return buf
+}
+
+// frameSeal returns the head that the seal of fr commits, after view (whose origin it keeps),
+// at the frame's bounds off…off+fr.size.
+func frameSeal(view auditHead, fr *frame, off int64) auditHead {
+	h := view
+	h.seq, h.off, h.end = fr.seq, off, off+fr.size
+	copy(h.hash[:], fr.hash)
+	h.time = int64(binary.BigEndian.Uint64(fr.seal))
+	copy(h.mac[:], fr.seal[8:])
+	return h
+}
+
 // auditLog is a tenant's open audit trail: the two files, the queue of appends and the
 // background indexer. Readers use the files directly (pread).
 type auditLog struct {
 	t                 *tenantDB
 	path, headPath    string
 	log               *os.File
-	head              *os.File     // nil while the head file is missing
-	hmap              []byte       // the head file's slots mapped (nil: read and written with pread and pwrite)
-	full              bool         // Options.Synchronous FULL or EXTRA: fdatasync the log before the head
-	appended, indexed atomic.Int64 // the last seq this process committed or saw; the last seq known indexed
+	head              *os.File        // nil while the head file is missing
+	hmap              []byte          // the head file's slots mapped (nil: read and written with pread and pwrite)
+	full              bool            // Options.Synchronous FULL or EXTRA: fdatasync the log before the head
+	key               *store.AuditKey // Options.AuditKey: seals heads (nil: the store has no key)
+	appended, indexed atomic.Int64    // the last seq this process committed or saw; the last seq known indexed
 
 	// The appends waiting, and whether one of their callers leads (writes them).
 	mu      sync.Mutex
@@ -328,7 +418,8 @@ func (t *tenantDB) closeAudit() error {
 func openAuditLog(ctx context.Context, t *tenantDB) (*auditLog, error) {
 	dir := filepath.Join(t.s.dir, "tenants")
 	al := &auditLog{t: t, path: filepath.Join(dir, t.id+".audit"), headPath: filepath.Join(dir, t.id+".audit-head"),
-		full: t.s.opts.Synchronous != "NORMAL", sha: sha256.New(), kick: make(chan struct{}, 1), idone: make(chan struct{})}
+		full: t.s.opts.Synchronous != "NORMAL", key: t.s.opts.AuditKey, sha: sha256.New(), kick: make(chan struct{}, 1),
+		idone: make(chan struct{})}
 	al.idle.L = &al.mu
 	var err error
 	if al.log, err = os.OpenFile(al.path, os.O_RDWR|os.O_CREATE, 0o640); err != nil {
@@ -341,6 +432,9 @@ func openAuditLog(ctx context.Context, t *tenantDB) (*auditLog, error) {
 	legacy, err := al.start(ctx)
 	if err == nil {
 		err = al.sync()
+	}
+	if err == nil && al.key != nil && !al.view.sealed {
+		err = al.sealFirst()
 	}
 	al.unlock()
 	if err != nil && al.broken == nil {
@@ -488,10 +582,76 @@ func (al *auditLog) start(ctx context.Context) (legacy bool, err error) {
 		}
 	}
 	h.gen = 1
+	if al.key != nil {
+		// Sealed from here on: from its first entry for a new trail, from the last migrated
+		// one for the trail of migration 4.
+		al.sealHead(&h, h.seq)
+	}
 	if err := al.log.Sync(); err != nil {
 		return false, err
 	}
 	return legacy, al.createHead(h)
+}
+
+// sealHead seals h with the store's key at the store's clock, beginning the seal at from (now)
+// when h is not sealed yet.
+func (al *auditLog) sealHead(h *auditHead, from int64) {
+	now := al.t.s.opts.Now().UnixMilli()
+	if !h.sealed {
+		h.sealed, h.from, h.fromTime = true, from, now
+	}
+	h.time = now
+	copy(h.mac[:], al.key.MAC(al.t.id, h.seal()))
+}
+
+// checkSeal checks a head read from the file before this process takes it: with a key, a sealed
+// head must verify, and a head once sealed stays so.
+func (al *auditLog) checkSeal(h auditHead) error {
+	switch {
+	case al.key == nil:
+		return nil // a store without the key does not append to a sealed trail (write)
+	case h.sealed && !al.key.Verify(al.t.id, h.seal()):
+		return fmt.Errorf("%s: the head (entry %d) does not verify under the audit key: it was rewritten, or the key is not this trail's",
+			al.headPath, h.seq)
+	case !h.sealed && al.view.sealed:
+		return fmt.Errorf("%s: the head (entry %d) lost its seal", al.headPath, h.seq)
+	}
+	return nil
+}
+
+// sealFirst seals the head of a trail written without the key (an older hub, or a store opened
+// without one), once, under the lock: the entries up to it were protected by the chain alone
+// until now, which the seal records (from, fromTime). It refuses when the log holds a sealed
+// frame: then the head's seal was removed, and sealing the head again would cover a cut.
+func (al *auditLog) sealFirst() error {
+	fi, err := al.log.Stat()
+	if err != nil {
+		return err
+	}
+	var sealed int64
+	if _, err := al.scan(logStart, fi.Size(), func(_ int64, fr *frame) (bool, error) {
+		if fr.flags&flagSealed != 0 {
+			sealed = fr.seq
+			return false, nil
+		}
+		return true, nil
+	}); err != nil {
+		return err
+	}
+	if sealed > 0 {
+		return al.fail(fmt.Errorf("%s is not sealed, but its log holds entry %d sealed with the audit key: the head's seal was removed; not sealing it again",
+			al.headPath, sealed))
+	}
+	h := al.view
+	h.gen++
+	al.sealHead(&h, h.seq)
+	if err := al.writeHead(h); err != nil {
+		return err
+	}
+	al.view = h
+	al.t.s.opts.Logger.Warn("store/sqlite: sealed the audit head with the audit key; the entries up to it were covered by the chain alone until now",
+		"tenant", al.t.id, "seq", h.seq)
+	return nil
 }
 
 // createHead writes the first head file: a temporary file renamed into place, so that the head
@@ -642,7 +802,7 @@ func readSlots(read func(b []byte) (int, error)) (h auditHead, ok bool, err erro
 		}
 		for slot := range 2 {
 			if n >= slot*headSlot+headSize {
-				if s, good := decodeHead(b[slot*headSlot:]); good && s.gen > h.gen {
+				if s, good := decodeHead(b[slot*headSlot : min(n, (slot+1)*headSlot)]); good && s.gen > h.gen {
 					h, ok = s, true
 				}
 			}
@@ -719,6 +879,9 @@ func (al *auditLog) sync() error {
 		if err := al.checkLast(h); err != nil {
 			return al.fail(err)
 		}
+		if err := al.checkSeal(h); err != nil {
+			return al.fail(err)
+		}
 		al.view = h
 	}
 	switch {
@@ -729,6 +892,38 @@ func (al *auditLog) sync() error {
 		return al.adopt(size)
 	}
 	return nil
+}
+
+// past counts the whole frames stored after the head h that continue its chain (see
+// store.AuditSeal.Past) and returns the head they follow: a log that ends at the head has none,
+// without reading it. Otherwise it counts under the log's lock, from the head read again, so
+// that the frames of another process's append whose head is about to follow are not counted.
+func (al *auditLog) past(h auditHead) (auditHead, int64, error) {
+	fi, err := al.log.Stat()
+	if err != nil || fi.Size() <= h.end {
+		return h, 0, err
+	}
+	if err := al.lock(); err != nil {
+		return h, 0, err
+	}
+	defer al.unlock()
+	if h, err = al.currentHead(); err != nil {
+		return h, 0, err
+	}
+	if fi, err = al.log.Stat(); err != nil || fi.Size() <= h.end {
+		return h, 0, err
+	}
+	var n int64
+	seq, prev := h.seq, h.hash
+	_, err = al.scan(h.end, fi.Size(), func(_ int64, fr *frame) (bool, error) {
+		if !fr.crcOK || fr.seq != seq+1 || string(store.AuditLink(prev[:], fr.seq, fr.record)) != string(fr.hash) {
+			return false, nil
+		}
+		seq, n = fr.seq, n+1
+		copy(prev[:], fr.hash)
+		return true, nil
+	})
+	return h, n, err
 }
 
 // replaceCheck is how often a leader checks that the paths of the log and the head still
@@ -774,23 +969,44 @@ func (al *auditLog) checkLast(h auditHead) error {
 
 // adopt handles bytes beyond the head, left by an appender that stopped between its write and
 // its head update: the frames that are whole, pass their CRC and continue the chain are kept up
-// to the last one that ends an AppendAudit (the head moves to it), and the rest is cut off.
+// to the last one that ends an AppendAudit (the head moves to it), and the rest is cut off. On a
+// sealed trail they are kept up to the last one whose seal verifies (the end of a group), and a
+// frame with a seal that does not verify makes the log broken (and is left as found, for the
+// auditor); a store without the key leaves everything beyond a sealed head as it is.
 func (al *auditLog) adopt(size int64) error {
+	if al.view.sealed && al.key == nil {
+		return nil
+	}
 	next := al.view
 	seq, prev := al.view.seq, al.view.hash
+	var forged error
 	_, err := al.scan(al.view.end, size, func(off int64, fr *frame) (bool, error) {
 		if !fr.crcOK || fr.seq != seq+1 || string(store.AuditLink(prev[:], fr.seq, fr.record)) != string(fr.hash) {
 			return false, nil
 		}
 		seq = fr.seq
 		copy(prev[:], fr.hash)
-		if fr.flags&flagLast != 0 {
-			next.seq, next.off, next.end, next.hash = seq, off, off+fr.size, prev
+		switch {
+		case !al.view.sealed:
+			if fr.flags&flagLast != 0 {
+				next.seq, next.off, next.end, next.hash = seq, off, off+fr.size, prev
+			}
+		case fr.seal != nil:
+			h := frameSeal(al.view, fr, off)
+			if !al.key.Verify(al.t.id, h.seal()) {
+				forged = fmt.Errorf("%s: entry %d, after the head (entry %d), carries a seal that does not verify under the audit key: written without the key",
+					al.path, fr.seq, al.view.seq)
+				return false, nil
+			}
+			next = h
 		}
 		return true, nil
 	})
 	if err != nil {
 		return err
+	}
+	if forged != nil {
+		return al.fail(forged)
 	}
 	if next.seq > al.view.seq {
 		next.gen = al.view.gen + 1
@@ -813,10 +1029,11 @@ func (al *auditLog) adopt(size int64) error {
 
 func (al *auditLog) writeHead(h auditHead) error {
 	slot := int(h.gen%2) * headSlot
+	b := h.encode()
 	if al.hmap != nil {
-		return copyMapped(al.hmap[slot:slot+headSize], h.encode())
+		return copyMapped(al.hmap[slot:slot+len(b)], b)
 	}
-	_, err := al.head.WriteAt(h.encode(), int64(slot))
+	_, err := al.head.WriteAt(b, int64(slot))
 	return err
 }
 
@@ -928,7 +1145,7 @@ func (al *auditLog) append(ctx context.Context, entries []store.AuditEntry) ([]s
 	size := 0
 	for i := range entries {
 		n := frameSize(&entries[i])
-		if n > maxFrame {
+		if n+sealSize > maxFrame {
 			return nil, fmt.Errorf("store/sqlite: AppendAudit: entry %d is %d bytes, more than the %d of a frame", i, n, maxFrame)
 		}
 		size += n
@@ -1073,11 +1290,18 @@ func (al *auditLog) flush(batch []*auditReq) {
 }
 
 func (al *auditLog) write(live []*auditReq) error {
+	switch {
+	case al.key == nil && al.view.sealed:
+		return fmt.Errorf("%s is sealed with the audit key (from entry %d on): a store without the key cannot append to it",
+			al.path, al.view.from)
+	case al.key != nil && !al.view.sealed:
+		return fmt.Errorf("%s: the head is not sealed", al.path) // sealFirst did not run: not reached
+	}
 	h := al.view
 	h.gen++
 	buf := al.buf[:0]
 	var seqb [8]byte
-	for _, r := range live {
+	for ri, r := range live {
 		start := 0
 		for i := range r.entries {
 			e := &r.entries[i]
@@ -1093,8 +1317,15 @@ func (al *auditLog) write(live []*auditReq) error {
 			sealFrame(fr, h.seq, h.hash[:])
 			e.Seq, e.Hash = h.seq, fr[frameHead+16:frameHead+48:frameHead+48]
 			h.off = h.end
-			h.end += int64(len(fr))
+			n := len(buf)
 			buf = append(buf, fr...)
+			if al.key != nil && ri == len(live)-1 && i == len(r.entries)-1 {
+				// The group's last frame carries the seal of the head that commits it: one
+				// HMAC per group, and entries found past the head are adopted only with it.
+				al.sealHead(&h, 0)
+				buf = appendSeal(buf, n, &h)
+			}
+			h.end += int64(len(buf) - n)
 		}
 	}
 	if cap(buf) <= 4<<20 {

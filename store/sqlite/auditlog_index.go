@@ -126,6 +126,40 @@ type posting struct {
 	lastSeq, last int64 // the previous pair
 }
 
+// blockPostings derives the posting rows of one block from its frames: what indexBatch stores
+// and VerifyAuditIndex expects.
+type blockPostings struct {
+	lo    int64
+	posts map[string]*posting
+	kb    []byte
+}
+
+func newBlockPostings(lo int64) *blockPostings {
+	return &blockPostings{lo: lo, posts: map[string]*posting{}}
+}
+
+// addFrame files the entry of fr, at offset off, under its agent, entity type and patients.
+func (b *blockPostings) addFrame(fr *frame, off int64) {
+	etype, _, _ := bytes.Cut(fr.entity, []byte("/"))
+	b.add(keyAgent, fr.agent, fr.seq, off)
+	b.add(keyType, etype, fr.seq, off)
+	fr.patients(func(p []byte) { b.add(keyPatient, p, fr.seq, off) })
+}
+
+func (b *blockPostings) add(kind byte, v []byte, seq, off int64) {
+	b.kb = append(append(b.kb[:0], kind), v...)
+	p := b.posts[string(b.kb)]
+	if p == nil {
+		p = &posting{key: string(b.kb), lastSeq: b.lo}
+		b.posts[p.key] = p
+	} else if p.lastSeq == seq {
+		return // an entry naming a patient twice
+	}
+	p.refs = binary.AppendUvarint(p.refs, uint64(seq-p.lastSeq))
+	p.refs = binary.AppendUvarint(p.refs, uint64(off-p.last))
+	p.lastSeq, p.last = seq, off
+}
+
 // indexBatch indexes, in one transaction of the index database, up to indexBatch entries after
 // the last block (read inside the transaction: another process may have indexed them) and
 // returns the last entry indexed. It runs under imu.
@@ -151,21 +185,7 @@ func (al *auditLog) indexBatch(ctx context.Context) (int64, error) {
 	lo, start := seq+1, off
 	tmin, tmax := int64(math.MaxInt64), int64(math.MinInt64)
 	var sizes []byte
-	posts := map[string]*posting{}
-	var kb []byte
-	add := func(kind byte, v []byte, seq, off int64) {
-		kb = append(append(kb[:0], kind), v...)
-		p := posts[string(kb)]
-		if p == nil {
-			p = &posting{key: string(kb), lastSeq: lo}
-			posts[p.key] = p
-		} else if p.lastSeq == seq {
-			return // an entry naming a patient twice
-		}
-		p.refs = binary.AppendUvarint(p.refs, uint64(seq-p.lastSeq))
-		p.refs = binary.AppendUvarint(p.refs, uint64(off-p.last))
-		p.lastSeq, p.last = seq, off
-	}
+	bp := newBlockPostings(lo)
 	n := 0
 	var bad error
 	if _, err := al.scan(off, h.end, func(fo int64, fr *frame) (bool, error) {
@@ -175,10 +195,7 @@ func (al *auditLog) indexBatch(ctx context.Context) (int64, error) {
 		}
 		sizes = binary.AppendUvarint(sizes, uint64(fr.size))
 		tmin, tmax = min(tmin, fr.ts), max(tmax, fr.ts)
-		etype, _, _ := bytes.Cut(fr.entity, []byte("/"))
-		add(keyAgent, fr.agent, fr.seq, fo)
-		add(keyType, etype, fr.seq, fo)
-		fr.patients(func(p []byte) { add(keyPatient, p, fr.seq, fo) })
+		bp.addFrame(fr, fo)
 		seq, off = fr.seq, fo+fr.size
 		n++
 		return n < indexBatch, nil
@@ -196,8 +213,8 @@ func (al *auditLog) indexBatch(ctx context.Context) (int64, error) {
 		lo, seq, start, off, tmin, tmax, sizes); err != nil {
 		return 0, unavailable("index audit", err)
 	}
-	keys := make([]*posting, 0, len(posts))
-	for _, p := range posts {
+	keys := make([]*posting, 0, len(bp.posts))
+	for _, p := range bp.posts {
 		keys = append(keys, p)
 	}
 	slices.SortFunc(keys, func(a, b *posting) int { return strings.Compare(a.key, b.key) }) // B-tree order
@@ -462,4 +479,193 @@ func (r *backReader) read(off, end int64) ([]byte, error) {
 	}
 	r.start = start
 	return r.buf[off-start:], nil
+}
+
+// ---- verifying ----
+
+// keyName says what a posting key files entries under, for a report.
+func keyName(key string) string {
+	if key == "" {
+		return "an empty key"
+	}
+	kind := map[byte]string{keyAgent: "agent", keyType: "entity type", keyPatient: "patient"}[key[0]]
+	if kind == "" {
+		kind = fmt.Sprintf("unknown key kind %q", key[0])
+	}
+	return fmt.Sprintf("%s %q", kind, key[1:])
+}
+
+// verifyIndex compares the index database with the log up to the head, in one read
+// transaction: the blocks must follow each other from entry 1 and from the log's first frame,
+// each block's frame lengths and time range must be its frames', and its posting rows must be
+// exactly those blockPostings derives from its frames. It reads the log once, and the posting
+// rows in block order (SQLite sorts them: the table's key leads with the key, not the block).
+// Entries after the last block are not indexed yet: not a mismatch. The head is read once the
+// transaction's snapshot is taken: every block in it was indexed up to a head no later.
+func (al *auditLog) verifyIndex(ctx context.Context) error {
+	conn, err := al.ix.r.Conn(ctx)
+	if err != nil {
+		return unavailable("VerifyAuditIndex", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+		return unavailable("VerifyAuditIndex", err)
+	}
+	defer conn.ExecContext(context.Background(), "ROLLBACK")
+	type block struct {
+		lo, hi, off, end, tmin, tmax int64
+		sizes                        []byte
+	}
+	var blocks []block
+	rows, err := conn.QueryContext(ctx, "SELECT lo, hi, off, endoff, tmin, tmax, sizes FROM block ORDER BY lo")
+	if err != nil {
+		return unavailable("VerifyAuditIndex", err)
+	}
+	for rows.Next() {
+		var b block
+		if err := rows.Scan(&b.lo, &b.hi, &b.off, &b.end, &b.tmin, &b.tmax, &b.sizes); err != nil {
+			rows.Close()
+			return unavailable("VerifyAuditIndex", err)
+		}
+		blocks = append(blocks, b)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return unavailable("VerifyAuditIndex", err)
+	}
+	h, err := al.currentHead()
+	if err != nil {
+		return err
+	}
+	posts, err := conn.QueryContext(ctx, "SELECT lo, key, refs FROM posting ORDER BY lo, key")
+	if err != nil {
+		return unavailable("VerifyAuditIndex", err)
+	}
+	defer posts.Close()
+	// The posting stream, one row ahead.
+	var (
+		row struct {
+			lo   int64
+			key  string
+			refs []byte
+		}
+		more  = posts.Next()
+		rerr  error
+		found store.AuditIndexError
+	)
+	readRow := func() {
+		if more {
+			if rerr = posts.Scan(&row.lo, &row.key, &row.refs); rerr != nil {
+				more = false
+			}
+		}
+	}
+	advance := func() { more = posts.Next(); readRow() }
+	readRow()
+	// stray reports the posting rows of blocks that do not exist, below lo.
+	stray := func(lo int64) {
+		for more && row.lo < lo {
+			refs, _ := decodeRefs(nil, row.refs, row.lo)
+			for i := 0; i < len(refs); i += 2 {
+				found.Add("entry %d: filed under %s in block %d, which the index does not have", refs[i], keyName(row.key), row.lo)
+			}
+			if len(refs) == 0 {
+				found.Add("an empty posting row of %s in block %d, which the index does not have", keyName(row.key), row.lo)
+			}
+			advance()
+		}
+	}
+	nextLo, nextOff := int64(1), logStart
+	var offs, want, got []int64
+	for _, b := range blocks {
+		stray(b.lo)
+		switch {
+		case b.lo != nextLo || b.off != nextOff:
+			found.Add("block %d…%d starts at offset %d; the log's entry %d starts at %d", b.lo, b.hi, b.off, nextLo, nextOff)
+		case b.hi < b.lo:
+			found.Add("block %d ends at entry %d, before its first", b.lo, b.hi)
+		case b.hi > h.seq:
+			found.Add("entries %d…%d: in the index (block %d) but not in the trail, whose head is entry %d", max(b.lo, h.seq+1), b.hi, b.lo, h.seq)
+		}
+		if offs, err = decodeSizes(offs[:0], b.sizes, b.off, b.end); err != nil || int64(len(offs)-1) != b.hi-b.lo+1 {
+			found.Add("block %d…%d: its frame lengths do not describe its %d entries (%v)", b.lo, b.hi, b.hi-b.lo+1, err)
+			offs = offs[:0]
+		}
+		// The block's frames, as the log holds them.
+		bp := newBlockPostings(b.lo)
+		tmin, tmax := int64(math.MaxInt64), int64(math.MinInt64)
+		seq, i := b.lo-1, 0
+		end := min(b.end, h.end)
+		if _, err := al.scan(b.off, end, func(fo int64, fr *frame) (bool, error) {
+			if fr.seq != seq+1 || fr.seq > b.hi {
+				return false, nil
+			}
+			if i+1 < len(offs) && (offs[i] != fo || offs[i+1] != fo+fr.size) {
+				found.Add("entry %d: the index (block %d) puts its frame at %d…%d, the log at %d…%d", fr.seq, b.lo, offs[i], offs[i+1], fo, fo+fr.size)
+			}
+			tmin, tmax = min(tmin, fr.ts), max(tmax, fr.ts)
+			bp.addFrame(fr, fo)
+			seq, i = fr.seq, i+1
+			return true, nil
+		}); err != nil {
+			return unavailable("VerifyAuditIndex", err)
+		}
+		if seq < min(b.hi, h.seq) {
+			found.Add("entries %d…%d of block %d: not in the log where the index says (%d…%d)", seq+1, min(b.hi, h.seq), b.lo, b.off, b.end)
+		}
+		if seq == b.hi && (tmin != b.tmin || tmax != b.tmax) {
+			found.Add("block %d…%d: time range %d…%d, its entries' %d…%d", b.lo, b.hi, b.tmin, b.tmax, tmin, tmax)
+		}
+		// Its posting rows, against those its frames make.
+		seen := map[string]bool{}
+		for more && row.lo == b.lo {
+			seen[row.key] = true
+			got, err = decodeRefs(got[:0], row.refs, b.lo)
+			if err != nil {
+				found.Add("block %d: the posting row of %s does not decode", b.lo, keyName(row.key))
+			}
+			want = want[:0]
+			if p := bp.posts[row.key]; p != nil {
+				want, _ = decodeRefs(want, p.refs, b.lo)
+			}
+			diffRefs(&found, b.lo, row.key, want, got)
+			advance()
+		}
+		for key, p := range bp.posts {
+			if !seen[key] {
+				want, _ = decodeRefs(want[:0], p.refs, b.lo)
+				diffRefs(&found, b.lo, key, want, nil)
+			}
+		}
+		nextLo, nextOff = b.hi+1, b.end
+	}
+	stray(math.MaxInt64)
+	if rerr == nil {
+		rerr = posts.Err()
+	}
+	if rerr != nil {
+		return unavailable("VerifyAuditIndex", rerr)
+	}
+	return found.Err()
+}
+
+// diffRefs reports how the (seq, offset) pairs a posting row of block lo holds (got) differ
+// from those its entries make (want); both are in seq order.
+func diffRefs(found *store.AuditIndexError, lo int64, key string, want, got []int64) {
+	i, j := 0, 0
+	for i < len(want) || j < len(got) {
+		switch {
+		case j == len(got) || i < len(want) && want[i] < got[j]:
+			found.Add("entry %d: missing from the index under %s (block %d)", want[i], keyName(key), lo)
+			i += 2
+		case i == len(want) || got[j] < want[i]:
+			found.Add("entry %d: filed under %s (block %d), which it does not name", got[j], keyName(key), lo)
+			j += 2
+		default:
+			if want[i+1] != got[j+1] {
+				found.Add("entry %d: filed under %s (block %d) at offset %d, its frame is at %d", want[i], keyName(key), lo, got[j+1], want[i+1])
+			}
+			i, j = i+2, j+2
+		}
+	}
 }

@@ -221,45 +221,60 @@ func TestAuditLogTornTail(t *testing.T) {
 
 // TestAuditLogAdoptsWholeAppends stops an appender between its write and its head update (the
 // head file is put back as it was): the next opening keeps the entries of every AppendAudit
-// written whole, cuts the frames of one written in part, and the chain goes on from there.
+// written whole, cuts the frames of one written in part, and the chain goes on from there. On a
+// sealed trail the adopted head is the seal of the last whole group, which verifies.
 func TestAuditLogAdoptsWholeAppends(t *testing.T) {
-	syncModes(t, func(t *testing.T, opts Options) {
-		a := newAuditTrail(t, opts)
-		s := a.open(t)
-		a.mustAppend(t, s, 3)
-		s.Close()
-		oldHead, err := os.ReadFile(a.headPath())
-		if err != nil {
-			t.Fatal(err)
-		}
-		s = a.open(t)
-		a.mustAppend(t, s, 2) // entries 4 and 5: written whole
-		whole := a.head(t)
-		a.mustAppend(t, s, 2) // entries 6 and 7: the write stops inside entry 7
-		s.Close()
-		last := a.head(t)
-		if err := os.WriteFile(a.headPath(), oldHead, 0o640); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Truncate(a.logPath(), last.off+20); err != nil { // inside entry 7
-			t.Fatal(err)
-		}
-		if h := a.head(t); h.seq != 3 {
-			t.Fatalf("head put back at %d, want 3", h.seq)
-		}
+	for _, sealed := range []bool{false, true} {
+		t.Run(map[bool]string{false: "Unsealed", true: "Sealed"}[sealed], func(t *testing.T) {
+			syncModes(t, func(t *testing.T, opts Options) {
+				if sealed {
+					opts.AuditKey = storetest.NewAuditKey(t)
+				}
+				testAdoptsWholeAppends(t, opts)
+			})
+		})
+	}
+}
 
-		s = a.open(t)
-		defer s.Close()
-		if seq, hash, err := s.AuditHead(context.Background(), "misato"); err != nil || seq != 5 || !bytes.Equal(hash, whole.hash[:]) {
-			t.Fatalf("AuditHead = %d %x, %v; want the whole appends adopted: 5 %x", seq, hash, err, whole.hash)
-		}
-		if got := fileSize(t, a.logPath()); got != whole.end {
-			t.Fatalf("log of %d bytes, want %d: the partial append was not cut off", got, whole.end)
-		}
-		mustVerify(t, s, 5)
-		a.mustAppend(t, s, 1)
-		mustVerify(t, s, 6)
-	})
+func testAdoptsWholeAppends(t *testing.T, opts Options) {
+	a := newAuditTrail(t, opts)
+	s := a.open(t)
+	a.mustAppend(t, s, 3)
+	s.Close()
+	oldHead, err := os.ReadFile(a.headPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = a.open(t)
+	a.mustAppend(t, s, 2) // entries 4 and 5: written whole
+	whole := a.head(t)
+	a.mustAppend(t, s, 2) // entries 6 and 7: the write stops inside entry 7
+	s.Close()
+	last := a.head(t)
+	if err := os.WriteFile(a.headPath(), oldHead, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(a.logPath(), last.off+20); err != nil { // inside entry 7
+		t.Fatal(err)
+	}
+	if h := a.head(t); h.seq != 3 {
+		t.Fatalf("head put back at %d, want 3", h.seq)
+	}
+
+	s = a.open(t)
+	defer s.Close()
+	if seq, hash, err := s.AuditHead(context.Background(), "misato"); err != nil || seq != 5 || !bytes.Equal(hash, whole.hash[:]) {
+		t.Fatalf("AuditHead = %d %x, %v; want the whole appends adopted: 5 %x", seq, hash, err, whole.hash)
+	}
+	if got := fileSize(t, a.logPath()); got != whole.end {
+		t.Fatalf("log of %d bytes, want %d: the partial append was not cut off", got, whole.end)
+	}
+	mustVerify(t, s, 5)
+	if h := a.head(t); opts.AuditKey != nil && (!h.sealed || !opts.AuditKey.Verify("misato", h.seal())) {
+		t.Fatalf("the adopted head %+v is not sealed under the key", h)
+	}
+	a.mustAppend(t, s, 1)
+	mustVerify(t, s, 6)
 }
 
 // TestAuditLogCutIsRefused removes entries from the end of the log: appends fail (the hub fails

@@ -374,10 +374,23 @@ func BenchmarkSearchKind(b *testing.B) {
 
 // BenchmarkAppendAudit measures the audit trail under API load: 16 goroutines each append one
 // entry at a time (a record of about 300 bytes naming one patient), as the hub does once per
-// request. b.N counts entries; the figure to read is appends/s.
+// request, with heads unsealed and sealed (an HMAC per group). b.N counts entries; the figure
+// to read is appends/s.
 func BenchmarkAppendAudit(b *testing.B) {
+	for _, sealed := range []bool{false, true} {
+		b.Run(map[bool]string{false: "unsealed", true: "sealed"}[sealed], func(b *testing.B) {
+			o := envOptions()
+			if sealed {
+				o.AuditKey = storetest.NewAuditKey(b)
+			}
+			benchmarkAppendAudit(b, o)
+		})
+	}
+}
+
+func benchmarkAppendAudit(b *testing.B, o sqlite.Options) {
 	const workers = 16
-	s := mustOpen(b, b.TempDir(), envOptions())
+	s := mustOpen(b, b.TempDir(), o)
 	b.Cleanup(func() { s.Close() })
 	if err := s.CreateTenant(ctx, store.Tenant{ID: "misato"}); err != nil {
 		b.Fatal(err)

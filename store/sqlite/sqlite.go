@@ -60,6 +60,11 @@ type Options struct {
 	// Logger reports what the store repairs or refuses on its own: an audit log that was cut
 	// (appends are then refused), a torn tail cut off (default slog.Default()).
 	Logger *slog.Logger
+	// AuditKey, when set, seals the head of every audit trail this store appends to
+	// (store.AuditSeal): the key comes from outside the data directory (a key file the caller
+	// reads); the store never derives or stores one itself. Without it the store appends to
+	// trails that are not sealed and refuses to append to sealed ones.
+	AuditKey *store.AuditKey
 }
 
 // Store is a store.Store kept in a data directory: catalog.db holds tenants and secrets,

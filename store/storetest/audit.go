@@ -419,3 +419,45 @@ func seqsOf(es []store.AuditEntry) []int64 {
 	}
 	return seqs
 }
+
+// testAuditSealNoKey: a store opened without an audit key (as Run's are) writes heads without
+// a seal, and AuditSeal says so; the sealed heads are RunAuditIntegrity's.
+func testAuditSealNoKey(t *testing.T, s store.Store, al store.AuditLog) {
+	mustTenant(t, s, "misato", "")
+	seal, err := al.AuditSeal(ctx, "misato")
+	if err != nil || seal.Seq != 0 || !bytes.Equal(seal.Hash, store.AuditGenesis) || seal.MAC != nil || seal.Past != 0 {
+		t.Fatalf("AuditSeal of an empty trail = %+v, %v; want entry 0, AuditGenesis, no MAC", seal, err)
+	}
+	all := seedAudit(t, al, "misato")
+	seal, err = al.AuditSeal(ctx, "misato")
+	last := all[len(all)-1]
+	if err != nil || seal.Seq != last.Seq || !bytes.Equal(seal.Hash, last.Hash) || seal.MAC != nil || seal.Past != 0 {
+		t.Fatalf("AuditSeal = %+v, %v; want the last entry %d without a MAC", seal, err, last.Seq)
+	}
+	if _, err := al.AuditSeal(ctx, "nowhere"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("AuditSeal of an unknown tenant: %v, want ErrNotFound", err)
+	}
+}
+
+// testAuditIndexAgrees: VerifyAuditIndex finds nothing to report on a trail that no one
+// damaged, whether its index has caught up (after a search) or not (right after the appends),
+// and across appends of several calls.
+func testAuditIndexAgrees(t *testing.T, s store.Store, al store.AuditLog) {
+	mustTenant(t, s, "misato", "")
+	if err := al.VerifyAuditIndex(ctx, "misato"); err != nil {
+		t.Fatalf("VerifyAuditIndex of an empty trail: %v", err)
+	}
+	seedAudit(t, al, "misato")
+	if err := al.VerifyAuditIndex(ctx, "misato"); err != nil {
+		t.Fatalf("VerifyAuditIndex before a search: %v", err)
+	}
+	mustSearchAudit(t, al, "misato", store.AuditQuery{Patient: "Patient/p1"})
+	seedAudit(t, al, "misato")
+	mustSearchAudit(t, al, "misato", store.AuditQuery{})
+	if err := al.VerifyAuditIndex(ctx, "misato"); err != nil {
+		t.Fatalf("VerifyAuditIndex after searches: %v", err)
+	}
+	if err := al.VerifyAuditIndex(ctx, "nowhere"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("VerifyAuditIndex of an unknown tenant: %v, want ErrNotFound", err)
+	}
+}

@@ -15,4 +15,9 @@
 // store.Leases) are checked in audit.go, records.go and leases.go: hash chains recomputed
 // with store.AuditLink over the stored bytes, concurrent appends, one-time keys and lease
 // takeover. Run skips them for a store that does not implement an interface.
+//
+// RunAuditIntegrity is a suite of its own for the sealed audit head and the audit index check
+// (integrity.go): it needs stores opened with an audit key on one data set, and a backend's
+// AuditData that damages that data set as someone who can write it (but not read the key)
+// would: a cut tail under a rewritten head, a replayed head, forged entries, a damaged index.
 package storetest

@@ -69,6 +69,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Audit/TenantsNeverCross", as(testAuditIsolation)},
 		{"Audit/SearchFiltersNewestFirstPaged", as(testAuditSearch)},
 		{"Audit/SearchBefore", as(testAuditSearchBefore)},
+		{"Audit/SealOfAStoreWithoutKeyIsTheHeadUnsealed", as(testAuditSealNoKey)},
+		{"Audit/IndexAgreesWithTrailIndexedOrNot", as(testAuditIndexAgrees)},
 		{"Records/PutGetReplaceListDelete", as(testRecords)},
 		{"Records/TenantsNeverCross", as(testRecordsIsolation)},
 		{"Records/OnceFirstFalseThenTrue", as(testOnce)},
