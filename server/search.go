@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -182,6 +183,14 @@ type found struct {
 	total             int64
 }
 
+// sortIncluded puts the included resources in type and id order: the order the store brings
+// them in depends on how its pages fell, and so on the hidden matches that filled them.
+func (f *found) sortIncluded() {
+	slices.SortFunc(f.included, func(a, b fhir.Resource) int {
+		return cmp.Or(cmp.Compare(a.Type, b.Type), cmp.Compare(a.ID, b.ID))
+	})
+}
+
 // find runs q in the store and returns up to count matches the caller may see. The store
 // leaves out what the view refuses (SearchOptions.Visible) and follows includes only from
 // and to what it may see; when that leaves a page short, find reads on, and it reports a
@@ -227,6 +236,7 @@ func (rc *reqContext) find(q *search.Query, opts store.SearchOptions, count int)
 			}
 		}
 		if page.Next == "" || count == 0 || q.Summary == "count" {
+			f.sortIncluded()
 			return f, nil
 		}
 		if len(f.matches) >= count {
@@ -239,6 +249,7 @@ func (rc *reqContext) find(q *search.Query, opts store.SearchOptions, count int)
 			if more {
 				f.next = page.Next
 			}
+			f.sortIncluded()
 			return f, nil
 		}
 		cursor = page.Next
@@ -268,10 +279,30 @@ func (rc *reqContext) visibleAfter(q *search.Query, cursor string, opts store.Se
 	return false, nil
 }
 
-// searchOptions are the store options of a search: the compartment asked for, the page size.
+// searchOptions are the store options of a search: the page size and the compartment asked
+// for or, when none is and the caller sees only what is about some patients (a facility's
+// roster, the patient in context), the union of those patients' compartments. The guard
+// still decides each match; the compartment lets the store skip what could never be shown,
+// so a nursery's search reads its children's records, not the whole town's.
 func (rc *reqContext) searchOptions(q *search.Query, comp *store.Compartment) store.SearchOptions {
+	if comp == nil && q.Type != "" && auth.InPatientCompartment(q.Type) {
+		if n := rc.view.Narrow(q.Type, auth.OpSearch); n.Narrowed {
+			ids := make([]string, 0, len(n.Patients))
+			for _, p := range n.Patients {
+				if id, ok := strings.CutPrefix(p, "Patient/"); ok {
+					ids = append(ids, id)
+				}
+			}
+			slices.Sort(ids)
+			comp = &store.Compartment{Type: "Patient", IDs: slices.Compact(ids), Params: patientCompartment,
+				IncludeOwner: true, Narrowing: true}
+		}
+	}
 	return store.SearchOptions{Count: rc.limits.DefaultCount, Compartment: comp}
 }
+
+// patientCompartment is the Patient CompartmentDefinition: type → parameters.
+var patientCompartment, _ = search.Compartment("Patient")
 
 // visibleTotal turns the store's total into the caller's: when every type searched is one
 // whose visible resources the store can count (auth.Narrowing.Exact), the total less the
@@ -429,7 +460,9 @@ func (rc *reqContext) crossed(typ string, inner *search.Clause, key string, pick
 		return nil, err
 	}
 	q := &search.Query{Type: typ, Clauses: clauses, Count: maxChainTargets + 1}
-	f, err := rc.find(q, store.SearchOptions{}, maxChainTargets+1)
+	opts := rc.searchOptions(q, nil)
+	opts.Count = 0
+	f, err := rc.find(q, opts, maxChainTargets+1)
 	if err != nil {
 		return nil, err
 	}
@@ -500,7 +533,7 @@ func (rc *reqContext) compartmentSearch(owner, id, typ string) {
 		rc.fail(err)
 		return
 	}
-	comp := &store.Compartment{Type: owner, ID: id, Params: params}
+	comp := &store.Compartment{Type: owner, IDs: []string{id}, Params: params}
 	query := rc.c.Request.URL.Query()
 	path := owner + "/" + id + "/" + typ
 	if typ == "*" {
@@ -555,7 +588,7 @@ func (rc *reqContext) everything(owner, id string) {
 		rc.fail(err)
 		return
 	}
-	comp := &store.Compartment{Type: owner, ID: id, Params: params, IncludeOwner: true}
+	comp := &store.Compartment{Type: owner, IDs: []string{id}, Params: params, IncludeOwner: true}
 	b, err := rc.searchBundle(q, comp, owner+"/"+id+"/$everything")
 	if err != nil {
 		rc.fail(err)

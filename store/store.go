@@ -156,25 +156,37 @@ type SearchOptions struct {
 	// Count is the page size to use when q.Count < 0 (the server's default); the store may
 	// cap it. Zero means the store's default.
 	Count int
-	// Compartment, when set, restricts results to resources in the compartment of Type/ID:
-	// a resource of type T matches when one of its reference entries (KindValue) of the
-	// params Params[T] has System == Type and Value == ID (plus the compartment owner itself
-	// when IncludeOwner). Types without params are not in the compartment.
+	// Compartment, when set, restricts results to resources in the compartment of Type/ID
+	// for one of the IDs: a resource of type T matches when one of its reference entries
+	// (KindValue) of the params Params[T] has System == Type and Value in IDs (plus the
+	// compartment owners themselves when IncludeOwner). Types without params are not in the
+	// compartment.
 	Compartment *Compartment
-	// Visible, when set, decides whether the caller may see a resource (see the search
-	// backends' documentation).
+	// Visible, when set, decides whether the caller may see a resource. The store does not
+	// leave out the page's matches it refuses (the caller decides those, with its own
+	// bookkeeping) but follows _include and _revinclude only from and to resources it
+	// accepts, and reports in SearchPage.NextVisible whether the next page's first match is
+	// one it accepts. It is called on the request's goroutine.
 	Visible func(fhir.Resource) bool
 }
 
-// Compartment is a compartment (R4 CompartmentDefinition) instance: Patient/123 with the
-// reference parameters that put each resource type in it.
+// Compartment is a compartment (R4 CompartmentDefinition) instance, Patient/123, with the
+// reference parameters that put each resource type in it; or the union of several such
+// instances of one type (a facility's roster: Patient/123, Patient/456, …).
 type Compartment struct {
-	Type, ID string
+	Type string
+	// IDs are the owners' ids; none means an empty compartment. A backend may refuse a
+	// list too long to run as one query (a fhir.Error with code too-costly).
+	IDs []string
 	// Params maps a resource type to its parameters that link it to the compartment owner
 	// ("Observation": {"subject", "performer"}).
 	Params map[string][]string
-	// IncludeOwner adds the owner resource (Patient/123 itself).
+	// IncludeOwner adds the owner resources (Patient/123 itself).
 	IncludeOwner bool
+	// Narrowing says that the compartment is not part of the query but the part of the
+	// tenant a caller may see (a facility's roster): a cursor stays valid when IDs change
+	// between pages (a child joined or left the roster), as the keyset paging allows.
+	Narrowing bool
 }
 
 // SearchPage is one page of search results.
@@ -192,7 +204,8 @@ type SearchPage struct {
 	// same query), "" at the end.
 	Next string
 	// NextVisible, when Next is set, reports whether the first match of the next page passes
-	// SearchOptions.Visible.
+	// SearchOptions.Visible (true without Visible). When it is false the caller reads on to
+	// learn whether a match it may see follows.
 	NextVisible bool
 }
 

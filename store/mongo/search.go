@@ -106,13 +106,14 @@ func (s *Store) Search(ctx context.Context, tenant string, q *search.Query, opts
 			c.Keys[i] = last.sortValue(k)
 		}
 		page.Next = searchcursor.Encode(key, scope, c)
+		page.NextVisible = opts.Visible == nil || opts.Visible(rows[count].resource())
 		rows = rows[:count]
 	}
 	for _, r := range rows {
 		page.Resources = append(page.Resources, r.resource())
 	}
 	if withIx {
-		if page.Included, err = b.includes(q, rows); err != nil {
+		if page.Included, err = b.includes(q, rows, opts.Visible); err != nil {
 			return page, err
 		}
 	}
@@ -285,7 +286,11 @@ func (b *builder) filter(q *search.Query, opts store.SearchOptions) (plan, error
 	var extra bson.A
 	if cp := opts.Compartment; cp != nil {
 		inScope := func(typ string) bool { return len(types) == 0 || slices.Contains(types, typ) }
-		extra = append(extra, compartment(cp, inScope))
+		c, err := compartment(cp, inScope)
+		if err != nil {
+			return plan{}, err
+		}
+		extra = append(extra, c)
 	}
 	return b.plan(types, q.Type, q.Clauses, extra)
 }
@@ -796,9 +801,13 @@ func (b *builder) has(c *search.Clause, typ string) (bson.D, error) {
 	return or(ds...), nil
 }
 
+// maxCompartmentKeys bounds the reference keys of one compartment condition (owners times
+// parameters): a facility roster of thousands of children is far below it.
+const maxCompartmentKeys = 250_000
+
 // compartment is the condition of a compartment: a reference key of one of the type's
-// compartment parameters naming the owner (or the owner itself).
-func compartment(cp *store.Compartment, inScope func(string) bool) bson.D {
+// compartment parameters naming an owner (or an owner itself).
+func compartment(cp *store.Compartment, inScope func(string) bool) (bson.D, error) {
 	types := make([]string, 0, len(cp.Params))
 	for typ := range cp.Params {
 		types = append(types, typ)
@@ -809,23 +818,33 @@ func compartment(cp *store.Compartment, inScope func(string) bool) bson.D {
 		if !inScope(typ) || len(cp.Params[typ]) == 0 {
 			continue
 		}
-		var ks []string
+		if n := len(cp.Params[typ]) * len(cp.IDs); n > maxCompartmentKeys {
+			return nil, fhir.Errorf(http.StatusBadRequest, fhir.IssueTooCostly,
+				"a compartment of %d %s resources is more than one query can run", len(cp.IDs), cp.Type)
+		}
+		ks := make([]string, 0, len(cp.Params[typ])*len(cp.IDs))
 		for _, code := range cp.Params[typ] {
-			ks = append(ks, key(code, tagRef, cp.ID, cp.Type))
+			for _, id := range cp.IDs {
+				ks = append(ks, key(code, tagRef, id, cp.Type))
+			}
 		}
 		ds = append(ds, bson.D{{Key: "ty", Value: typ}, {Key: "ik", Value: bson.D{{Key: "$in", Value: ks}}}})
 	}
 	if cp.IncludeOwner && inScope(cp.Type) {
-		ds = append(ds, bson.D{{Key: "ty", Value: cp.Type}, {Key: "id", Value: cp.ID}})
+		ds = append(ds, bson.D{{Key: "ty", Value: cp.Type}, {Key: "id", Value: bson.D{{Key: "$in", Value: cp.IDs}}}})
 	}
-	return or(ds...)
+	return or(ds...), nil
 }
 
 // ---- includes ----
 
 // includes follows q.Include and q.RevInclude from the page's resources (package include).
-func (b *builder) includes(q *search.Query, matches []*resDoc) ([]fhir.Resource, error) {
-	rs, err := include.Follow(q, matches, func(r *resDoc) string { return r.ID }, b.include, b.revInclude)
+func (b *builder) includes(q *search.Query, matches []*resDoc, visible func(fhir.Resource) bool) ([]fhir.Resource, error) {
+	var vis func(*resDoc) bool
+	if visible != nil {
+		vis = func(r *resDoc) bool { return visible(r.resource()) }
+	}
+	rs, err := include.Follow(q, matches, func(r *resDoc) string { return r.ID }, vis, b.include, b.revInclude)
 	out := make([]fhir.Resource, len(rs))
 	for i, r := range rs {
 		out[i] = r.resource()

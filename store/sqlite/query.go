@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -632,6 +633,18 @@ func valueRank(t search.Type, mod search.Modifier, v *search.Value) int {
 
 // compartment returns the test and the driver of opts.Compartment on resource alias r.
 func (b *builder) compartment(cp *store.Compartment, r string, inScope func(string) bool) (test, drv frag) {
+	if len(cp.IDs) == 0 {
+		return fFalse, frag{sql: "SELECT NULL AS rid WHERE 0"}
+	}
+	// owner is the test of column col against the owners' ids: one id is an equality, several
+	// a set read from one JSON argument (any number of ids, one bound parameter).
+	owner := func(col string) frag {
+		if len(cp.IDs) == 1 {
+			return cat(col, " = ", arg{cp.IDs[0]})
+		}
+		ids, _ := json.Marshal(cp.IDs)
+		return cat(col, " IN (SELECT value FROM json_each(", arg{string(ids)}, "))")
+	}
 	var pids []int64
 	var tests, drvs []frag
 	types := make([]string, 0, len(cp.Params))
@@ -651,10 +664,10 @@ func (b *builder) compartment(cp *store.Compartment, r string, inScope func(stri
 			if strings.HasPrefix(code, "_") { // a common parameter: its pid is every type's
 				x := b.alias("x")
 				tests = append(tests, cat("(", r, ".type = ", arg{typ}, " AND EXISTS (SELECT 1 FROM sp_str ", x, " WHERE ", x,
-					".rid = ", r, ".rid AND ", x, ".pid = ", arg{pid}, " AND ", x, ".val = ", arg{cp.ID}, " AND ", x, ".sys = ",
+					".rid = ", r, ".rid AND ", x, ".pid = ", arg{pid}, " AND ", owner(x+".val"), " AND ", x, ".sys = ",
 					arg{cp.Type}, " AND ", x, ".txt = ''))"))
 				drvs = append(drvs, cat("SELECT x.rid FROM sp_str x JOIN resource o ON o.rid = x.rid WHERE x.pid = ", arg{pid},
-					" AND x.val = ", arg{cp.ID}, " AND x.sys = ", arg{cp.Type}, " AND x.txt = '' AND o.type = ", arg{typ}))
+					" AND ", owner("x.val"), " AND x.sys = ", arg{cp.Type}, " AND x.txt = '' AND o.type = ", arg{typ}))
 				continue
 			}
 			pids = append(pids, pid)
@@ -663,13 +676,13 @@ func (b *builder) compartment(cp *store.Compartment, r string, inScope func(stri
 	if len(pids) > 0 {
 		x := b.alias("x")
 		tests = append(tests, cat("EXISTS (SELECT 1 FROM sp_str ", x, " WHERE ", x, ".rid = ", r, ".rid AND ", x, ".pid IN (",
-			list(pids), ") AND ", x, ".val = ", arg{cp.ID}, " AND ", x, ".sys = ", arg{cp.Type}, " AND ", x, ".txt = '')"))
-		drvs = append(drvs, cat("SELECT rid FROM sp_str WHERE pid IN (", list(pids), ") AND val = ", arg{cp.ID},
+			list(pids), ") AND ", owner(x+".val"), " AND ", x, ".sys = ", arg{cp.Type}, " AND ", x, ".txt = '')"))
+		drvs = append(drvs, cat("SELECT rid FROM sp_str WHERE pid IN (", list(pids), ") AND ", owner("val"),
 			" AND sys = ", arg{cp.Type}, " AND txt = ''"))
 	}
 	if cp.IncludeOwner && inScope(cp.Type) {
-		tests = append(tests, cat("(", r, ".type = ", arg{cp.Type}, " AND ", r, ".id = ", arg{cp.ID}, ")"))
-		drvs = append(drvs, cat("SELECT rid FROM resource WHERE type = ", arg{cp.Type}, " AND id = ", arg{cp.ID}))
+		tests = append(tests, cat("(", r, ".type = ", arg{cp.Type}, " AND ", owner(r+".id"), ")"))
+		drvs = append(drvs, cat("SELECT rid FROM resource WHERE type = ", arg{cp.Type}, " AND ", owner("id")))
 	}
 	if len(drvs) == 0 {
 		return fFalse, frag{sql: "SELECT NULL AS rid WHERE 0"}

@@ -78,13 +78,14 @@ func (s *Store) Search(ctx context.Context, tenant string, q *search.Query, opts
 		}
 		last := count - 1
 		page.Next = searchcursor.Encode(key, scope, cursor{Rid: rows[last].rid, Keys: keys[last]})
+		page.NextVisible = opts.Visible == nil || opts.Visible(rows[count].res)
 		rows = rows[:count]
 	}
 	for _, r := range rows {
 		page.Resources = append(page.Resources, r.res)
 	}
 	if len(q.Include) > 0 || len(q.RevInclude) > 0 {
-		if page.Included, err = b.includes(q, rows); err != nil {
+		if page.Included, err = b.includes(q, rows, opts.Visible); err != nil {
 			return page, unavailable("Search", err)
 		}
 	}
@@ -461,8 +462,12 @@ func keysetAfter(sort []search.SortKey, c *cursor) frag {
 // ---- includes ----
 
 // includes follows q.Include and q.RevInclude from the page's resources (package include).
-func (b *builder) includes(q *search.Query, matches []row) ([]fhir.Resource, error) {
-	rs, err := include.Follow(q, matches, func(r row) string { return r.res.Type + "/" + r.res.ID }, b.include, b.revInclude)
+func (b *builder) includes(q *search.Query, matches []row, visible func(fhir.Resource) bool) ([]fhir.Resource, error) {
+	var vis func(row) bool
+	if visible != nil {
+		vis = func(r row) bool { return visible(r.res) }
+	}
+	rs, err := include.Follow(q, matches, func(r row) string { return r.res.Type + "/" + r.res.ID }, vis, b.include, b.revInclude)
 	out := make([]fhir.Resource, len(rs))
 	for i, r := range rs {
 		out[i] = r.res

@@ -131,7 +131,17 @@ func testSearchOracle(t *testing.T, s store.Store) {
 			owner := []string{"Patient", "Patient", "Encounter", "Practitioner"}[r.IntN(4)]
 			if ids := c.order[owner]; len(ids) > 0 && (q.Type == "" || slices.Contains(search.CompartmentTypes(owner), q.Type)) {
 				params, _ := search.Compartment(owner)
-				opts.Compartment = &store.Compartment{Type: owner, ID: ids[r.IntN(len(ids))], Params: params, IncludeOwner: r.IntN(2) == 0}
+				// one owner, or several (a facility roster): none, one or a few
+				owners := []string{ids[r.IntN(len(ids))]}
+				if r.IntN(3) == 0 {
+					owners = nil
+					for range r.IntN(4) {
+						owners = append(owners, ids[r.IntN(len(ids))])
+					}
+					slices.Sort(owners)
+					owners = slices.Compact(owners)
+				}
+				opts.Compartment = &store.Compartment{Type: owner, IDs: owners, Params: params, IncludeOwner: r.IntN(2) == 0}
 				feats = append(feats, "compartment")
 				if r.IntN(2) == 0 && q.Type == "" {
 					q.Clauses = nil // $everything

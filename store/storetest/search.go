@@ -388,7 +388,7 @@ func testSearchCompartment(t *testing.T, s store.Store) {
 	} {
 		q := mustQuery(t, tc.typ, tc.q)
 		q.Count = 2
-		opts := store.SearchOptions{Compartment: &store.Compartment{Type: "Patient", ID: "p1", Params: params, IncludeOwner: tc.owner}}
+		opts := store.SearchOptions{Compartment: &store.Compartment{Type: "Patient", IDs: []string{"p1"}, Params: params, IncludeOwner: tc.owner}}
 		got, _ := searchAll(t, s, "misato", q, opts)
 		if gk := strings.Join(sortedKeys(got), " "); gk != tc.want {
 			t.Errorf("Patient/p1/%s?%s (owner %v): %s, want %s", tc.typ, tc.q, tc.owner, gk, tc.want)
@@ -423,7 +423,7 @@ func testSearchIsolation(t *testing.T, s store.Store) {
 		q := mustQuery(t, tc.typ, tc.q)
 		var opts store.SearchOptions
 		if tc.comp {
-			opts.Compartment = &store.Compartment{Type: "Patient", ID: "p2", Params: params}
+			opts.Compartment = &store.Compartment{Type: "Patient", IDs: []string{"p2"}, Params: params}
 		}
 		got, inc := searchAll(t, s, "misato", q, opts)
 		all := sortedKeys(got)

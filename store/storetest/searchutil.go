@@ -176,7 +176,7 @@ func (c *corpus) match(q *search.Query, comp *store.Compartment) ([]string, erro
 
 // inCompartment is the brute-force compartment membership of store.SearchOptions.
 func inCompartment(comp *store.Compartment, typ, id string, v any) (bool, error) {
-	if comp.IncludeOwner && typ == comp.Type && id == comp.ID {
+	if comp.IncludeOwner && typ == comp.Type && slices.Contains(comp.IDs, id) {
 		return true, nil
 	}
 	for _, code := range comp.Params[typ] {
@@ -189,7 +189,7 @@ func inCompartment(comp *store.Compartment, typ, id string, v any) (bool, error)
 			return false, err
 		}
 		for _, e := range es {
-			if e.Kind == search.KindValue && e.System == comp.Type && e.Value == comp.ID {
+			if e.Kind == search.KindValue && e.System == comp.Type && slices.Contains(comp.IDs, e.Value) {
 				return true, nil
 			}
 		}

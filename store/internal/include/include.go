@@ -14,15 +14,20 @@ const (
 // Follow returns the resources that q.Include and q.RevInclude bring in from matches and, for
 // the :iterate ones, from what they bring in, MaxIterate rounds, at most MaxIncluded, each once
 // and never one of the matches. key identifies a resource (type and id); include and revInclude
-// return the resources one Include brings in from a set of resources.
-func Follow[R any](q *search.Query, matches []R, key func(R) string,
+// return the resources one Include brings in from a set of resources. visible, when not nil,
+// is the caller's view: nothing is followed from a match or an included resource it refuses,
+// and what it refuses is not brought in (so an include never tells of a hidden resource).
+func Follow[R any](q *search.Query, matches []R, key func(R) string, visible func(R) bool,
 	include, revInclude func(search.Include, []R) ([]R, error)) ([]R, error) {
 	seen := map[string]bool{}
+	var from []R
 	for _, m := range matches {
 		seen[key(m)] = true
+		if visible == nil || visible(m) {
+			from = append(from, m)
+		}
 	}
 	var out []R
-	from := matches
 	for round := 0; round <= MaxIterate && len(from) > 0 && len(out) < MaxIncluded; round++ {
 		var next []R
 		for _, dir := range []struct {
@@ -43,6 +48,9 @@ func Follow[R any](q *search.Query, matches []R, key func(R) string,
 						continue
 					}
 					seen[k] = true
+					if visible != nil && !visible(r) {
+						continue
+					}
 					out = append(out, r)
 					next = append(next, r)
 				}

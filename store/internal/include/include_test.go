@@ -34,7 +34,7 @@ func TestFollow(t *testing.T) {
 		{"iterate on one only: it follows what the other brought in", []search.Include{{Iterate: true}}, []search.Include{{}}, []int{2, 101, 3, 102, 4, 103, 5, 104}},
 	} {
 		q := &search.Query{Include: tc.inc, RevInclude: tc.rev}
-		got, err := Follow(q, []int{1}, key, chainFollow(1), chainFollow(100))
+		got, err := Follow(q, []int{1}, key, nil, chainFollow(1), chainFollow(100))
 		if err != nil || !slices.Equal(got, tc.want) {
 			t.Errorf("%s: %v, %v; want %v", tc.name, got, err, tc.want)
 		}
@@ -47,14 +47,27 @@ func TestFollow(t *testing.T) {
 		}
 		return out, nil
 	}
-	got, _ := Follow(&search.Query{Include: []search.Include{{}}}, []int{1}, key, many, many)
+	got, _ := Follow(&search.Query{Include: []search.Include{{}}}, []int{1}, key, nil, many, many)
 	if len(got) != MaxIncluded {
 		t.Errorf("bounded: %d included, want %d", len(got), MaxIncluded)
 	}
 	// An error stops the rounds.
 	boom := errors.New("boom")
 	fail := func(search.Include, []int) ([]int, error) { return nil, boom }
-	if _, err := Follow(&search.Query{RevInclude: []search.Include{{}}}, []int{1}, key, chainFollow(1), fail); !errors.Is(err, boom) {
+	if _, err := Follow(&search.Query{RevInclude: []search.Include{{}}}, []int{1}, key, nil, chainFollow(1), fail); !errors.Is(err, boom) {
 		t.Errorf("error: %v, want boom", err)
+	}
+	// The caller's view: nothing from or to what it refuses, so a hidden match brings in
+	// nothing and a hidden resource is neither included nor followed on (:iterate).
+	odd := func(n int) bool { return n%2 == 1 }
+	it := &search.Query{Include: []search.Include{{Iterate: true}}}
+	if got, _ := Follow(it, []int{1}, key, odd, chainFollow(2), chainFollow(100)); !slices.Equal(got, []int{3, 5, 7, 9}) {
+		t.Errorf("visible, odd: %v, want [3 5 7 9]", got)
+	}
+	if got, _ := Follow(it, []int{1}, key, odd, chainFollow(1), chainFollow(100)); len(got) != 0 {
+		t.Errorf("visible: 2 is hidden, so nothing follows from it: %v", got)
+	}
+	if got, _ := Follow(it, []int{2, 3}, key, odd, chainFollow(2), chainFollow(100)); !slices.Equal(got, []int{5, 7, 9, 11}) {
+		t.Errorf("visible: hidden match 2 brings in nothing: %v, want [5 7 9 11]", got)
 	}
 }

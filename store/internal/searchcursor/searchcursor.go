@@ -45,7 +45,11 @@ func Scope(tenant string, q *search.Query, opts store.SearchOptions) string {
 	}
 	if cp := opts.Compartment; cp != nil {
 		params, _ := json.Marshal(cp.Params) // map keys are sorted
-		fmt.Fprintf(&b, "\x00%s/%s/%v/%s", cp.Type, cp.ID, cp.IncludeOwner, params)
+		ids := fmt.Sprintf("%q", cp.IDs)
+		if cp.Narrowing {
+			ids = "narrowing"
+		}
+		fmt.Fprintf(&b, "\x00%s/%s/%v/%s", cp.Type, ids, cp.IncludeOwner, params)
 	}
 	return b.String()
 }
