@@ -62,9 +62,12 @@ type Checkpointer struct {
 	reported map[string]string     // per tenant: the last refusal logged (each is logged once)
 }
 
-// Defaults of a Checkpointer.
+// Defaults of a Checkpointer. A checkpoint is a write to the town's store, and on SQLite
+// every write makes each reading connection drop its page cache: at 10,000 entries, a town
+// serving 5,000 audited reads a second lost a third of its read throughput to checkpoints
+// (docs/benchmarks.md). The interval is what bounds the window in a busy town.
 const (
-	DefaultEvery    = 10000
+	DefaultEvery    = 1_000_000
 	DefaultInterval = 5 * time.Minute
 )
 
