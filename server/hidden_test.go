@@ -92,25 +92,28 @@ var callers = []struct {
 	name    string
 	c       auth.DevClaims
 	onMongo bool // among the few that run random queries on MongoDB by default
+	// sqliteOnly: a variant of another caller's role (staff, facility, vendor), left out on
+	// MongoDB by default to keep make test short.
+	sqliteOnly bool
 }{
-	{"StaffWithoutV", auth.DevClaims{Subject: "staff", Role: auth.RoleMunicipalStaff, Scope: "user/*.cruds"}, false},
-	{"MunicipalAdmin", auth.DevClaims{Subject: "admin", Role: auth.RoleMunicipalAdmin, Scope: "user/*.cruds"}, false},
-	{"Nursery", auth.DevClaims{Subject: "nursery", Role: auth.RoleFacility, Facility: "Organization/nursery-1", FacilityKind: auth.FacilityNursery, Scope: "system/*.cruds"}, true},
-	{"ChildGuidanceCentre", auth.DevClaims{Subject: "jisou", Role: auth.RoleFacility, Facility: "Organization/jisou", FacilityKind: auth.FacilityChildGuidance, Scope: "system/*.cruds"}, false},
-	{"VendorBoundToNursery", auth.DevClaims{Subject: "vendor", Role: auth.RoleVendorSystem, Facility: "Organization/nursery-1", Scope: "system/*.cruds"}, false},
-	{"VendorSystem", auth.DevClaims{Subject: "vendor-all", Role: auth.RoleVendorSystem, Scope: "system/*.cruds"}, false},
-	{"PatientApp", auth.DevClaims{Subject: "parent", Role: auth.RoleVendorSystem, Patient: "p2", Scope: "patient/*.cruds"}, false},
-	{"RestrictedScope", auth.DevClaims{Subject: "weights", Role: auth.RoleMunicipalStaff, Scope: "user/Observation.cruds?code=http://loinc.org|29463-7 user/Patient.cruds"}, false},
-	{"Auditor", auth.DevClaims{Subject: "auditor", Role: auth.RoleAuditor, Scope: "user/*.rs"}, false},
-	{"Researcher", auth.DevClaims{Subject: "research", Role: auth.RoleResearcher, Scope: "user/*.rs"}, false},
+	{"StaffWithoutV", auth.DevClaims{Subject: "staff", Role: auth.RoleMunicipalStaff, Scope: "user/*.cruds"}, false, true},
+	{"MunicipalAdmin", auth.DevClaims{Subject: "admin", Role: auth.RoleMunicipalAdmin, Scope: "user/*.cruds"}, false, false},
+	{"Nursery", auth.DevClaims{Subject: "nursery", Role: auth.RoleFacility, Facility: "Organization/nursery-1", FacilityKind: auth.FacilityNursery, Scope: "system/*.cruds"}, true, false},
+	{"ChildGuidanceCentre", auth.DevClaims{Subject: "jisou", Role: auth.RoleFacility, Facility: "Organization/jisou", FacilityKind: auth.FacilityChildGuidance, Scope: "system/*.cruds"}, false, true},
+	{"VendorBoundToNursery", auth.DevClaims{Subject: "vendor", Role: auth.RoleVendorSystem, Facility: "Organization/nursery-1", Scope: "system/*.cruds"}, false, true},
+	{"VendorSystem", auth.DevClaims{Subject: "vendor-all", Role: auth.RoleVendorSystem, Scope: "system/*.cruds"}, false, false},
+	{"PatientApp", auth.DevClaims{Subject: "parent", Role: auth.RoleVendorSystem, Patient: "p2", Scope: "patient/*.cruds"}, false, false},
+	{"RestrictedScope", auth.DevClaims{Subject: "weights", Role: auth.RoleMunicipalStaff, Scope: "user/Observation.cruds?code=http://loinc.org|29463-7 user/Patient.cruds"}, false, false},
+	{"Auditor", auth.DevClaims{Subject: "auditor", Role: auth.RoleAuditor, Scope: "user/*.rs"}, false, false},
+	{"Researcher", auth.DevClaims{Subject: "research", Role: auth.RoleResearcher, Scope: "user/*.rs"}, false, false},
 }
 
 // TestHiddenResourcesChangeNoAnswer is the attack matrix and the property test at once: for
 // every kind of caller, on both backends, the named side doors (sideDoors), then random
 // reads, then the named conditional writes, each sent to both towns, must be answered alike.
 // One town holds the universe for every caller; each caller has a town of its own with what
-// it may see. On MongoDB (FerretDB, an order of magnitude slower) every caller goes through
-// the named side doors but only a few run random queries, fewer of them, and the writes, unless
+// it may see. On MongoDB (FerretDB, an order of magnitude slower) one caller of each role goes
+// through the named side doors but only a few run random queries, fewer of them, and the writes, unless
 // KODOMOHUB_TEST_HIDDEN_QUERIES sets the number of random queries for every caller on both
 // backends (make test-hidden).
 func TestHiddenResourcesChangeNoAnswer(t *testing.T) {
@@ -130,6 +133,9 @@ func TestHiddenResourcesChangeNoAnswer(t *testing.T) {
 			}
 			u := newUniverse(t, b.open(t))
 			for i, c := range callers {
+				if b.name == "MongoDB" && c.sqliteOnly && os.Getenv("KODOMOHUB_TEST_HIDDEN_QUERIES") == "" {
+					continue
+				}
 				t.Run(c.name, func(t *testing.T) {
 					tt := u.townFor(t, "misato", fmt.Sprintf("k-%d", i), c.c)
 					for _, d := range sideDoors {

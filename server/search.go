@@ -345,6 +345,40 @@ func (rc *reqContext) visibleTotal(q *search.Query, comp *store.Compartment, tot
 	return max(total-page.Total, 0), nil
 }
 
+// allowedIncludes are the _include and _revinclude of q the caller may get anything from:
+// an _include whose target types, or a _revinclude whose type, it may read none of is left
+// out, and counted as withheld in the request's audit record. That depends on the caller's
+// scopes and role alone, so leaving it out tells nothing of the data, and the store does
+// not follow references to resources that could never be shown.
+func (rc *reqContext) allowedIncludes(q *search.Query) (inc, rev []search.Include) {
+	readable := func(t string) bool { return rc.view.Decide(auth.OpRead, auth.Type(t)).Allowed }
+	for _, in := range q.Include {
+		var targets []string
+		switch {
+		case in.Target != "":
+			targets = []string{in.Target}
+		case in.Param != nil && !slices.Contains(in.Param.Targets, "Resource"):
+			targets = in.Param.Targets
+		default:
+			inc = append(inc, in) // every type, or every reference parameter: decided per resource
+			continue
+		}
+		if slices.ContainsFunc(targets, readable) {
+			inc = append(inc, in)
+		} else {
+			rc.audit.withheld()
+		}
+	}
+	for _, in := range q.RevInclude {
+		if readable(in.Type) {
+			rev = append(rev, in)
+		} else {
+			rc.audit.withheld()
+		}
+	}
+	return inc, rev
+}
+
 // storeQuery is q as the store runs it for the caller: a system-level search narrowed to the
 // types the caller may search, chains and _has resolved over what the caller may see, and a
 // scope's restriction added. empty reports that nothing can match (a chain that selects
@@ -370,6 +404,7 @@ func (rc *reqContext) storeQuery(q *search.Query) (sq *search.Query, empty bool,
 			}
 		}
 	}
+	sq.Include, sq.RevInclude = rc.allowedIncludes(q)
 	if sq.Clauses, empty, err = rc.resolveClauses(q.Type, q.Clauses); err != nil || empty {
 		return sq, empty, err
 	}

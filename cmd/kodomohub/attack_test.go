@@ -473,6 +473,8 @@ func attackMatrix(t *testing.T, h *hub) {
 		{"chain into an unscoped type", "misato", status(403, "GET", "/misato/fhir/Observation?subject:Patient.name=山田", hospitalTok, "")},
 		{"_has into an unscoped type", "misato", status(403, "GET", "/misato/fhir/Observation?_has:DiagnosticReport:result:status=final", hospitalTok, "")},
 		{"_include of an unscoped type", "misato", withheld("GET", "/misato/fhir/Observation?_include=Observation:subject", hospitalTok, "Patient/p1", "Patient/p2")},
+		{"_revinclude of an unscoped type", "misato", withheld("GET", "/misato/fhir/Observation?_revinclude=Provenance:target", hospitalTok)},
+		{"nursery _revinclude of off-roster and labelled records", "misato", withheld("GET", "/misato/fhir/Patient?_revinclude=Observation:subject", nursery, "Observation/o2", "Observation/o3", "Patient/p2")},
 		{"staff writes to the append-only audit trail", "misato", status(405, "POST", "/misato/fhir/AuditEvent", staff, `{"resourceType":"AuditEvent"}`)},
 		// The facility roster and sensitive labels.
 		{"nursery reads an off-roster child's observation", "misato", status(404, "GET", "/misato/fhir/Observation/o2", nursery, "")},
