@@ -439,37 +439,45 @@ func testOutboxKilled(t *testing.T, open Opener) {
 
 func testOutboxTakeover(t *testing.T, open Opener) {
 	clock := newFakeClock()
-	s1 := obOpen(t, open, clock.Now)
-	obTenant(t, s1, "misato")
-	evs := obCommit(t, s1, "misato", "p", 6)
-	s2 := obOpen(t, open, clock.Now)
-	var h handled
-	lb := newLoop(t, s2, "B", clock.Now, h.recorder("B", nil), nil)
-	la := newLoop(t, s1, "A", clock.Now, h.recorder("A", func(_ string, e store.Event) error {
-		if e.Seq == evs[1].Seq {
-			// A's handler outlives A's lease (a stalled process), and B takes over meanwhile.
-			clock.Add(2 * time.Minute)
-			if n := drain(t, lb); n != 5 {
-				t.Errorf("B handled %d events after taking over, want 5", n)
+	s1, s2 := obOpen(t, open, clock.Now), obOpen(t, open, clock.Now)
+	// A stalls in the handler of its second event, past its lease, and B takes over meanwhile.
+	// With an ack after each event A finds its next ack refused; with one ack a batch, its
+	// check of the lease before the next event: either way it handles nothing more.
+	for _, c := range []struct {
+		tenant   string
+		ackEvery int
+		acked    int // events A acknowledged before it stalled
+	}{{"misato", 1, 1}, {"kawajima", 10, 0}} {
+		obTenant(t, s1, c.tenant)
+		evs := obCommit(t, s1, c.tenant, "p", 6)
+		var h handled
+		a, b := "A"+c.tenant, "B"+c.tenant
+		lb := newLoop(t, s2, b, clock.Now, h.recorder(b, nil), nil)
+		la := newLoop(t, s1, a, clock.Now, h.recorder(a, func(_ string, e store.Event) error {
+			if e.Seq == evs[1].Seq {
+				clock.Add(2 * time.Minute)
+				if n := drain(t, lb); n != 6-c.acked {
+					t.Errorf("%s: B handled %d events after taking over, want %d", c.tenant, n, 6-c.acked)
+				}
 			}
+			return nil
+		}), func(cfg *outbox.Config) { cfg.AckEvery = c.ackEvery })
+		p, err := la.Pass(obCtx)
+		if err != nil {
+			t.Fatal(err)
 		}
-		return nil
-	}), func(c *outbox.Config) { c.AckEvery = 1 })
-	p, err := la.Pass(obCtx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := h.of("A", "misato"); !slices.Equal(got, seqs(evs[:2])) || p.Handled != 2 {
-		t.Fatalf("A handled %v (%d): want %v, and nothing after B took over", got, p.Handled, seqs(evs[:2]))
-	}
-	if got := h.of("B", "misato"); !slices.Equal(got, seqs(evs[1:])) {
-		t.Fatalf("B handled %v, want %v: from A's last acknowledgement", got, seqs(evs[1:]))
-	}
-	if l := mustReadLease(t, s1, "misato", "test"); l.Position != evs[5].Seq {
-		t.Fatalf("position %d, want %d: A's refused acknowledgement moved it", l.Position, evs[5].Seq)
-	}
-	if n := drain(t, la); n != 0 {
-		t.Fatalf("A handled %d events again after B caught up", n)
+		if got := h.of(a, c.tenant); !slices.Equal(got, seqs(evs[:2])) || p.Handled != 2 {
+			t.Fatalf("%s: A handled %v (%d): want %v, and nothing after B took over", c.tenant, got, p.Handled, seqs(evs[:2]))
+		}
+		if got := h.of(b, c.tenant); !slices.Equal(got, seqs(evs[c.acked:])) {
+			t.Fatalf("%s: B handled %v, want %v: from A's last acknowledgement", c.tenant, got, seqs(evs[c.acked:]))
+		}
+		if l := mustReadLease(t, s1, c.tenant, "test"); l.Position != evs[5].Seq {
+			t.Fatalf("%s: position %d, want %d", c.tenant, l.Position, evs[5].Seq)
+		}
+		if n := drain(t, la); n != 0 {
+			t.Fatalf("%s: A handled %d events again after B caught up", c.tenant, n)
+		}
 	}
 }
 
