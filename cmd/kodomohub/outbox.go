@@ -18,7 +18,9 @@ import (
 // what they handled and releasing their leases.
 func startOutbox(ctx context.Context, st store.Store, log *slog.Logger) (*prometheus.Registry, func(), error) {
 	changes := &outbox.Changes{}
-	loop, err := outbox.New(outbox.Config{Store: st, Handler: changes, Name: outbox.ChangesName, Log: log})
+	// Batches of 1000: counting costs nothing, and each batch is one acknowledgement, a write
+	// that SQLite's writer takes between commits.
+	loop, err := outbox.New(outbox.Config{Store: st, Handler: changes, Name: outbox.ChangesName, Batch: 1000, Log: log})
 	if err != nil {
 		return nil, nil, err
 	}
