@@ -50,8 +50,9 @@ type Config struct {
 	// LeaseTTL is how long a claim or renewal holds a tenant's lease (default 30 s): how long
 	// the tenant's events wait when this process dies while holding it.
 	LeaseTTL time.Duration
-	// Batch is the number of events read at once (default 100); AckEvery the number of
-	// events handled between acknowledgements within a batch (default Batch).
+	// Batch is the number of events read at once (default 100; both backends return at most
+	// 10,000); AckEvery the number of events handled between acknowledgements within a batch
+	// (default Batch): at most that many are handled again after a crash.
 	Batch, AckEvery int
 	// Poll is how often Run looks for new events and tenants when idle (default 1 s; less
 	// than LeaseTTL/2, so that a lease held during a backoff is renewed in time).
@@ -329,8 +330,10 @@ func (l *Loop) consume(ctx context.Context, tenant string, p *Progress) error {
 	return nil
 }
 
-// keep renews a held lease when less than half of its ttl is left. When the lease was lost,
-// or someone else moved the position past what this loop acknowledged, it is no longer held.
+// keep renews a held lease when less than half of its ttl is left. When the lease was lost it
+// is no longer held; when another owner held it meanwhile and moved the position past what this
+// loop acknowledged, st.lease has the new position (the caller drops what it read) and the
+// failure state is cleared.
 func (l *Loop) keep(ctx context.Context, tenant string, st *tenantState, now time.Time) error {
 	if st.lease.Until.Sub(now) >= l.cfg.LeaseTTL/2 {
 		return nil
