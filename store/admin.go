@@ -277,25 +277,45 @@ type Records interface {
 // them, from Position (the last Seq it acknowledged).
 type Lease struct {
 	Consumer, Owner string
-	Until           time.Time
-	Position        int64
+	// Until is when the lease runs out (the lease is held while Until is after the store's
+	// clock); a released lease has an Until in the past, a lease never claimed the zero time.
+	Until    time.Time
+	Position int64
 }
 
 // Leases let several hub processes share the consumption of change events: for each
 // (tenant, consumer) one owner at a time holds a lease, processes events from the
 // acknowledged position and acknowledges them; when it dies, another owner takes over once
 // the lease expires and continues from the last acknowledged event (at-least-once delivery).
+// Package outbox runs consumers on them (its package documentation gives the whole protocol).
+//
 // A lease whose events are never acknowledged is also a lock shared by every process using the
-// store (the server's conditional writes take one per stripe of their criteria).
+// store (the conditional writes take one per stripe of their criteria): ClaimLease takes it
+// without reading events. The clock is the store's (its Options.Now, to the millisecond): the
+// processes sharing a store must agree on the time to well within a ttl. Consumer names are
+// the caller's; package outbox keeps to names without "/" so that they never meet the locks'
+// ("conditional/N").
 type Leases interface {
-	// ClaimEvents takes or renews the lease of (tenant, consumer) for owner until now+ttl,
-	// when it is free, expired or already owner's, and returns it with up to limit events
-	// after its Position, in Seq order. ErrLeaseHeld when another owner holds it.
+	// ClaimLease takes or renews the lease of (tenant, consumer) for owner until now+ttl, when
+	// it is free, expired or already owner's, and returns it; Position is the last
+	// acknowledged Seq (0 for a consumer never acknowledged). It reads no events: it is the
+	// renewal of a consumer at work and the claim of a lock. ErrLeaseHeld when another owner
+	// holds an unexpired lease, ErrNotFound for an unknown tenant; an empty owner is refused.
+	ClaimLease(ctx context.Context, tenant, consumer, owner string, ttl time.Duration) (Lease, error)
+	// ClaimEvents is ClaimLease followed by Events(tenant, lease.Position, limit): the lease
+	// with up to limit events after its Position, in Seq order.
 	ClaimEvents(ctx context.Context, tenant, consumer, owner string, ttl time.Duration, limit int) (Lease, []Event, error)
+	// ReadLease returns the lease of (tenant, consumer) as stored, without claiming or
+	// changing it: who holds it until when, and the acknowledged position. A consumer never
+	// claimed is the zero Lease with Consumer set. ErrNotFound for an unknown tenant. It is a
+	// read: a consumer looks before it claims, so that an idle or refused consumer writes
+	// nothing.
+	ReadLease(ctx context.Context, tenant, consumer string) (Lease, error)
 	// AckEvents moves the position of (tenant, consumer) to seq (never backwards) when owner
-	// still holds an unexpired lease; ErrLeaseHeld otherwise, and nothing changes.
+	// still holds an unexpired lease; ErrLeaseHeld otherwise, and nothing changes. It does not
+	// renew the lease. The position is durable: it survives the process and the store handle.
 	AckEvents(ctx context.Context, tenant, consumer, owner string, seq int64) error
 	// ReleaseLease ends owner's lease so that another owner can claim it at once (a no-op
-	// when owner does not hold it).
+	// when owner does not hold it); the position stays.
 	ReleaseLease(ctx context.Context, tenant, consumer, owner string) error
 }

@@ -77,12 +77,12 @@ func TestServeNeedsPublicURLOffLoopback(t *testing.T) {
 	if _, err := parseArgs(fs, []string{"--auth", "oidc"}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := newServer(context.Background(), nil, &f, slog.New(slog.DiscardHandler), io.Discard, "0.0.0.0:8080")
+	_, err := newServer(context.Background(), nil, &f, slog.New(slog.DiscardHandler), io.Discard, "0.0.0.0:8080", nil)
 	if err == nil || !strings.Contains(err.Error(), "--public-url") {
 		t.Fatalf("err %v, want --public-url required", err)
 	}
 	f.publicURL = "https://hub.example.lg.jp"
-	_, err = newServer(context.Background(), nil, &f, slog.New(slog.DiscardHandler), io.Discard, "0.0.0.0:8080")
+	_, err = newServer(context.Background(), nil, &f, slog.New(slog.DiscardHandler), io.Discard, "0.0.0.0:8080", nil)
 	if err == nil || strings.Contains(err.Error(), "--public-url") {
 		t.Fatalf("err %v: with a public URL the next complaint is the missing issuers", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kodomohub/kodomohub/auth"
 	"github.com/kodomohub/kodomohub/conformance"
@@ -235,7 +236,12 @@ func serve(ctx context.Context, st store.Store, f *serveFlags, log *slog.Logger,
 		return err
 	}
 	defer ln.Close()
-	srv, err := newServer(ctx, st, f, log, stdout, ln.Addr().String())
+	metrics, stopOutbox, err := startOutbox(ctx, st, log) // outbox.go
+	if err != nil {
+		return err
+	}
+	defer stopOutbox()
+	srv, err := newServer(ctx, st, f, log, stdout, ln.Addr().String(), metrics)
 	if err != nil {
 		return err
 	}
@@ -277,8 +283,8 @@ func serve(ctx context.Context, st store.Store, f *serveFlags, log *slog.Logger,
 // newServer wires the server: authentication (the configured people's tokens and the hub's
 // own backend-services tokens), the access policy with the roster kept in the store, the
 // audit trail and the token endpoint. addr is the address listened on, the public base when
-// --public-url is not set.
-func newServer(ctx context.Context, st store.Store, f *serveFlags, log *slog.Logger, stdout io.Writer, addr string) (*server.Server, error) {
+// --public-url is not set; metrics, when set, is the registry /metrics serves.
+func newServer(ctx context.Context, st store.Store, f *serveFlags, log *slog.Logger, stdout io.Writer, addr string, metrics *prometheus.Registry) (*server.Server, error) {
 	// The Host header is never reflected into links outside dev mode: on a loopback address
 	// the listener is the public base; anywhere else the operator must say what it is.
 	base := f.publicURL
@@ -300,7 +306,7 @@ func newServer(ctx context.Context, st store.Store, f *serveFlags, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	return server.New(server.Config{
+	cfg := server.Config{
 		Store:     st,
 		Validator: validator,
 		Auth:      auth.Chain(people, tokens),
@@ -313,7 +319,11 @@ func newServer(ctx context.Context, st store.Store, f *serveFlags, log *slog.Log
 		TrustHost: f.authMode == "dev" && f.publicURL == "",
 		Logger:    log,
 		Version:   version,
-	}), nil
+	}
+	if metrics != nil {
+		cfg.Registerer, cfg.Gatherer = metrics, metrics
+	}
+	return server.New(cfg), nil
 }
 
 // authenticator builds the configured authentication. Dev mode refuses non-loopback

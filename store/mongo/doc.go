@@ -238,11 +238,12 @@
 //
 // # Leases
 //
-// A lease is one document per (tenant, consumer). ClaimEvents is a findOneAndUpdate with
+// A lease is one document per (tenant, consumer). ClaimLease is a findOneAndUpdate with
 // upsert, filtered on {_id, $or: [{o: owner}, {u: {$lte: now}}]}, setting o and u = now+ttl
 // (p is 0 on insert): it renews the owner's lease or takes a free or run-out one, and when
 // another owner holds it the filter misses, the upsert's insert meets the existing _id, and
-// the duplicate key is store.ErrLeaseHeld. The events after p come from Events.
+// the duplicate key is store.ErrLeaseHeld. ClaimEvents is ClaimLease and then the events
+// after p, from Events. ReadLease finds the document by _id and changes nothing.
 // AckEvents is an update filtered on {_id, o: owner, u > now} with $max on p (never
 // backwards; no match is ErrLeaseHeld); ReleaseLease sets u to 0 when o is the owner, so
 // the next claim takes it at once, from p. Delivery is at least once: an owner whose lease

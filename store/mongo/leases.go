@@ -30,17 +30,17 @@ func errHeld(tenant, consumer string) error {
 	return fmt.Errorf("store/mongo: lease %s/%s: %w", tenant, consumer, store.ErrLeaseHeld)
 }
 
-// ClaimEvents implements store.Leases. The claim is one findOneAndUpdate of the lease
+// ClaimLease implements store.Leases. The claim is one findOneAndUpdate of the lease
 // document filtered on {owner is the caller, or the lease has run out}, with upsert: when the
 // filter does not match, the upsert's insert meets the document's _id, and the duplicate key
 // says another owner holds it. On FerretDB it runs inside exclusive. The clock is
-// Options.Now, to the millisecond; the events are read afterwards (Events).
-func (s *Store) ClaimEvents(ctx context.Context, tenant, consumer, owner string, ttl time.Duration, limit int) (store.Lease, []store.Event, error) {
+// Options.Now, to the millisecond.
+func (s *Store) ClaimLease(ctx context.Context, tenant, consumer, owner string, ttl time.Duration) (store.Lease, error) {
 	if _, err := s.Tenant(ctx, tenant); err != nil {
-		return store.Lease{}, nil, err
+		return store.Lease{}, err
 	}
 	if owner == "" {
-		return store.Lease{}, nil, fmt.Errorf("store/mongo: ClaimEvents: empty owner")
+		return store.Lease{}, fmt.Errorf("store/mongo: ClaimLease: empty owner")
 	}
 	id := leaseKey(tenant, consumer)
 	var d leaseDoc
@@ -59,16 +59,41 @@ func (s *Store) ClaimEvents(ctx context.Context, tenant, consumer, owner string,
 	})
 	switch {
 	case mongodrv.IsDuplicateKeyError(err):
-		return store.Lease{}, nil, errHeld(tenant, consumer)
+		return store.Lease{}, errHeld(tenant, consumer)
 	case err != nil:
-		return store.Lease{}, nil, driverErr("ClaimEvents", err)
+		return store.Lease{}, driverErr("ClaimLease", err)
 	}
-	l := store.Lease{Consumer: consumer, Owner: d.Owner, Until: time.UnixMilli(d.Until).UTC(), Position: d.Pos}
-	evs, err := s.Events(ctx, tenant, d.Pos, limit)
+	return store.Lease{Consumer: consumer, Owner: d.Owner, Until: time.UnixMilli(d.Until).UTC(), Position: d.Pos}, nil
+}
+
+// ClaimEvents implements store.Leases: ClaimLease, then the events after its position (Events).
+func (s *Store) ClaimEvents(ctx context.Context, tenant, consumer, owner string, ttl time.Duration, limit int) (store.Lease, []store.Event, error) {
+	l, err := s.ClaimLease(ctx, tenant, consumer, owner, ttl)
+	if err != nil {
+		return store.Lease{}, nil, err
+	}
+	evs, err := s.Events(ctx, tenant, l.Position, limit)
 	if err != nil {
 		return store.Lease{}, nil, err
 	}
 	return l, evs, nil
+}
+
+// ReadLease implements store.Leases: a find of the lease document by _id.
+func (s *Store) ReadLease(ctx context.Context, tenant, consumer string) (store.Lease, error) {
+	if _, err := s.Tenant(ctx, tenant); err != nil {
+		return store.Lease{}, err
+	}
+	l := store.Lease{Consumer: consumer}
+	var d leaseDoc
+	switch err := s.leases.FindOne(ctx, bson.D{{Key: "_id", Value: leaseKey(tenant, consumer)}}).Decode(&d); {
+	case errors.Is(err, mongodrv.ErrNoDocuments):
+		return l, nil
+	case err != nil:
+		return store.Lease{}, driverErr("ReadLease", err)
+	}
+	l.Owner, l.Until, l.Position = d.Owner, time.UnixMilli(d.Until).UTC(), d.Pos
+	return l, nil
 }
 
 // AckEvents implements store.Leases: $max on the position, filtered on owner and an unexpired

@@ -277,29 +277,10 @@ func (t *tenantDB) lease(ctx context.Context, consumer string) (l lease, ok bool
 	return l, err == nil, err
 }
 
-// ClaimEvents implements store.Leases. The lease is taken in the writer's transaction; the
-// events are read afterwards from the read pool (they never change once written). The clock
-// is Options.Now, to the millisecond.
+// ClaimEvents implements store.Leases: ClaimLease (leases.go), then the events from the read
+// pool (they never change once written).
 func (s *Store) ClaimEvents(ctx context.Context, tenant, consumer, owner string, ttl time.Duration, limit int) (store.Lease, []store.Event, error) {
-	var got store.Lease
-	err := s.write(ctx, tenant, "ClaimEvents", func(ctx context.Context, t *tenantDB) error {
-		now := t.s.opts.Now().UnixMilli()
-		l, ok, err := t.lease(ctx, consumer)
-		if err != nil {
-			return unavailable("ClaimEvents", err)
-		}
-		if ok && l.owner != owner && l.until > now {
-			return fmt.Errorf("store/sqlite: lease %s: %w", consumer, store.ErrLeaseHeld)
-		}
-		until := now + ttl.Milliseconds()
-		if err := t.exec(ctx, `INSERT INTO lease (consumer, owner, until_ms, pos) VALUES (?, ?, ?, 0)
-			ON CONFLICT (consumer) DO UPDATE SET owner = excluded.owner, until_ms = excluded.until_ms`,
-			consumer, owner, until); err != nil {
-			return unavailable("ClaimEvents", err)
-		}
-		got = store.Lease{Consumer: consumer, Owner: owner, Until: time.UnixMilli(until).UTC(), Position: l.pos}
-		return nil
-	})
+	got, err := s.ClaimLease(ctx, tenant, consumer, owner, ttl)
 	if err != nil {
 		return store.Lease{}, nil, err
 	}

@@ -61,10 +61,10 @@
 //	                                events (store.Leases), until when (0 once released), and the
 //	                                last event seq acknowledged.
 //
-// Once, PutRecord, DeleteRecord, ClaimEvents, AckEvents and ReleaseLease run on the writer
-// (see Writes), each in its own savepoint of the group transaction, so that their check and
-// write are one step for all processes; their reads (GetRecord, ListRecords, the events of a
-// claim) use the read pool. The clock of leases and one-time keys is Options.Now, to the
+// Once, PutRecord, DeleteRecord, ClaimLease (and ClaimEvents), AckEvents and ReleaseLease run
+// on the writer (see Writes), each in its own savepoint of the group transaction, so that their
+// check and write are one step for all processes; their reads (GetRecord, ListRecords,
+// ReadLease, the events of a claim) use the read pool. The clock of leases and one-time keys is Options.Now, to the
 // millisecond. The audit trail does not go through the writer: see Audit trail.
 //
 // The sp_* tables hold the index entries of current, non-deleted versions only (history is
