@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/kodomohub/kodomohub/auth"
 	"github.com/kodomohub/kodomohub/store"
@@ -19,14 +21,34 @@ var demoTenants = []store.Tenant{
 	{ID: "kawajima", Name: "川島町", ReferentialIntegrity: store.IntegrityStrict},
 }
 
-func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+// demoFlags are the flags demo's help shows. demo takes serve's other flags too, as it
+// always has (--mongo-uri, --config, the limits …), without listing them: they are serve's.
+var demoFlags = map[string]bool{"listen": true, "data": true, "log-level": true}
+
+func newDemoCmd() *cobra.Command {
 	var f serveFlags
-	f.register(fs, "127.0.0.1:8080")
-	if _, err := parseArgs(fs, args); err != nil {
-		return err
+	c := &cobra.Command{
+		Use:   "demo",
+		Short: "Run a hub with two demo towns and development tokens",
+		Long: `Create the tenants misato (美里町) and kawajima (川島町), serve the API with development
+authentication on a loopback address, and print each town's base URL and a bearer token.
+
+The data goes to a new temporary directory, or to --data DIR. demo also takes serve's other
+flags (see kodomohub serve --help), --mongo-uri for example.`,
+		Example: `  kodomohub demo
+  kodomohub demo --listen 127.0.0.1:9090 --data ./demo-data`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return runDemo(c.Context(), c.Flags(), &f, c.OutOrStdout(), c.ErrOrStderr())
+		},
 	}
+	fs := c.Flags()
+	f.register(fs, "127.0.0.1:8080")
+	fs.VisitAll(func(fl *pflag.Flag) { fl.Hidden = !demoFlags[fl.Name] })
+	return c
+}
+
+func runDemo(ctx context.Context, fs *pflag.FlagSet, f *serveFlags, stdout, stderr io.Writer) error {
 	if err := f.merge(fs); err != nil {
 		return err
 	}
@@ -56,7 +78,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	return serve(ctx, st, &f, log, stdout, func(addr string) {
+	return serve(ctx, st, f, log, stdout, func(addr string) {
 		fmt.Fprintf(stdout, "\nkodomohub demo — data in %s\n\n", f.storage.data)
 		for _, t := range demoTenants {
 			tok, err := dev.Mint(auth.DevClaims{Tenant: t.ID, Subject: "demo-staff", Scope: "system/*.cruds",

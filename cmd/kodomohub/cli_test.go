@@ -1,0 +1,213 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// runCLI runs a command line in process and returns its standard output and error.
+func runCLI(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err = run(context.Background(), args, &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+// TestHelpIsPerCommand: the help of a command lists its own flags, not another command's.
+func TestHelpIsPerCommand(t *testing.T) {
+	for _, c := range []struct {
+		cmd       string
+		want, not []string
+	}{
+		{"demo", []string{"--listen", "--data"}, []string{"--auth", "--public-url", "--rate-limit", "--mongo-pool", "--audit-key-file", "--cpuprofile"}},
+		{"serve", []string{"--listen", "--public-url", "--auth", "--config", "--mongo-uri", "--audit-key-file"}, []string{"--keep"}},
+		{"tenant create", []string{"--name", "--referential-integrity", "--data"}, []string{"--tenant"}},
+		{"tenant list", []string{"--data", "--mongo-uri"}, []string{"--name", "--referential-integrity"}},
+		{"client create", []string{"--tenant", "--jwks-file", "--scope"}, []string{"--ttl"}},
+		{"client list", []string{"--tenant", "--data"}, []string{"--jwks-file", "--scope", "--rate-limit"}},
+		{"dev-token", []string{"--tenant", "--scope", "--ttl"}, []string{"--jwks-file", "--listen"}},
+		{"audit verify", []string{"--tenant", "--key-file", "--checkpoints"}, []string{"--out"}},
+		{"audit checkpoints", []string{"--tenant", "--out"}, []string{"--key-file"}},
+		{"bench", []string{"ingest", "read", "search", "auth"}, []string{"--url"}},
+		{"bench ingest", []string{"--url", "--resources"}, []string{"--ids-from", "--families"}},
+		{"bench read", []string{"--url", "--ids-from"}, []string{"--resources", "--families"}},
+		{"bench search", []string{"--ids-from", "--families", "--kinds"}, []string{"--resources", "--rounds"}},
+		{"bench auth", []string{"--rounds", "--resources"}, []string{"--url", "--token"}},
+	} {
+		t.Run(strings.ReplaceAll(c.cmd, " ", "-"), func(t *testing.T) {
+			out, _, err := runCLI(t, append(strings.Fields(c.cmd), "-h")...)
+			if err != nil {
+				t.Fatalf("%s -h: %v", c.cmd, err)
+			}
+			if !strings.Contains(out, "kodomohub "+c.cmd) {
+				t.Errorf("%s -h does not show its usage line:\n%s", c.cmd, out)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("%s -h lacks %s:\n%s", c.cmd, w, out)
+				}
+			}
+			for _, n := range c.not {
+				if strings.Contains(out, n) {
+					t.Errorf("%s -h shows %s, which is not its own:\n%s", c.cmd, n, out)
+				}
+			}
+		})
+	}
+}
+
+// TestEveryCommandHasHelp: -h succeeds on every command and describes it.
+func TestEveryCommandHasHelp(t *testing.T) {
+	for _, c := range allCommands(newRootCmd(io.Discard, io.Discard)) {
+		path := strings.Fields(c.CommandPath())[1:]
+		t.Run(strings.Join(append([]string{"kodomohub"}, path...), "-"), func(t *testing.T) {
+			if c.Short == "" {
+				t.Errorf("%s has no short description", c.CommandPath())
+			}
+			out, _, err := runCLI(t, append(path, "--help")...)
+			if err != nil || !strings.Contains(out, "Usage:") {
+				t.Fatalf("%s --help: %v\n%s", c.CommandPath(), err, out)
+			}
+		})
+	}
+}
+
+// TestUsageErrors: a usage error is errUsage (exit status 2) and prints the usage of the
+// command it concerns.
+func TestUsageErrors(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		args  []string
+		usage string // the usage line printed
+		msg   string // in the error
+	}{
+		{"NoCommand", nil, "kodomohub [command]", "no command"},
+		{"UnknownCommand", []string{"serv"}, "kodomohub [command]", `unknown command "serv" for "kodomohub" (did you mean serve?)`},
+		{"GroupWithoutCommand", []string{"tenant"}, "kodomohub tenant [command]", "needs a command: create, list"},
+		{"UnknownSubcommand", []string{"bench", "write"}, "kodomohub bench [command]", `unknown command "write"`},
+		{"BenchWithoutCommand", []string{"bench"}, "kodomohub bench [command]", "needs a command: auth, ingest, read, search"},
+		{"FlagOfAnotherCommand", []string{"tenant", "list", "--name", "x"}, "kodomohub tenant list", "unknown flag: --name"},
+		{"FlagOfAnotherBench", []string{"bench", "ingest", "--ids-from", "5"}, "kodomohub bench ingest", "unknown flag: --ids-from"},
+		{"FlagWithoutValue", []string{"dev-token", "--tenant"}, "kodomohub dev-token", "flag needs an argument: --tenant"},
+		{"OneDashLongFlag", []string{"serve", "-data", "x"}, "kodomohub serve", "long flags take two dashes: --data"},
+		{"MissingPositional", []string{"tenant", "create", "--name", "美里町"}, "kodomohub tenant create ID", "tenant create ID --name NAME"},
+		{"UnexpectedArgument", []string{"dev-token", "misato"}, "kodomohub dev-token", `unexpected argument "misato"`},
+		{"MissingFlag", []string{"bench", "read", "--url", "http://127.0.0.1:1/t/fhir", "--token", "x"}, "kodomohub bench read", "--ids-from"},
+		{"CompletionUnknownShell", []string{"completion", "tcsh"}, "kodomohub completion [command]", `unknown command "tcsh"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, errOut, err := runCLI(t, c.args...)
+			if !errors.Is(err, errUsage) {
+				t.Fatalf("err %v, want a usage error", err)
+			}
+			if !strings.Contains(err.Error(), c.msg) {
+				t.Errorf("err %q, want it to say %q", err, c.msg)
+			}
+			if !strings.Contains(errOut, "Usage:") || !strings.Contains(errOut, "\n  "+c.usage) {
+				t.Errorf("standard error lacks the usage %q:\n%s", c.usage, errOut)
+			}
+		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"--version"}, {"version"}} {
+		out, _, err := runCLI(t, args...)
+		if err != nil || out != "kodomohub "+version+"\n" {
+			t.Errorf("kodomohub %s: %q, %v; want %q", args[0], out, err, "kodomohub "+version+"\n")
+		}
+	}
+}
+
+// TestExitStatus runs the binary: 0 for help and --version, 2 for a usage error, 1 for a
+// command that fails.
+func TestExitStatus(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary; skipped with -short")
+	}
+	bin := buildBinary(t)
+	for _, c := range []struct {
+		name   string
+		args   []string
+		status int
+		out    string // on standard output (status 0) or standard error
+	}{
+		{"BenchHelp", []string{"bench", "-h"}, 0, "kodomohub bench [command]"},
+		{"BenchIngestHelp", []string{"bench", "ingest", "--help"}, 0, "--resources"},
+		{"Version", []string{"--version"}, 0, "kodomohub " + version},
+		{"BenchAlone", []string{"bench"}, 2, "kodomohub: usage: kodomohub bench needs a command"},
+		{"FlagOfAnotherCommand", []string{"tenant", "list", "--name", "x"}, 2, "Usage:\n  kodomohub tenant list [flags]"},
+		{"UnknownTenant", []string{"dev-token", "--data", t.TempDir(), "--tenant", "nowhere", "--scope", "system/*.rs"}, 1, `kodomohub: tenant "nowhere"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			cmd := exec.Command(bin, c.args...)
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			status := 0
+			var exit *exec.ExitError
+			if errors.As(err, &exit) {
+				status = exit.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			out := stdout.String()
+			if status != 0 {
+				out = stderr.String()
+			}
+			if status != c.status || !strings.Contains(out, c.out) {
+				t.Errorf("exit status %d, want %d; want %q in:\n%s", status, c.status, c.out, out)
+			}
+		})
+	}
+}
+
+func TestCompletion(t *testing.T) {
+	for shell, want := range map[string]string{
+		"bash": "__start_kodomohub",
+		"zsh":  "#compdef kodomohub",
+		"fish": "complete -c kodomohub",
+	} {
+		t.Run(shell, func(t *testing.T) {
+			out, _, err := runCLI(t, "completion", shell)
+			if err != nil || !strings.Contains(out, want) {
+				t.Errorf("completion %s: %v; the script lacks %q", shell, err, want)
+			}
+		})
+	}
+	// What the scripts ask the binary for: the values of a flag, then the subcommands.
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"serve", "--auth", ""}, []string{"oidc", "dev"}},
+		{[]string{"tenant", "create", "misato", "--referential-integrity", ""}, []string{"strict", "off"}},
+		{[]string{"bench", ""}, []string{"auth", "ingest", "read", "search"}},
+	} {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			out, _, err := runCLI(t, append([]string{cobraCompleteCmd}, c.args...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, line := range strings.Split(out, "\n") {
+				if line != "" && !strings.HasPrefix(line, ":") && !strings.HasPrefix(line, "Completion ended") {
+					got = append(got, strings.SplitN(line, "\t", 2)[0])
+				}
+			}
+			if d := cmp.Diff(c.want, got); d != "" {
+				t.Errorf("completions (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+// cobraCompleteCmd is the hidden command the completion scripts call.
+const cobraCompleteCmd = "__complete"
