@@ -5,9 +5,13 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -26,7 +30,7 @@ func TestHelpIsPerCommand(t *testing.T) {
 		cmd       string
 		want, not []string
 	}{
-		{"demo", []string{"--listen", "--data"}, []string{"--auth", "--public-url", "--rate-limit", "--mongo-pool", "--audit-key-file", "--cpuprofile"}},
+		{"demo", []string{"--listen", "--data", "--keep", "--auth"}, []string{"--public-url", "--rate-limit", "--mongo-pool", "--audit-key-file", "--cpuprofile"}},
 		{"serve", []string{"--listen", "--public-url", "--auth", "--config", "--mongo-uri", "--audit-key-file"}, []string{"--keep"}},
 		{"tenant create", []string{"--name", "--referential-integrity", "--data"}, []string{"--tenant"}},
 		{"tenant list", []string{"--data", "--mongo-uri"}, []string{"--name", "--referential-integrity"}},
@@ -211,3 +215,110 @@ func TestCompletion(t *testing.T) {
 
 // cobraCompleteCmd is the hidden command the completion scripts call.
 const cobraCompleteCmd = "__complete"
+
+// syncBuffer is a bytes.Buffer that a running command writes while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// runDemoUntilServing runs demo in process with TMPDIR set to a directory of the test, waits
+// for its banner, then stops it as Ctrl-C would. It returns what the demo printed and the
+// demo directories that were in TMPDIR while it served.
+func runDemoUntilServing(t *testing.T, args ...string) (out string, tempDirs []string) {
+	t.Helper()
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var buf syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"demo", "--listen", "127.0.0.1:0", "--log-level", "error"}, args...), &buf, io.Discard)
+	}()
+	deadline := time.After(2 * time.Minute)
+	for !strings.Contains(buf.String(), "Try:") {
+		select {
+		case err := <-done:
+			t.Fatalf("demo stopped before serving: %v\n%s", err, buf.String())
+		case <-deadline:
+			t.Fatalf("demo did not serve within 2 minutes:\n%s", buf.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	tempDirs, err := filepath.Glob(filepath.Join(tmp, "kodomohub-demo-*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("demo: %v\n%s", err, buf.String())
+	}
+	return buf.String(), tempDirs
+}
+
+func TestDemoData(t *testing.T) {
+	t.Run("TemporaryRemovedOnExit", func(t *testing.T) {
+		out, dirs := runDemoUntilServing(t)
+		if len(dirs) != 1 {
+			t.Fatalf("temporary demo directories while serving: %v, want one", dirs)
+		}
+		if !strings.Contains(out, "data in "+dirs[0]+" (temporary") {
+			t.Errorf("the banner does not say where the data is:\n%s", out)
+		}
+		if _, err := os.Stat(dirs[0]); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s after the demo stopped: %v, want it removed", dirs[0], err)
+		}
+		if !strings.Contains(out, "removed the temporary data in "+dirs[0]) {
+			t.Errorf("the demo does not say it removed its data:\n%s", out)
+		}
+	})
+	t.Run("KeepKeepsIt", func(t *testing.T) {
+		out, dirs := runDemoUntilServing(t, "--keep")
+		if len(dirs) != 1 {
+			t.Fatalf("temporary demo directories while serving: %v, want one", dirs)
+		}
+		if entries, err := os.ReadDir(dirs[0]); err != nil || len(entries) == 0 {
+			t.Errorf("%s after the demo stopped with --keep: %d entries, %v", dirs[0], len(entries), err)
+		}
+		if !strings.Contains(out, "--data "+dirs[0]) {
+			t.Errorf("the demo does not say how to use the kept data:\n%s", out)
+		}
+	})
+	t.Run("DataDirStays", func(t *testing.T) {
+		data := filepath.Join(t.TempDir(), "demo")
+		out, dirs := runDemoUntilServing(t, "--data", data)
+		if len(dirs) != 0 {
+			t.Errorf("temporary directories %v with --data", dirs)
+		}
+		if entries, err := os.ReadDir(data); err != nil || len(entries) == 0 {
+			t.Errorf("%s after the demo stopped: %d entries, %v", data, len(entries), err)
+		}
+		if !strings.Contains(out, "data in "+data+"\n") {
+			t.Errorf("the banner does not say where the data is:\n%s", out)
+		}
+	})
+	t.Run("AuthOIDCRefused", func(t *testing.T) {
+		tmp := t.TempDir()
+		t.Setenv("TMPDIR", tmp)
+		_, _, err := runCLI(t, "demo", "--auth", "oidc", "--listen", "127.0.0.1:0")
+		if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "serve --auth oidc") {
+			t.Fatalf("err %v, want a usage error that points to serve --auth oidc", err)
+		}
+		if dirs, _ := filepath.Glob(filepath.Join(tmp, "kodomohub-demo-*")); len(dirs) != 0 {
+			t.Errorf("a refused demo left %v", dirs)
+		}
+	})
+}
