@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"io"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/cobra/doc"
 )
 
 // runCLI runs a command line in process and returns its standard output and error.
@@ -321,4 +323,57 @@ func TestDemoData(t *testing.T) {
 			t.Errorf("a refused demo left %v", dirs)
 		}
 	})
+}
+
+var update = flag.Bool("update", false, "rewrite docs/cli from the current command tree")
+
+// cliReference is the generated command reference, from this package's directory.
+const cliReference = "../../docs/cli"
+
+// TestCLIReference fails when docs/cli is not what the command tree generates. Regenerate it
+// with `go generate ./cmd/kodomohub` (which runs this test with -update).
+func TestCLIReference(t *testing.T) {
+	gen := t.TempDir()
+	if err := doc.GenMarkdownTree(newRootCmd(io.Discard, io.Discard), gen); err != nil {
+		t.Fatal(err)
+	}
+	got := readMarkdown(t, gen)
+	if *update {
+		old, _ := filepath.Glob(filepath.Join(cliReference, "*.md"))
+		for _, f := range old {
+			if err := os.Remove(f); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.MkdirAll(cliReference, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for name, text := range got {
+			if err := os.WriteFile(filepath.Join(cliReference, name), []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return
+	}
+	if d := cmp.Diff(readMarkdown(t, cliReference), got); d != "" {
+		t.Errorf("docs/cli is stale: run go generate ./cmd/kodomohub (-docs/cli +generated):\n%s", d)
+	}
+}
+
+// readMarkdown returns the Markdown files of dir by name.
+func readMarkdown(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m[filepath.Base(f)] = string(b)
+	}
+	return m
 }

@@ -1,5 +1,5 @@
 // Command kodomohub is the hub's one binary: the FHIR server, its admin commands, the demo
-// and the benchmarks. Run `kodomohub help` for the commands.
+// and the benchmarks. Run `kodomohub help` for the commands; docs/cli has their reference.
 package main
 
 import (
@@ -10,6 +10,8 @@ import (
 	"os/signal"
 	"syscall"
 )
+
+//go:generate go test -run TestCLIReference -update .
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "0.1.0-dev"
