@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,96 +12,142 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/kodomohub/kodomohub/audit"
 	"github.com/kodomohub/kodomohub/auth"
 	"github.com/kodomohub/kodomohub/store"
 )
 
-func cmdTenant(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return fmt.Errorf("%w: tenant create|list", errUsage)
-	}
-	fs := flag.NewFlagSet("tenant "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var sf storageFlags
-	sf.register(fs)
-	name := fs.String("name", "", "display name of the town, e.g. 美里町")
-	integrity := fs.String("referential-integrity", store.IntegrityStrict, "strict: local references must resolve; off: not checked")
-	pos, err := parseArgs(fs, args[1:])
-	if err != nil {
-		return err
-	}
-	st, err := sf.open(slog.New(slog.NewTextHandler(stderr, nil)))
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	switch args[0] {
-	case "create":
-		if len(pos) != 1 {
-			return fmt.Errorf("%w: tenant create ID --name NAME", errUsage)
-		}
-		if *name == "" {
-			return fmt.Errorf("%w: --name is required", errUsage)
-		}
-		if *integrity != store.IntegrityStrict && *integrity != store.IntegrityOff {
-			return fmt.Errorf("%w: --referential-integrity must be strict or off", errUsage)
-		}
-		err := st.CreateTenant(ctx, store.Tenant{ID: pos[0], Name: *name, ReferentialIntegrity: *integrity})
-		if errors.Is(err, store.ErrExists) {
-			return fmt.Errorf("tenant %q exists already", pos[0])
-		}
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "created tenant %s (%s), referential integrity %s\n", pos[0], *name, *integrity)
-		return nil
-	case "list":
-		ts, err := st.Tenants(ctx)
-		if err != nil {
-			return err
-		}
-		for _, t := range ts {
-			fmt.Fprintf(stdout, "%s\t%s\t%s\n", t.ID, t.Name, t.ReferentialIntegrity)
-		}
-		return nil
-	}
-	return fmt.Errorf("%w: unknown tenant command %q", errUsage, args[0])
+func newTenantCmd() *cobra.Command {
+	c := groupCmd("tenant", "Register and list tenants (towns)")
+	c.AddCommand(newTenantCreateCmd(), newTenantListCmd())
+	return c
 }
 
-func cmdDevToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("dev-token", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func newTenantCreateCmd() *cobra.Command {
 	var sf storageFlags
-	sf.register(fs)
-	tenant := fs.String("tenant", "", "tenant the token is for")
-	scope := fs.String("scope", "", `SMART scopes, e.g. "system/*.cruds" or "user/Patient.rs user/Observation.rs"`)
-	role := fs.String("role", "municipal-staff", "hub role")
-	facility := fs.String("facility", "", "Organization/ID of a facility token")
-	facilityKind := fs.String("facility-kind", "", "hospital, nursery, school or child-guidance-centre")
-	patient := fs.String("patient", "", "patient in context of patient/ scopes (Patient/ID)")
-	sub := fs.String("sub", "dev-user", "subject (user or client name)")
-	ttl := fs.Duration("ttl", 12*time.Hour, "lifetime of the token")
-	if _, err := parseArgs(fs, args); err != nil {
-		return err
+	var name, integrity string
+	c := &cobra.Command{
+		Use:   "create ID --name NAME",
+		Short: "Register a tenant (town)",
+		Long: `Register a tenant: a town whose data is its own (on the embedded store, its own file).
+Its FHIR base is /ID/fhir. A server running on the same data sees it at once.`,
+		Example: "  kodomohub tenant create misato --name 美里町 --data ./data",
+		RunE: func(c *cobra.Command, pos []string) error {
+			if len(pos) != 1 {
+				return fmt.Errorf("%w: tenant create ID --name NAME", errUsage)
+			}
+			if name == "" {
+				return fmt.Errorf("%w: --name is required", errUsage)
+			}
+			if integrity != store.IntegrityStrict && integrity != store.IntegrityOff {
+				return fmt.Errorf("%w: --referential-integrity must be strict or off", errUsage)
+			}
+			ctx, stdout := c.Context(), c.OutOrStdout()
+			st, err := sf.open(slog.New(slog.NewTextHandler(c.ErrOrStderr(), nil)))
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			err = st.CreateTenant(ctx, store.Tenant{ID: pos[0], Name: name, ReferentialIntegrity: integrity})
+			if errors.Is(err, store.ErrExists) {
+				return fmt.Errorf("tenant %q exists already", pos[0])
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "created tenant %s (%s), referential integrity %s\n", pos[0], name, integrity)
+			return nil
+		},
 	}
-	if *tenant == "" || *scope == "" {
+	fs := c.Flags()
+	sf.register(fs)
+	fs.StringVar(&name, "name", "", "display name of the town, e.g. 美里町")
+	fs.StringVar(&integrity, "referential-integrity", store.IntegrityStrict, "strict: local references must resolve; off: not checked")
+	return c
+}
+
+func newTenantListCmd() *cobra.Command {
+	var sf storageFlags
+	c := &cobra.Command{
+		Use:   "list",
+		Short: "List the tenants: id, name and referential integrity, tab-separated",
+		Args:  noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			st, err := sf.open(slog.New(slog.NewTextHandler(c.ErrOrStderr(), nil)))
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			ts, err := st.Tenants(c.Context())
+			if err != nil {
+				return err
+			}
+			for _, t := range ts {
+				fmt.Fprintf(c.OutOrStdout(), "%s\t%s\t%s\n", t.ID, t.Name, t.ReferentialIntegrity)
+			}
+			return nil
+		},
+	}
+	sf.register(c.Flags())
+	return c
+}
+
+// devTokenFlags are the claims of a dev token.
+type devTokenFlags struct {
+	storage                                                   storageFlags
+	tenant, scope, role, facility, facilityKind, patient, sub string
+	ttl                                                       time.Duration
+}
+
+func newDevTokenCmd() *cobra.Command {
+	var f devTokenFlags
+	c := &cobra.Command{
+		Use:   "dev-token --tenant ID --scope SCOPES",
+		Short: "Print a token that a --auth dev server on the same data accepts",
+		Long: `Print a bearer token, alone on the last line, that a server started with --auth dev on the
+same data accepts. The key that signs it is kept in the store: anyone who can read the data
+can mint one, so dev tokens are for development and tests only.`,
+		Example: `  kodomohub dev-token --data ./data --tenant misato --scope "system/*.cruds"
+  kodomohub dev-token --data ./data --tenant misato --scope "user/Patient.rs" --role facility --facility Organization/h1 --facility-kind hospital`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return runDevToken(c.Context(), &f, c.OutOrStdout(), c.ErrOrStderr())
+		},
+	}
+	fs := c.Flags()
+	f.storage.register(fs)
+	fs.StringVar(&f.tenant, "tenant", "", "tenant the token is for")
+	fs.StringVar(&f.scope, "scope", "", `SMART scopes, e.g. "system/*.cruds" or "user/Patient.rs user/Observation.rs"`)
+	fs.StringVar(&f.role, "role", "municipal-staff", "hub role")
+	fs.StringVar(&f.facility, "facility", "", "Organization/ID of a facility token")
+	fs.StringVar(&f.facilityKind, "facility-kind", "", "hospital, nursery, school or child-guidance-centre")
+	fs.StringVar(&f.patient, "patient", "", "patient in context of patient/ scopes (Patient/ID)")
+	fs.StringVar(&f.sub, "sub", "dev-user", "subject (user or client name)")
+	fs.DurationVar(&f.ttl, "ttl", 12*time.Hour, "lifetime of the token")
+	return c
+}
+
+func runDevToken(ctx context.Context, f *devTokenFlags, stdout, stderr io.Writer) error {
+	if f.tenant == "" || f.scope == "" {
 		return fmt.Errorf("%w: --tenant and --scope are required", errUsage)
 	}
-	st, err := sf.open(slog.New(slog.NewTextHandler(stderr, nil)))
+	st, err := f.storage.open(slog.New(slog.NewTextHandler(stderr, nil)))
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if _, err := st.Tenant(ctx, *tenant); err != nil {
-		return fmt.Errorf("tenant %q: %w", *tenant, err)
+	if _, err := st.Tenant(ctx, f.tenant); err != nil {
+		return fmt.Errorf("tenant %q: %w", f.tenant, err)
 	}
 	dev, err := auth.NewDev(ctx, st)
 	if err != nil {
 		return err
 	}
-	tok, err := dev.Mint(auth.DevClaims{Tenant: *tenant, Subject: *sub, Scope: *scope, Role: *role, Facility: *facility,
-		FacilityKind: *facilityKind, Patient: *patient, TTL: *ttl})
+	tok, err := dev.Mint(auth.DevClaims{Tenant: f.tenant, Subject: f.sub, Scope: f.scope, Role: f.role, Facility: f.facility,
+		FacilityKind: f.facilityKind, Patient: f.patient, TTL: f.ttl})
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -110,54 +155,97 @@ func cmdDevToken(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return nil
 }
 
-func cmdClient(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "create" && args[0] != "list") {
-		return fmt.Errorf("%w: client create|list", errUsage)
+func newClientCmd() *cobra.Command {
+	c := groupCmd("client", "Register and list SMART Backend Services clients")
+	c.AddCommand(newClientCreateCmd(), newClientListCmd())
+	return c
+}
+
+// clientFlags describe a client registration.
+type clientFlags struct {
+	storage                                                        storageFlags
+	tenant, jwksFile, jwksURL, scope, facility, facilityKind, role string
+	name, id                                                       string
+	rate                                                           float64
+}
+
+func newClientCreateCmd() *cobra.Command {
+	var f clientFlags
+	c := &cobra.Command{
+		Use:   "create --tenant ID (--jwks-file F | --jwks-url U) --scope SCOPES",
+		Short: "Register a SMART Backend Services client; prints client_id: ID last",
+		Long: `Register a SMART Backend Services client of a tenant: a system (a hospital's, a nursery's …)
+that authenticates with a JWT signed by a key of its JWK Set and gets tokens for the system/
+scopes it is granted at /TENANT/auth/token. The last line printed is client_id: ID.`,
+		Example: `  kodomohub client create --data ./data --tenant misato --jwks-file nursery.jwks.json \
+    --scope "system/Observation.cruds system/Patient.rs" --facility Organization/n1 --facility-kind nursery`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return runClientCreate(c.Context(), &f, c.OutOrStdout(), c.ErrOrStderr())
+		},
 	}
-	fs := flag.NewFlagSet("client "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := c.Flags()
+	f.storage.register(fs)
+	fs.StringVar(&f.tenant, "tenant", "", "tenant (town) the client may access")
+	fs.StringVar(&f.jwksFile, "jwks-file", "", "file with the client's public JWK Set")
+	fs.StringVar(&f.jwksURL, "jwks-url", "", "https URL where the client publishes its JWK Set")
+	fs.StringVar(&f.scope, "scope", "", `system/ scopes the client may request, e.g. "system/Observation.cruds system/Patient.rs"`)
+	fs.StringVar(&f.facility, "facility", "", "Organization/ID the client acts for (a hospital, nursery, school …)")
+	fs.StringVar(&f.facilityKind, "facility-kind", "", "hospital, nursery, school or child-guidance-centre")
+	fs.StringVar(&f.role, "role", "", "facility or vendor-system (default: facility when --facility is set)")
+	fs.StringVar(&f.name, "name", "", "display name, e.g. みさと保育園 園児台帳システム")
+	fs.StringVar(&f.id, "id", "", "client id (default: generated)")
+	fs.Float64Var(&f.rate, "rate-limit", 0, "requests per second (0: the server's default)")
+	return c
+}
+
+func newClientListCmd() *cobra.Command {
 	var sf storageFlags
-	sf.register(fs)
-	tenant := fs.String("tenant", "", "tenant (town) the client may access")
-	jwksFile := fs.String("jwks-file", "", "file with the client's public JWK Set")
-	jwksURL := fs.String("jwks-url", "", "https URL where the client publishes its JWK Set")
-	scope := fs.String("scope", "", `system/ scopes the client may request, e.g. "system/Observation.cruds system/Patient.rs"`)
-	facility := fs.String("facility", "", "Organization/ID the client acts for (a hospital, nursery, school …)")
-	facilityKind := fs.String("facility-kind", "", "hospital, nursery, school or child-guidance-centre")
-	role := fs.String("role", "", "facility or vendor-system (default: facility when --facility is set)")
-	name := fs.String("name", "", "display name, e.g. みさと保育園 園児台帳システム")
-	id := fs.String("id", "", "client id (default: generated)")
-	rate := fs.Float64("rate-limit", 0, "requests per second (0: the server's default)")
-	if _, err := parseArgs(fs, args[1:]); err != nil {
-		return err
+	var tenant string
+	c := &cobra.Command{
+		Use:   "list --tenant ID",
+		Short: "List a tenant's clients: id, role, facility, state, scopes and name, tab-separated",
+		Args:  noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			ctx := c.Context()
+			st, err := sf.openTenant(ctx, tenant, c.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			cs, err := auth.StoreClients{Records: st}.List(ctx, tenant)
+			if err != nil {
+				return err
+			}
+			for _, cl := range cs {
+				state := "enabled"
+				if cl.Disabled {
+					state = "disabled"
+				}
+				fmt.Fprintf(c.OutOrStdout(), "%s\t%s\t%s\t%s\t%s\t%s\n", cl.ID, cl.Role, cl.Facility, state, cl.Scopes, cl.Name)
+			}
+			return nil
+		},
 	}
-	st, err := sf.openTenant(ctx, *tenant, stderr)
+	sf.register(c.Flags())
+	c.Flags().StringVar(&tenant, "tenant", "", "tenant whose clients to list")
+	return c
+}
+
+func runClientCreate(ctx context.Context, f *clientFlags, stdout, stderr io.Writer) error {
+	st, err := f.storage.openTenant(ctx, f.tenant, stderr)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	clients := auth.StoreClients{Records: st}
-	if args[0] == "list" {
-		cs, err := clients.List(ctx, *tenant)
-		if err != nil {
-			return err
-		}
-		for _, c := range cs {
-			state := "enabled"
-			if c.Disabled {
-				state = "disabled"
-			}
-			fmt.Fprintf(stdout, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Role, c.Facility, state, c.Scopes, c.Name)
-		}
-		return nil
+	spec := auth.ClientSpec{Tenant: f.tenant, ID: f.id, Name: f.name, JWKSURL: f.jwksURL, Scope: f.scope,
+		Facility: f.facility, FacilityKind: f.facilityKind, Role: f.role}
+	if f.rate > 0 {
+		spec.RateLimit = auth.Rate{PerSecond: f.rate, Burst: int(math.Ceil(2 * f.rate))}
 	}
-	spec := auth.ClientSpec{Tenant: *tenant, ID: *id, Name: *name, JWKSURL: *jwksURL, Scope: *scope,
-		Facility: *facility, FacilityKind: *facilityKind, Role: *role}
-	if *rate > 0 {
-		spec.RateLimit = auth.Rate{PerSecond: *rate, Burst: int(math.Ceil(2 * *rate))}
-	}
-	if *jwksFile != "" {
-		b, err := os.ReadFile(*jwksFile)
+	if f.jwksFile != "" {
+		b, err := os.ReadFile(f.jwksFile)
 		if err != nil {
 			return err
 		}
@@ -167,44 +255,34 @@ func cmdClient(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	if *id != "" {
-		if _, err := clients.Client(ctx, *tenant, *id); err == nil {
-			return fmt.Errorf("client %q exists already in tenant %s", *id, *tenant)
+	if f.id != "" {
+		if _, err := clients.Client(ctx, f.tenant, f.id); err == nil {
+			return fmt.Errorf("client %q exists already in tenant %s", f.id, f.tenant)
 		}
 	}
 	if err := clients.Put(ctx, c, time.Now()); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "registered %s client for %s: scopes %s\n", c.Role, *tenant, c.Scopes)
+	fmt.Fprintf(stdout, "registered %s client for %s: scopes %s\n", c.Role, f.tenant, c.Scopes)
 	fmt.Fprintf(stdout, "client_id: %s\n", c.ID)
 	return nil
 }
 
-func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	switch {
-	case len(args) > 0 && args[0] == "verify":
-		return cmdAuditVerify(ctx, args[1:], stdout, stderr)
-	case len(args) > 0 && args[0] == "checkpoints":
-		return cmdAuditCheckpoints(ctx, args[1:], stdout, stderr)
-	}
-	return fmt.Errorf("%w: audit verify|checkpoints --tenant ID", errUsage)
+func newAuditCmd() *cobra.Command {
+	c := groupCmd("audit", "Verify a tenant's audit trail, export its signed checkpoints")
+	c.AddCommand(newAuditVerifyCmd(), newAuditCheckpointsCmd())
+	return c
 }
-
-// fileList is a flag that may be given several times.
-type fileList []string
-
-func (l *fileList) String() string     { return strings.Join(*l, ",") }
-func (l *fileList) Set(v string) error { *l = append(*l, v); return nil }
 
 // auditStorage reads the --config file of an audit command: the store's location and the
 // audit section, for the flags not given.
-func auditStorage(fs *flag.FlagSet, config string, sf *storageFlags) (auditConfig, error) {
+func auditStorage(fs *pflag.FlagSet, config string, sf *storageFlags) (auditConfig, error) {
 	fc, err := loadConfig(config)
 	if err != nil {
 		return auditConfig{}, err
 	}
 	set := map[string]bool{}
-	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	fs.Visit(func(fl *pflag.Flag) { set[fl.Name] = true })
 	for _, v := range []struct {
 		name     string
 		dst      *string
@@ -234,21 +312,43 @@ func firstFile(paths ...string) string {
 	return ""
 }
 
-func cmdAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var sf storageFlags
-	sf.register(fs)
-	tenant := fs.String("tenant", "", "tenant whose audit trail to verify")
-	config := fs.String("config", "", "serve's YAML configuration: the store, and audit.keyFile, audit.signingKeyFile, audit.checkpointDir")
-	keyFile := fs.String("key-file", "", "the head key file (default: audit.keyFile of --config, else DIR/audit.key of --data when it exists)")
-	cpKey := fs.String("checkpoint-key", "", "the public key checkpoints must be signed with: PEM PUBLIC KEY, or the signing key file (default: audit.signingKeyFile, else DIR/audit-signing.pem)")
-	var files fileList
-	fs.Var(&files, "checkpoints", "a file of checkpoints kept elsewhere (JSON lines, as `audit checkpoints` writes); may be repeated")
-	if _, err := parseArgs(fs, args); err != nil {
-		return err
+// auditVerifyFlags are audit verify's flags.
+type auditVerifyFlags struct {
+	storage                        storageFlags
+	tenant, config, keyFile, cpKey string
+	files                          []string // --checkpoints
+}
+
+func newAuditVerifyCmd() *cobra.Command {
+	var f auditVerifyFlags
+	c := &cobra.Command{
+		Use:   "verify --tenant ID",
+		Short: "Check a tenant's audit trail end to end; exit 1 on any break",
+		Long: `Check a tenant's audit trail end to end: the hash chain from the first entry, the seal of
+its head (with the head key), every stored and given signed checkpoint, and the search index
+against the trail. The exit status is 1 when a record was changed, inserted or removed, the
+tail was cut, the head rewritten, or when something could not be checked (a missing key).
+docs/security.md says what each check protects against.`,
+		Example: `  kodomohub audit verify --tenant misato --data ./data
+  kodomohub audit verify --tenant misato --config /etc/kodomohub/kodomohub.yaml --checkpoints /backup/misato.checkpoints.jsonl`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return runAuditVerify(c.Context(), c.Flags(), &f, c.OutOrStdout(), c.ErrOrStderr())
+		},
 	}
-	ac, err := auditStorage(fs, *config, &sf)
+	fs := c.Flags()
+	f.storage.register(fs)
+	fs.StringVar(&f.tenant, "tenant", "", "tenant whose audit trail to verify")
+	fs.StringVar(&f.config, "config", "", "serve's YAML configuration: the store, and audit.keyFile, audit.signingKeyFile, audit.checkpointDir")
+	fs.StringVar(&f.keyFile, "key-file", "", "the head key file (default: audit.keyFile of --config, else DIR/audit.key of --data when it exists)")
+	fs.StringVar(&f.cpKey, "checkpoint-key", "", "the public key checkpoints must be signed with: PEM PUBLIC KEY, or the signing key file (default: audit.signingKeyFile, else DIR/audit-signing.pem)")
+	fs.StringArrayVar(&f.files, "checkpoints", nil, "a file of checkpoints kept elsewhere (JSON lines, as audit checkpoints writes); may be repeated")
+	return c
+}
+
+func runAuditVerify(ctx context.Context, fs *pflag.FlagSet, o *auditVerifyFlags, stdout, stderr io.Writer) error {
+	sf, tenant, files := &o.storage, o.tenant, o.files
+	ac, err := auditStorage(fs, o.config, sf)
 	if err != nil {
 		return err
 	}
@@ -257,12 +357,12 @@ func cmdAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 		dh, ds = defaultAuditKeys(sf.data)
 	}
 	var opts audit.VerifyOptions
-	if path := firstFile(*keyFile, ac.KeyFile, dh); path != "" {
+	if path := firstFile(o.keyFile, ac.KeyFile, dh); path != "" {
 		if opts.HeadKey, err = audit.LoadHeadKey(path); err != nil {
 			return err
 		}
 	}
-	if path := firstFile(*cpKey, ac.SigningKeyFile, ds); path != "" {
+	if path := firstFile(o.cpKey, ac.SigningKeyFile, ds); path != "" {
 		pub, err := audit.LoadPublicKey(path)
 		if err != nil {
 			return err
@@ -270,7 +370,7 @@ func cmdAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 		opts.Trusted = append(opts.Trusted, pub)
 	}
 	if ac.CheckpointDir != "" {
-		if f := audit.CheckpointFile(ac.CheckpointDir, *tenant); firstFile(f) != "" {
+		if f := audit.CheckpointFile(ac.CheckpointDir, tenant); firstFile(f) != "" {
 			files = append(files, f)
 		}
 	}
@@ -289,28 +389,28 @@ func cmdAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 	opts.Source = strings.Join(files, ", ")
 	// The store is opened without the key: verifying reads, and a store without the key
 	// leaves a sealed trail exactly as it finds it.
-	st, err := sf.openTenant(ctx, *tenant, stderr)
+	st, err := sf.openTenant(ctx, tenant, stderr)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	opts.Records, opts.Index = st, st.VerifyAuditIndex
-	r, err := audit.Verify(ctx, st, *tenant, opts)
+	r, err := audit.Verify(ctx, st, tenant, opts)
 	if err != nil {
-		return fmt.Errorf("audit trail of %s: %w", *tenant, err)
+		return fmt.Errorf("audit trail of %s: %w", tenant, err)
 	}
 	// The records themselves: their search fields must be theirs (auth's format).
-	if _, err := auth.VerifyAuditLog(ctx, st, *tenant); err != nil {
+	if _, err := auth.VerifyAuditLog(ctx, st, tenant); err != nil {
 		r.Problems = append(r.Problems, "records: "+err.Error())
 	}
 	printReport(stdout, r)
 	switch {
 	case len(r.Problems) > 0:
-		return fmt.Errorf("audit trail of %s is not as it was written: %s", *tenant, strings.Join(r.Problems, "; "))
+		return fmt.Errorf("audit trail of %s is not as it was written: %s", tenant, strings.Join(r.Problems, "; "))
 	case len(r.Unchecked) > 0:
-		return fmt.Errorf("audit trail of %s could not be fully checked: %s", *tenant, strings.Join(r.Unchecked, "; "))
+		return fmt.Errorf("audit trail of %s could not be fully checked: %s", tenant, strings.Join(r.Unchecked, "; "))
 	}
-	fmt.Fprintf(stdout, "audit trail of %s intact: %d records, head %x\n", *tenant, r.Seal.Seq, r.Seal.Hash)
+	fmt.Fprintf(stdout, "audit trail of %s intact: %d records, head %x\n", tenant, r.Seal.Seq, r.Seal.Hash)
 	return nil
 }
 
@@ -342,32 +442,43 @@ func printReport(w io.Writer, r *audit.Report) {
 	}
 }
 
-func cmdAuditCheckpoints(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("audit checkpoints", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func newAuditCheckpointsCmd() *cobra.Command {
 	var sf storageFlags
+	var tenant, out, config string
+	c := &cobra.Command{
+		Use:   "checkpoints --tenant ID",
+		Short: "Export a tenant's signed audit checkpoints as JSON lines",
+		Long: `Export a tenant's signed audit checkpoints as JSON lines, to keep where an intruder in the
+data cannot write; audit verify --checkpoints FILE checks the trail against them.`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return runAuditCheckpoints(c.Context(), c.Flags(), &sf, tenant, out, config, c.OutOrStdout(), c.ErrOrStderr())
+		},
+	}
+	fs := c.Flags()
 	sf.register(fs)
-	tenant := fs.String("tenant", "", "tenant whose checkpoints to export")
-	out := fs.String("out", "", "write them to this file (default: standard output)")
-	config := fs.String("config", "", "serve's YAML configuration (for the store's location)")
-	if _, err := parseArgs(fs, args); err != nil {
+	fs.StringVar(&tenant, "tenant", "", "tenant whose checkpoints to export")
+	fs.StringVar(&out, "out", "", "write them to this file (default: standard output)")
+	fs.StringVar(&config, "config", "", "serve's YAML configuration (for the store's location)")
+	return c
+}
+
+func runAuditCheckpoints(ctx context.Context, fs *pflag.FlagSet, sf *storageFlags, tenant, out, config string, stdout, stderr io.Writer) error {
+	if _, err := auditStorage(fs, config, sf); err != nil {
 		return err
 	}
-	if _, err := auditStorage(fs, *config, &sf); err != nil {
-		return err
-	}
-	st, err := sf.openTenant(ctx, *tenant, stderr)
+	st, err := sf.openTenant(ctx, tenant, stderr)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	cs, err := audit.StoredCheckpoints(ctx, st, *tenant)
+	cs, err := audit.StoredCheckpoints(ctx, st, tenant)
 	if err != nil {
 		return err
 	}
 	w := stdout
-	if *out != "" {
-		f, err := os.Create(*out)
+	if out != "" {
+		f, err := os.Create(out)
 		if err != nil {
 			return err
 		}
@@ -379,15 +490,15 @@ func cmdAuditCheckpoints(ctx context.Context, args []string, stdout, stderr io.W
 			return err
 		}
 	}
-	if f, ok := w.(*os.File); ok && *out != "" {
+	if f, ok := w.(*os.File); ok && out != "" {
 		if err := f.Sync(); err != nil {
 			return err
 		}
 	}
 	if len(cs) > 0 {
-		fmt.Fprintf(stderr, "%d checkpoints of %s, entries %d…%d, signed by key %s\n", len(cs), *tenant, cs[0].Seq, cs[len(cs)-1].Seq, audit.KeyID(cs[len(cs)-1].Key))
+		fmt.Fprintf(stderr, "%d checkpoints of %s, entries %d…%d, signed by key %s\n", len(cs), tenant, cs[0].Seq, cs[len(cs)-1].Seq, audit.KeyID(cs[len(cs)-1].Key))
 	} else {
-		fmt.Fprintf(stderr, "no checkpoints of %s\n", *tenant)
+		fmt.Fprintf(stderr, "no checkpoints of %s\n", tenant)
 	}
 	return nil
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
+	"github.com/spf13/pflag"
 
 	"github.com/kodomohub/kodomohub/auth"
 	"github.com/kodomohub/kodomohub/e2e/oidc"
@@ -95,9 +96,9 @@ oidc:
 		t.Fatal(err)
 	}
 	var f serveFlags
-	fs := newFlagSet("serve")
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 	f.register(fs, "127.0.0.1:8080")
-	if _, err := parseArgs(fs, append(append([]string{"--config", cfgPath}, storeArgs...), extraArgs...)); err != nil {
+	if err := fs.Parse(append(append([]string{"--config", cfgPath}, storeArgs...), extraArgs...)); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.merge(fs); err != nil {

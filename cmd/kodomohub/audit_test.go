@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/pflag"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	mongodrv "go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -350,9 +351,9 @@ func TestConfigFileAudit(t *testing.T) {
 		t.Fatal(err)
 	}
 	var f serveFlags
-	fs := newFlagSet("serve")
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 	f.register(fs, "127.0.0.1:0")
-	if _, err := parseArgs(fs, []string{"--config", cfg, "--audit-checkpoint-every", "7"}); err != nil {
+	if err := fs.Parse([]string{"--config", cfg, "--audit-checkpoint-every", "7"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.merge(fs); err != nil {

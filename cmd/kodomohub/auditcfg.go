@@ -3,13 +3,14 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
-	"flag"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/kodomohub/kodomohub/audit"
 	"github.com/kodomohub/kodomohub/store"
@@ -42,7 +43,7 @@ type auditFlags struct {
 	signer ed25519.PrivateKey
 }
 
-func (a *auditFlags) register(fs *flag.FlagSet) {
+func (a *auditFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&a.keyFile, "audit-key-file", "", "file of the key that seals audit heads (base64 of 32+ random bytes, mode 0600; default with --data: DIR/audit.key, created; keep it outside the data directory in production)")
 	fs.StringVar(&a.signingKeyFile, "audit-signing-key-file", "", "Ed25519 key (PKCS #8 PEM, mode 0600) that signs audit checkpoints (default with --data: DIR/audit-signing.pem, created)")
 	fs.StringVar(&a.checkpointDir, "audit-checkpoint-dir", "", "directory outside the data where every audit checkpoint is also appended (TENANT.checkpoints.jsonl)")

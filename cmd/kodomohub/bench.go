@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -12,92 +11,108 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/kodomohub/kodomohub/bench"
 )
 
-const benchUsage = `kodomohub bench ingest --url http://127.0.0.1:PORT/TENANT/fhir --token T [--concurrency 4] [--bundle-size 100] [--resources N | --duration D] [--seed S] [--out FILE]
-kodomohub bench read   --url http://127.0.0.1:PORT/TENANT/fhir --token T [--concurrency 16] [--duration 30s] --ids-from N [--seed S] [--bundle-size 100] [--out FILE]
-kodomohub bench auth   [--resources 20000] [--concurrency 16] [--duration 10s] [--rounds 3] [--out FILE]
-kodomohub bench search --url http://127.0.0.1:PORT/TENANT/fhir --token T [--concurrency 8] [--duration 30s] --ids-from N [--seed S] [--bundle-size 100] [--families 2000] [--kinds K,K…] [--total-runs 5] [--out FILE] [--cpuprofile FILE]
+func newBenchCmd() *cobra.Command {
+	c := groupCmd("bench", "Benchmarks: load on a running server, or what auth costs, in process")
+	c.Long = `The benchmark suite. ingest, read and search load a running server on a loopback address
+(start one with serve --auth dev, get a token with dev-token); auth runs its own servers in
+process. All print Markdown tables, and append them to --out; docs/benchmarks.md has the
+figures of this machine and how they were taken.`
+	c.AddCommand(newBenchLoadCmd("ingest"), newBenchLoadCmd("read"), newBenchSearchCmd(), newBenchAuthCmd())
+	return c
+}
 
-ingest PUTs family bundles whose resources get ids bench-SEED-0, bench-SEED-1, …; read GETs
-random resources among the first --ids-from of those written with the same --seed and
---bundle-size. search runs a mix of searches (kinds: identifier, subject-code, code-date,
-kana-name, revinclude, chained) whose values come from --families families sampled among
-those, checks every answer, then times --total-runs sequential _total=accurate searches on
-Observation. All print Markdown tables (and append them to --out).`
+// benchLoadFlags are the flags of bench ingest and bench read.
+type benchLoadFlags struct {
+	base, token, out   string
+	conc, size         int
+	seed               uint64
+	dur                time.Duration
+	resources, idsFrom int64 // ingest's, read's
+}
 
-func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "ingest" && args[0] != "read" && args[0] != "search" && args[0] != "auth") {
-		fmt.Fprintln(stderr, benchUsage)
-		return fmt.Errorf("%w: bench ingest|read|search|auth", errUsage)
+// newBenchLoadCmd returns bench ingest or bench read (mode), which share their workload.
+func newBenchLoadCmd(mode string) *cobra.Command {
+	var f benchLoadFlags
+	c := &cobra.Command{
+		Use:  mode + " --url BASE --token T",
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return runBenchLoad(c.Context(), mode, &f, c.OutOrStdout(), c.ErrOrStderr())
+		},
 	}
-	mode := args[0]
-	if mode == "auth" {
-		return cmdBenchAuth(ctx, args[1:], stdout, stderr)
+	fs := c.Flags()
+	fs.StringVar(&f.base, "url", "", "tenant FHIR base URL on a loopback server, e.g. http://127.0.0.1:8080/misato/fhir")
+	fs.StringVar(&f.token, "token", "", "bearer token (kodomohub dev-token)")
+	fs.IntVar(&f.size, "bundle-size", bench.DefaultBundleSize, "entries per family bundle (must match the ingest for read)")
+	fs.Uint64Var(&f.seed, "seed", 1, "workload seed: the ids are bench-SEED-N")
+	fs.StringVar(&f.out, "out", "", "also append the table to this file")
+	switch mode {
+	case "ingest":
+		c.Short = "PUT family bundles as transactions; resources/s"
+		c.Long = `Send one transaction bundle of --bundle-size PUTs per family (a child Patient, then the
+Observations, Encounters and QuestionnaireResponses that reference it), from --concurrency
+clients, until --resources are written or --duration is over (default 30s). The resources
+get the ids bench-SEED-0, bench-SEED-1, …, which bench read and bench search then use.`
+		c.Example = "  kodomohub bench ingest --url http://127.0.0.1:8080/misato/fhir --token $TOKEN --resources 100000"
+		fs.IntVar(&f.conc, "concurrency", 4, "concurrent requests")
+		fs.DurationVar(&f.dur, "duration", 0, "stop after this long (default 30s without --resources)")
+		fs.Int64Var(&f.resources, "resources", 0, "stop after this many resources (rounded up to whole bundles)")
+	case "read":
+		c.Short = "GET resources by id among those an ingest wrote; reads/s"
+		c.Long = `GET random resources by id among the first --ids-from written by a bench ingest with the
+same --seed and --bundle-size, from --concurrency clients, for --duration.`
+		c.Example = "  kodomohub bench read --url http://127.0.0.1:8080/misato/fhir --token $TOKEN --ids-from 100000"
+		fs.IntVar(&f.conc, "concurrency", 16, "concurrent requests")
+		fs.DurationVar(&f.dur, "duration", 30*time.Second, "stop after this long")
+		fs.Int64Var(&f.idsFrom, "ids-from", 0, "how many resources the ingest with --seed wrote; reads pick among them")
 	}
-	if mode == "search" {
-		return cmdBenchSearch(ctx, args[1:], stdout, stderr)
-	}
-	fs := flag.NewFlagSet("bench "+mode, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, benchUsage); fs.PrintDefaults() }
-	base := fs.String("url", "", "tenant FHIR base URL on a loopback server, e.g. http://127.0.0.1:8080/misato/fhir")
-	token := fs.String("token", "", "bearer token (kodomohub dev-token)")
-	defConc, defDur := 4, time.Duration(0)
-	if mode == "read" {
-		defConc, defDur = 16, 30*time.Second
-	}
-	conc := fs.Int("concurrency", defConc, "concurrent requests")
-	size := fs.Int("bundle-size", bench.DefaultBundleSize, "entries per family bundle (must match the ingest for read)")
-	seed := fs.Uint64("seed", 1, "workload seed: the ids are bench-SEED-N")
-	dur := fs.Duration("duration", defDur, "stop after this long")
-	resources := fs.Int64("resources", 0, "ingest: stop after this many resources (rounded up to whole bundles)")
-	idsFrom := fs.Int64("ids-from", 0, "read: how many resources the ingest with --seed wrote; reads pick among them")
-	out := fs.String("out", "", "also append the table to this file")
-	if pos, err := parseArgs(fs, args[1:]); err != nil {
-		return err
-	} else if len(pos) > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
-	}
+	return c
+}
+
+func runBenchLoad(ctx context.Context, mode string, o *benchLoadFlags, stdout, stderr io.Writer) error {
 	switch {
-	case *base == "" || *token == "":
+	case o.base == "" || o.token == "":
 		return fmt.Errorf("%w: --url and --token are required", errUsage)
-	case *conc < 1 || *size < 1:
+	case o.conc < 1 || o.size < 1:
 		return fmt.Errorf("%w: --concurrency and --bundle-size must be at least 1", errUsage)
-	case mode == "read" && *idsFrom < 1:
+	case mode == "read" && o.idsFrom < 1:
 		return fmt.Errorf("%w: read needs --ids-from N (resources written by an ingest with the same --seed)", errUsage)
-	case mode == "read" && *dur <= 0:
+	case mode == "read" && o.dur <= 0:
 		return fmt.Errorf("%w: read needs a --duration", errUsage)
-	case mode == "ingest" && *resources > 0 && *dur > 0:
+	case mode == "ingest" && o.resources > 0 && o.dur > 0:
 		return fmt.Errorf("%w: give --resources or --duration, not both", errUsage)
-	case mode == "ingest" && *resources <= 0 && *dur <= 0:
-		*dur = 30 * time.Second
+	case mode == "ingest" && o.resources <= 0 && o.dur <= 0:
+		o.dur = 30 * time.Second
 	}
-	client, err := bench.NewClient(*base, *token, *conc)
+	client, err := bench.NewClient(o.base, o.token, o.conc)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	murl, err := bench.MetricsURL(*base)
+	murl, err := bench.MetricsURL(o.base)
 	if err != nil {
 		return err
 	}
-	w := bench.Workload{Seed: *seed, BundleSize: *size}
-	lim := bench.Limits{Concurrency: *conc, Duration: *dur}
-	row := bench.Row{Concurrency: *conc}
+	w := bench.Workload{Seed: o.seed, BundleSize: o.size}
+	lim := bench.Limits{Concurrency: o.conc, Duration: o.dur}
+	row := bench.Row{Concurrency: o.conc}
 	var op bench.Op
 	switch mode {
 	case "ingest":
-		if *resources > 0 {
-			lim.Count = (*resources + int64(*size) - 1) / int64(*size)
+		if o.resources > 0 {
+			lim.Count = (o.resources + int64(o.size) - 1) / int64(o.size)
 		}
 		op = client.IngestOp(w)
-		row.Operation = fmt.Sprintf("ingest (transaction of %d PUTs)", *size)
+		row.Operation = fmt.Sprintf("ingest (transaction of %d PUTs)", o.size)
 		row.PerResource = true
 	case "read":
 		var mu sync.Mutex
-		r := rand.New(rand.NewPCG(*seed, uint64(time.Now().UnixNano())))
-		n := *idsFrom
+		r := rand.New(rand.NewPCG(o.seed, uint64(time.Now().UnixNano())))
+		n := o.idsFrom
 		op = client.ReadOp(w, func() int64 {
 			mu.Lock()
 			defer mu.Unlock()
@@ -110,7 +125,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sctx, stopSampler := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); sampler.Run(sctx, time.Second) }()
-	fmt.Fprintf(stderr, "bench %s: %s, concurrency %d, limits count=%d duration=%s\n", mode, *base, *conc, lim.Count, lim.Duration)
+	fmt.Fprintf(stderr, "bench %s: %s, concurrency %d, limits count=%d duration=%s\n", mode, o.base, o.conc, lim.Count, lim.Duration)
 	st, err := bench.Run(ctx, lim, op)
 	stopSampler()
 	<-done
@@ -127,15 +142,15 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stderr, "bench: %d errors; first: %v\n", st.Errors, st.FirstErr)
 	}
 	if mode == "ingest" && st.Done > 0 {
-		n := st.Done * int64(*size)
+		n := st.Done * int64(o.size)
 		fmt.Fprintf(stderr, "bench: resources bench-%d-0 … bench-%d-%d are written (read them with --seed %d --ids-from %d)\n",
-			*seed, *seed, n-1, *seed, n)
+			o.seed, o.seed, n-1, o.seed, n)
 	}
 	if err := bench.WriteMarkdown(stdout, []bench.Row{row}); err != nil {
 		return err
 	}
-	if *out != "" {
-		if err := appendTable(*out, row); err != nil {
+	if o.out != "" {
+		if err := appendTable(o.out, row); err != nil {
 			return err
 		}
 	}
@@ -166,64 +181,84 @@ func appendTable(file string, row bench.Row) error {
 	return err
 }
 
-func cmdBenchSearch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench search", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, benchUsage); fs.PrintDefaults() }
-	base := fs.String("url", "", "tenant FHIR base URL on a loopback server, e.g. http://127.0.0.1:8080/misato/fhir")
-	token := fs.String("token", "", "bearer token (kodomohub dev-token)")
-	conc := fs.Int("concurrency", 8, "concurrent searches")
-	size := fs.Int("bundle-size", bench.DefaultBundleSize, "entries per family bundle (must match the ingest)")
-	seed := fs.Uint64("seed", 1, "workload seed of the ingest")
-	dur := fs.Duration("duration", 30*time.Second, "how long to run the mix (0: only the _total searches)")
-	idsFrom := fs.Int64("ids-from", 0, "how many resources the ingest with --seed wrote; queries use whole families among them")
-	pool := fs.Int("families", 2000, "how many families to sample for query values")
-	kindList := fs.String("kinds", "all", "comma-separated kinds of query in the mix")
-	totalRuns := fs.Int("total-runs", 5, "sequential runs of each _total=accurate search after the mix (0: none)")
-	out := fs.String("out", "", "also append the tables to this file")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load generator to this file")
-	if pos, err := parseArgs(fs, args); err != nil {
-		return err
-	} else if len(pos) > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
+// benchSearchFlags are the flags of bench search.
+type benchSearchFlags struct {
+	base, token, kindList, out, cpuProfile string
+	conc, size, pool, totalRuns            int
+	seed                                   uint64
+	dur                                    time.Duration
+	idsFrom                                int64
+}
+
+func newBenchSearchCmd() *cobra.Command {
+	var f benchSearchFlags
+	c := &cobra.Command{
+		Use:   "search --url BASE --token T --ids-from N",
+		Short: "Run a checked mix of searches; searches/s and latencies per kind",
+		Long: `Run a mix of searches (kinds: identifier, subject-code, code-date, kana-name, revinclude,
+chained) whose values come from --families families sampled among the resources a bench
+ingest with the same --seed and --bundle-size wrote, check every answer, then time
+--total-runs sequential _total=accurate searches on Observation.`,
+		Example: "  kodomohub bench search --url http://127.0.0.1:8080/misato/fhir --token $TOKEN --ids-from 100000 --kinds kana-name,chained",
+		Args:    noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return runBenchSearch(c.Context(), &f, c.OutOrStdout(), c.ErrOrStderr())
+		},
 	}
-	kinds, err := bench.ParseSearchKinds(*kindList)
+	fs := c.Flags()
+	fs.StringVar(&f.base, "url", "", "tenant FHIR base URL on a loopback server, e.g. http://127.0.0.1:8080/misato/fhir")
+	fs.StringVar(&f.token, "token", "", "bearer token (kodomohub dev-token)")
+	fs.IntVar(&f.conc, "concurrency", 8, "concurrent searches")
+	fs.IntVar(&f.size, "bundle-size", bench.DefaultBundleSize, "entries per family bundle (must match the ingest)")
+	fs.Uint64Var(&f.seed, "seed", 1, "workload seed of the ingest")
+	fs.DurationVar(&f.dur, "duration", 30*time.Second, "how long to run the mix (0: only the _total searches)")
+	fs.Int64Var(&f.idsFrom, "ids-from", 0, "how many resources the ingest with --seed wrote; queries use whole families among them")
+	fs.IntVar(&f.pool, "families", 2000, "how many families to sample for query values")
+	fs.StringVar(&f.kindList, "kinds", "all", "comma-separated kinds of query in the mix")
+	fs.IntVar(&f.totalRuns, "total-runs", 5, "sequential runs of each _total=accurate search after the mix (0: none)")
+	fs.StringVar(&f.out, "out", "", "also append the tables to this file")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the load generator to this file")
+	return c
+}
+
+func runBenchSearch(ctx context.Context, o *benchSearchFlags, stdout, stderr io.Writer) error {
+	kinds, err := bench.ParseSearchKinds(o.kindList)
 	switch {
 	case err != nil:
 		return fmt.Errorf("%w: %v", errUsage, err)
-	case *base == "" || *token == "":
+	case o.base == "" || o.token == "":
 		return fmt.Errorf("%w: --url and --token are required", errUsage)
-	case *conc < 1 || *size < 1 || *pool < 1 || *totalRuns < 0 || *dur < 0:
+	case o.conc < 1 || o.size < 1 || o.pool < 1 || o.totalRuns < 0 || o.dur < 0:
 		return fmt.Errorf("%w: --concurrency, --bundle-size and --families must be at least 1, --duration and --total-runs not negative", errUsage)
-	case *idsFrom < 1:
+	case o.idsFrom < 1:
 		return fmt.Errorf("%w: search needs --ids-from N (resources written by an ingest with the same --seed)", errUsage)
-	case *dur == 0 && *totalRuns == 0:
+	case o.dur == 0 && o.totalRuns == 0:
 		return fmt.Errorf("%w: nothing to run: --duration and --total-runs are both 0", errUsage)
 	}
-	client, err := bench.NewClient(*base, *token, *conc)
+	client, err := bench.NewClient(o.base, o.token, o.conc)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	murl, err := bench.MetricsURL(*base)
+	murl, err := bench.MetricsURL(o.base)
 	if err != nil {
 		return err
 	}
-	stop, err := startCPUProfile(*cpuProfile)
+	stop, err := startCPUProfile(o.cpuProfile)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	w := bench.Workload{Seed: *seed, BundleSize: *size}
-	r := rand.New(rand.NewPCG(*seed, uint64(time.Now().UnixNano())))
+	w := bench.Workload{Seed: o.seed, BundleSize: o.size}
+	r := rand.New(rand.NewPCG(o.seed, uint64(time.Now().UnixNano())))
 	t0 := time.Now()
-	mix, err := bench.NewSearchMix(w, *idsFrom, *pool, kinds, r)
+	mix, err := bench.NewSearchMix(w, o.idsFrom, o.pool, kinds, r)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	fmt.Fprintf(stderr, "bench search: %d families sampled in %s\n", len(mix.Pool), time.Since(t0).Round(time.Millisecond))
-	report := bench.SearchReport{Concurrency: *conc}
+	report := bench.SearchReport{Concurrency: o.conc}
 	failed := false
-	if *dur > 0 {
+	if o.dur > 0 {
 		var mu sync.Mutex
 		next := func(seq int64) bench.SearchQuery {
 			mu.Lock()
@@ -235,8 +270,8 @@ func cmdBenchSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 		sctx, stopSampler := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() { defer close(done); sampler.Run(sctx, time.Second) }()
-		fmt.Fprintf(stderr, "bench search: %s, concurrency %d, duration %s, kinds %v\n", *base, *conc, *dur, kinds)
-		st, err := bench.Run(ctx, bench.Limits{Concurrency: *conc, Duration: *dur}, client.SearchOp(next, rec))
+		fmt.Fprintf(stderr, "bench search: %s, concurrency %d, duration %s, kinds %v\n", o.base, o.conc, o.dur, kinds)
+		st, err := bench.Run(ctx, bench.Limits{Concurrency: o.conc, Duration: o.dur}, client.SearchOp(next, rec))
 		stopSampler()
 		<-done
 		if err != nil {
@@ -256,11 +291,11 @@ func cmdBenchSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 		failed = st.Requests == 0 && st.Errors > 0
 	}
 	for _, path := range bench.TotalQueries {
-		if *totalRuns == 0 {
+		if o.totalRuns == 0 {
 			break
 		}
 		ts := bench.TotalStats{Path: path}
-		for range *totalRuns {
+		for range o.totalRuns {
 			total, d, err := client.Total(ctx, path)
 			if err != nil {
 				if ctx.Err() != nil {
@@ -278,8 +313,8 @@ func cmdBenchSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err := bench.WriteSearchMarkdown(stdout, report); err != nil {
 		return err
 	}
-	if *out != "" {
-		if err := appendSearch(*out, report); err != nil {
+	if o.out != "" {
+		if err := appendSearch(o.out, report); err != nil {
 			return err
 		}
 	}

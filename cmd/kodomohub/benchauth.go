@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/kodomohub/kodomohub/audit"
 	"github.com/kodomohub/kodomohub/auth"
 	"github.com/kodomohub/kodomohub/bench"
@@ -24,16 +25,6 @@ import (
 	"github.com/kodomohub/kodomohub/store/sqlite"
 )
 
-const benchAuthUsage = `kodomohub bench auth [--data DIR] [--resources 20000] [--concurrency 16] [--duration 10s] [--rounds 3] [--out FILE]
-
-Measures what authentication, the access policy and the audit trail cost a read: two servers
-run in this process on one SQLite data dir (a fresh temporary one unless --data is given),
-one with every check off (requests carry no token, nothing is decided or audited), one as
-serve wires it (dev tokens verified, AccessPolicy for a municipal-staff token, one audit
-record appended per request, audit heads sealed). After an ingest of --resources, the read workload runs
-against each in turn for --rounds rounds; the table gives every round and the ratio of the
-median read rates.`
-
 // openAuth is the authenticator of the "auth off" server: every request is a staff member
 // with every scope. It exists only inside this benchmark, on a loopback port it opens itself.
 type openAuth struct{ p *auth.Principal }
@@ -42,26 +33,47 @@ func (o openAuth) Authenticate(context.Context, string, *http.Request) (*auth.Pr
 	return o.p, nil
 }
 
-func cmdBenchAuth(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench auth", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, benchAuthUsage); fs.PrintDefaults() }
-	data := fs.String("data", "", "SQLite data dir (default: a temporary one, removed afterwards)")
-	resources := fs.Int64("resources", 20000, "resources to ingest before reading")
-	conc := fs.Int("concurrency", 16, "concurrent reads")
-	dur := fs.Duration("duration", 10*time.Second, "length of each round")
-	rounds := fs.Int("rounds", 3, "rounds per configuration")
-	out := fs.String("out", "", "also append the table to this file")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the auth-on rounds to this file")
-	if pos, err := parseArgs(fs, args); err != nil {
-		return err
-	} else if len(pos) > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
+// benchAuthFlags are the flags of bench auth.
+type benchAuthFlags struct {
+	data, out, cpuProfile string
+	resources             int64
+	conc, rounds          int
+	dur                   time.Duration
+}
+
+func newBenchAuthCmd() *cobra.Command {
+	var f benchAuthFlags
+	c := &cobra.Command{
+		Use:   "auth",
+		Short: "What authentication, the access policy and the audit trail cost a read",
+		Long: `Measure what authentication, the access policy and the audit trail cost a read: two servers
+run in this process on one SQLite data dir (a fresh temporary one unless --data is given),
+one with every check off (requests carry no token, nothing is decided or audited), one as
+serve wires it (dev tokens verified, the access policy for a municipal-staff token, one
+audit record appended per request, audit heads sealed). After an ingest of --resources, the
+read workload runs against each in turn for --rounds rounds; the table gives every round and
+the ratio of the median read rates.`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return runBenchAuth(c.Context(), &f, c.OutOrStdout(), c.ErrOrStderr())
+		},
 	}
-	if *resources < 1 || *conc < 1 || *dur <= 0 || *rounds < 1 {
+	fs := c.Flags()
+	fs.StringVar(&f.data, "data", "", "SQLite data dir (default: a temporary one, removed afterwards)")
+	fs.Int64Var(&f.resources, "resources", 20000, "resources to ingest before reading")
+	fs.IntVar(&f.conc, "concurrency", 16, "concurrent reads")
+	fs.DurationVar(&f.dur, "duration", 10*time.Second, "length of each round")
+	fs.IntVar(&f.rounds, "rounds", 3, "rounds per configuration")
+	fs.StringVar(&f.out, "out", "", "also append the table to this file")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the auth-on rounds to this file")
+	return c
+}
+
+func runBenchAuth(ctx context.Context, o *benchAuthFlags, stdout, stderr io.Writer) error {
+	if o.resources < 1 || o.conc < 1 || o.dur <= 0 || o.rounds < 1 {
 		return fmt.Errorf("%w: --resources, --concurrency, --duration and --rounds must be positive", errUsage)
 	}
-	dir := *data
+	dir := o.data
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "kodomohub-bench-auth-")
 		if err != nil {
@@ -135,7 +147,7 @@ func cmdBenchAuth(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	bundles := (*resources + int64(w.BundleSize) - 1) / int64(w.BundleSize)
+	bundles := (o.resources + int64(w.BundleSize) - 1) / int64(w.BundleSize)
 	fmt.Fprintf(stderr, "bench auth: ingesting %d resources into %s\n", bundles*int64(w.BundleSize), dir)
 	ist, err := bench.Run(ctx, bench.Limits{Concurrency: 4, Count: bundles}, ingest.IngestOp(w))
 	if err != nil {
@@ -152,9 +164,9 @@ func cmdBenchAuth(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	configs := []config{{"read, auth off", offURL, "-"}, {"read, auth on (staff token, policy, audit)", onURL, token}}
 	rates := map[string][]float64{}
 	var rows []bench.Row
-	for round := range *rounds {
+	for round := range o.rounds {
 		for _, c := range configs {
-			client, err := bench.NewClient(c.url, c.token, *conc)
+			client, err := bench.NewClient(c.url, c.token, o.conc)
 			if err != nil {
 				return err
 			}
@@ -165,9 +177,9 @@ func cmdBenchAuth(ctx context.Context, args []string, stdout, stderr io.Writer) 
 				defer mu.Unlock()
 				return r.Int64N(n)
 			})
-			profiling := *cpuProfile != "" && c.url == onURL && round == 0
+			profiling := o.cpuProfile != "" && c.url == onURL && round == 0
 			if profiling {
-				f, err := os.Create(*cpuProfile)
+				f, err := os.Create(o.cpuProfile)
 				if err != nil {
 					return err
 				}
@@ -176,7 +188,7 @@ func cmdBenchAuth(ctx context.Context, args []string, stdout, stderr io.Writer) 
 					return err
 				}
 			}
-			s, err := bench.Run(ctx, bench.Limits{Concurrency: *conc, Duration: *dur}, op)
+			s, err := bench.Run(ctx, bench.Limits{Concurrency: o.conc, Duration: o.dur}, op)
 			if profiling {
 				pprof.StopCPUProfile()
 			}
@@ -186,7 +198,7 @@ func cmdBenchAuth(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			if s.Errors > 0 {
 				return fmt.Errorf("bench auth: %s: %d errors, first: %v", c.name, s.Errors, s.FirstErr)
 			}
-			row := bench.Row{Operation: fmt.Sprintf("%s, round %d", c.name, round+1), Concurrency: *conc, Stats: s}
+			row := bench.Row{Operation: fmt.Sprintf("%s, round %d", c.name, round+1), Concurrency: o.conc, Stats: s}
 			rows = append(rows, row)
 			rates[c.name] = append(rates[c.name], row.Rate())
 			fmt.Fprintf(stderr, "bench auth: %s: %.0f reads/s\n", row.Operation, row.Rate())
@@ -197,10 +209,10 @@ func cmdBenchAuth(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	medOff, medOn := median(rates[configs[0].name]), median(rates[configs[1].name])
 	summary := fmt.Sprintf("\nmedian reads/s: auth off %.0f, auth on %.0f: auth on reaches %.1f%% of auth off (%d resources, concurrency %d, %d rounds of %s)\n",
-		medOff, medOn, 100*medOn/medOff, n, *conc, *rounds, *dur)
+		medOff, medOn, 100*medOn/medOff, n, o.conc, o.rounds, o.dur)
 	fmt.Fprint(stdout, summary)
-	if *out != "" {
-		f, err := os.OpenFile(*out, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if o.out != "" {
+		f, err := os.OpenFile(o.out, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 		if err != nil {
 			return err
 		}

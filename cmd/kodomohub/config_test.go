@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/spf13/pflag"
 )
 
 func TestConfigFileMongoAndRateLimit(t *testing.T) {
@@ -22,9 +24,9 @@ rateLimit:
 		t.Fatal(err)
 	}
 	var f serveFlags
-	fs := newFlagSet("serve")
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 	f.register(fs, "127.0.0.1:0")
-	if _, err := parseArgs(fs, []string{"--config", cfg, "--mongo-pool", "7"}); err != nil {
+	if err := fs.Parse([]string{"--config", cfg, "--mongo-pool", "7"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.merge(fs); err != nil {

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/kodomohub/kodomohub/auth"
 	"github.com/kodomohub/kodomohub/store"
@@ -19,24 +21,70 @@ var demoTenants = []store.Tenant{
 	{ID: "kawajima", Name: "川島町", ReferentialIntegrity: store.IntegrityStrict},
 }
 
-func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+// demoFlags are the flags demo's help shows. demo takes serve's other flags too, as it
+// always has (--mongo-uri, --config, the limits …), without listing them: they are serve's.
+var demoFlags = map[string]bool{"listen": true, "data": true, "keep": true, "auth": true, "log-level": true}
+
+func newDemoCmd() *cobra.Command {
 	var f serveFlags
-	f.register(fs, "127.0.0.1:8080")
-	if _, err := parseArgs(fs, args); err != nil {
-		return err
+	var keep bool
+	c := &cobra.Command{
+		Use:   "demo",
+		Short: "Run a hub with two demo towns and development tokens",
+		Long: `Create the tenants misato (美里町) and kawajima (川島町), serve the API with development
+authentication on a loopback address, and print each town's base URL and a bearer token.
+
+The data goes to a new temporary directory, removed when the demo stops (Ctrl-C), unless
+--keep is given; with --data DIR it goes to DIR and stays there. demo also takes serve's
+other flags (see kodomohub serve --help), --mongo-uri for example.`,
+		Example: `  kodomohub demo
+  kodomohub demo --listen 127.0.0.1:9090 --data ./demo-data`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return runDemo(c.Context(), c.Flags(), &f, keep, c.OutOrStdout(), c.ErrOrStderr())
+		},
 	}
+	fs := c.Flags()
+	f.register(fs, "127.0.0.1:8080")
+	fs.BoolVar(&keep, "keep", false, "keep the temporary data directory when the demo stops (with --data, the data always stays)")
+	a := fs.Lookup("auth")
+	a.Usage = "authentication: dev only; the demo mints the tokens it prints (serve --auth oidc trusts an identity provider)"
+	a.DefValue, f.authMode = "dev", "dev"
+	fs.VisitAll(func(fl *pflag.Flag) { fl.Hidden = !demoFlags[fl.Name] })
+	return c
+}
+
+func runDemo(ctx context.Context, fs *pflag.FlagSet, f *serveFlags, keep bool, stdout, stderr io.Writer) (err error) {
 	if err := f.merge(fs); err != nil {
 		return err
 	}
-	f.authMode = "dev"
-	if f.storage.data == "" && f.storage.mongoURI == "" {
-		dir, err := os.MkdirTemp("", "kodomohub-demo-")
-		if err != nil {
-			return err
+	if f.authMode != "dev" {
+		return fmt.Errorf("%w: demo runs with --auth dev only, not %q: it mints the tokens it prints. To trust your identity provider, run kodomohub serve --auth oidc --config FILE (see the README)",
+			errUsage, f.authMode)
+	}
+	where := f.storage.data
+	switch {
+	case f.storage.mongoURI != "":
+		where = "MongoDB database " + f.storage.mongoDB
+	case f.storage.data == "":
+		dir, terr := os.MkdirTemp("", "kodomohub-demo-")
+		if terr != nil {
+			return terr
 		}
 		f.storage.data = dir
+		if keep {
+			where = dir + " (kept when the demo stops)"
+			defer fmt.Fprintf(stdout, "kodomohub demo: the data stays in %s; serve it again with --data %s\n", dir, dir)
+		} else {
+			where = dir + " (temporary: removed when the demo stops; --keep keeps it)"
+			defer func() { // runs after the store is closed, below
+				if rerr := os.RemoveAll(dir); rerr != nil {
+					err = errors.Join(err, fmt.Errorf("removing the demo data: %w", rerr))
+					return
+				}
+				fmt.Fprintf(stdout, "kodomohub demo: removed the temporary data in %s\n", dir)
+			}()
+		}
 	}
 	log, err := newLogger(stderr, f.logLevel)
 	if err != nil {
@@ -56,8 +104,8 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	return serve(ctx, st, &f, log, stdout, func(addr string) {
-		fmt.Fprintf(stdout, "\nkodomohub demo — data in %s\n\n", f.storage.data)
+	return serve(ctx, st, f, log, stdout, func(addr string) {
+		fmt.Fprintf(stdout, "\nkodomohub demo — data in %s\n\n", where)
 		for _, t := range demoTenants {
 			tok, err := dev.Mint(auth.DevClaims{Tenant: t.ID, Subject: "demo-staff", Scope: "system/*.cruds",
 				Role: "municipal-staff", TTL: 24 * time.Hour})

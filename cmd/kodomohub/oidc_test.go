@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
 )
 
 // TestServeOIDC runs `serve --auth oidc` with a config file that trusts a real OpenID
@@ -53,9 +55,9 @@ func mustDevToken(t *testing.T, storeArgs ...string) string {
 
 func TestServeOIDCNeedsIssuers(t *testing.T) {
 	var f serveFlags
-	fs := newFlagSet("serve")
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 	f.register(fs, "127.0.0.1:0")
-	if _, err := parseArgs(fs, []string{"--auth", "oidc"}); err != nil {
+	if err := fs.Parse([]string{"--auth", "oidc"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := authenticator(context.Background(), nil, &f, io.Discard); err == nil || !strings.Contains(err.Error(), "oidc.tenants") {
@@ -72,9 +74,9 @@ func TestServeOIDCNeedsIssuers(t *testing.T) {
 // into links, so a hub listening on a non-loopback address must be told its public URL.
 func TestServeNeedsPublicURLOffLoopback(t *testing.T) {
 	var f serveFlags
-	fs := newFlagSet("serve")
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 	f.register(fs, "127.0.0.1:0")
-	if _, err := parseArgs(fs, []string{"--auth", "oidc"}); err != nil {
+	if err := fs.Parse([]string{"--auth", "oidc"}); err != nil {
 		t.Fatal(err)
 	}
 	_, err := newServer(context.Background(), nil, &f, slog.New(slog.DiscardHandler), io.Discard, "0.0.0.0:8080", nil)

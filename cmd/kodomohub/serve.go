@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/kodomohub/kodomohub/auth"
 	"github.com/kodomohub/kodomohub/conformance"
@@ -125,9 +126,9 @@ type serveFlags struct {
 	file                                          fileConfig // the --config file, as read
 }
 
-func (f *serveFlags) register(fs *flag.FlagSet, defaultListen string) {
+func (f *serveFlags) register(fs *pflag.FlagSet, defaultListen string) {
 	fs.StringVar(&f.listen, "listen", defaultListen, "address to listen on")
-	fs.StringVar(&f.authMode, "auth", "oidc", "authentication: oidc, or dev (tokens from `kodomohub dev-token`; loopback only)")
+	fs.StringVar(&f.authMode, "auth", "oidc", "authentication: oidc, or dev (tokens from kodomohub dev-token; loopback only)")
 	fs.StringVar(&f.config, "config", "", "YAML configuration file")
 	fs.StringVar(&f.publicURL, "public-url", "", "externally visible base URL (required on a non-loopback address; default: http://LISTEN-ADDRESS)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -143,14 +144,14 @@ func (f *serveFlags) register(fs *flag.FlagSet, defaultListen string) {
 }
 
 // merge applies the config file to every flag the command line did not set.
-func (f *serveFlags) merge(fs *flag.FlagSet) error {
+func (f *serveFlags) merge(fs *pflag.FlagSet) error {
 	fc, err := loadConfig(f.config)
 	if err != nil {
 		return err
 	}
 	f.file = fc
 	set := map[string]bool{}
-	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	fs.Visit(func(fl *pflag.Flag) { set[fl.Name] = true })
 	str := func(name string, dst *string, v string) {
 		if !set[name] && v != "" {
 			*dst = v
@@ -204,14 +205,31 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
-func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func newServeCmd() *cobra.Command {
 	var f serveFlags
-	f.register(fs, "127.0.0.1:8080")
-	if _, err := parseArgs(fs, args); err != nil {
-		return err
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the FHIR server, on the embedded store or on MongoDB",
+		Long: `Serve the FHIR R4 API of every tenant, on the embedded store (--data DIR, the default)
+or on MongoDB (--mongo-uri URI). Settings come from flags, or from the YAML file given with
+--config (flags win; see the README for the file's keys).
+
+--auth oidc (the default) accepts access tokens from the identity providers the config file
+trusts for each town; --auth dev accepts tokens minted by kodomohub dev-token for the same
+data, and only on a loopback address. Both accept the hub's own SMART Backend Services
+tokens. The server stops cleanly on SIGINT or SIGTERM.`,
+		Example: `  kodomohub serve --data /var/lib/kodomohub --config /etc/kodomohub/kodomohub.yaml
+  kodomohub serve --auth dev --listen 127.0.0.1:8080 --data ./data`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return runServe(c.Context(), c.Flags(), &f, c.OutOrStdout(), c.ErrOrStderr())
+		},
 	}
+	f.register(c.Flags(), "127.0.0.1:8080")
+	return c
+}
+
+func runServe(ctx context.Context, fs *pflag.FlagSet, f *serveFlags, stdout, stderr io.Writer) error {
 	if err := f.merge(fs); err != nil {
 		return err
 	}
@@ -225,7 +243,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer st.Close()
-	return serve(ctx, st, &f, log, stdout, nil)
+	return serve(ctx, st, f, log, stdout, nil)
 }
 
 // serve runs the HTTP server on st until ctx ends. ready, when set, is called with the bound

@@ -2,10 +2,11 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/kodomohub/kodomohub/store"
 	"github.com/kodomohub/kodomohub/store/mongo"
@@ -27,7 +28,7 @@ type storageFlags struct {
 	audit *auditFlags
 }
 
-func (f *storageFlags) register(fs *flag.FlagSet) {
+func (f *storageFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.data, "data", "", "data directory of the embedded store")
 	fs.StringVar(&f.mongoURI, "mongo-uri", "", "MongoDB connection string (instead of --data)")
 	fs.StringVar(&f.mongoDB, "mongo-db", "kodomohub", "MongoDB database name")
