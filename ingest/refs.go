@@ -1,9 +1,9 @@
-package server
+package ingest
 
 import (
 	"bytes"
 	"encoding/json"
-	"net/http"
+	"strconv"
 	"strings"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
@@ -12,12 +12,62 @@ import (
 	"github.com/kodomohub/kodomohub/store"
 )
 
-// localRefs returns the distinct resources that body references on this server: relative
-// references and absolute ones under base. Contained (#id), urn: and foreign references are
-// not local.
-func localRefs(decoded any, base string) []store.Key {
+// refs are the literal references of a resource (Reference.reference values), sorted by
+// what resolving them needs.
+type refs struct {
+	// local are the distinct resources referenced on this server: relative references and
+	// absolute ones under the base (store.Write.Refs).
+	local []store.Key
+	// versions are the local references to one version ("Patient/p1/_history/2").
+	versions []versionRef
+	// urns are the urn:uuid: and urn:oid: references with where they are: they name bundle
+	// entries and resolve only inside a bundle.
+	urns []located
+	// conditional are the references that are searches ("Patient?identifier=…").
+	conditional []located
+}
+
+type versionRef struct {
+	key     store.Key
+	version string
+	ref     string
+}
+
+type located struct{ ref, at string }
+
+// scanRefs finds the references of the decoded resource. base is the tenant's FHIR base:
+// absolute references under it are local. A Bundle resource's references to its own
+// entries' fullUrls are not urns to resolve: they resolve inside the Bundle.
+func scanRefs(decoded any, base string) refs {
+	var out refs
 	seen := map[store.Key]bool{}
-	var out []store.Key
+	root, _ := decoded.(map[string]any)
+	var own map[string]bool // fullUrls of a Bundle resource's entries
+	if root != nil && root["resourceType"] == "Bundle" {
+		own = map[string]bool{}
+		if entries, ok := root["entry"].([]any); ok {
+			for _, e := range entries {
+				if m, ok := e.(map[string]any); ok {
+					if u, ok := m["fullUrl"].(string); ok {
+						own[u] = true
+					}
+				}
+			}
+		}
+	}
+	typ, _ := root["resourceType"].(string)
+	var path []string // built only when a reference needs its location
+	at := func() string {
+		var b strings.Builder
+		b.WriteString(typ)
+		for _, p := range path {
+			if p[0] != '[' {
+				b.WriteByte('.')
+			}
+			b.WriteString(p)
+		}
+		return b.String()
+	}
 	var walk func(any)
 	walk = func(x any) {
 		switch x := x.(type) {
@@ -25,18 +75,21 @@ func localRefs(decoded any, base string) []store.Key {
 			for k, val := range x {
 				if k == "reference" {
 					if s, ok := val.(string); ok {
-						if key, ok := localRef(s, base); ok && !seen[key] {
-							seen[key] = true
-							out = append(out, key)
-						}
+						path = append(path, k)
+						out.add(s, base, seen, own, at)
+						path = path[:len(path)-1]
 						continue
 					}
 				}
+				path = append(path, k)
 				walk(val)
+				path = path[:len(path)-1]
 			}
 		case []any:
-			for _, e := range x {
+			for i, e := range x {
+				path = append(path, "["+strconv.Itoa(i)+"]")
 				walk(e)
+				path = path[:len(path)-1]
 			}
 		}
 	}
@@ -44,15 +97,33 @@ func localRefs(decoded any, base string) []store.Key {
 	return out
 }
 
-func localRef(s, base string) (store.Key, bool) {
+func (out *refs) add(s, base string, seen map[store.Key]bool, own map[string]bool, at func() string) {
+	if strings.Contains(s, "?") && !strings.Contains(s, "://") {
+		out.conditional = append(out.conditional, located{s, at()})
+		return
+	}
 	r, ok := fhir.ParseReference(s)
-	if !ok || r.Type == "" {
-		return store.Key{}, false
+	switch {
+	case !ok:
+		return
+	case r.URN != "":
+		if strings.HasPrefix(r.URN, "urn:uuid:") && !own[s] {
+			out.urns = append(out.urns, located{s, at()})
+		}
+		return
+	case r.Type == "":
+		return
+	case r.Base != "" && strings.TrimSuffix(r.Base, "/") != base:
+		return
 	}
-	if r.Base != "" && strings.TrimSuffix(r.Base, "/") != base {
-		return store.Key{}, false
+	key := store.Key{Type: r.Type, ID: r.ID}
+	if !seen[key] {
+		seen[key] = true
+		out.local = append(out.local, key)
 	}
-	return store.Key{Type: r.Type, ID: r.ID}, true
+	if r.Version != "" {
+		out.versions = append(out.versions, versionRef{key: key, version: r.Version, ref: s})
+	}
 }
 
 // replaceStrings returns raw with every JSON string value equal to a key of repl replaced by
@@ -105,15 +176,38 @@ func replaceStrings(raw []byte, repl map[string]string) []byte {
 	return out.Bytes()
 }
 
+// replaceDecoded does to a decoded resource what replaceStrings does to its bytes, in place,
+// so that the bytes and the tree stay one resource without decoding the bytes again.
+func replaceDecoded(x any, repl map[string]string) any {
+	if len(repl) == 0 {
+		return x
+	}
+	switch v := x.(type) {
+	case string:
+		if to, ok := repl[v]; ok {
+			return to
+		}
+	case map[string]any:
+		for k, e := range v {
+			v[k] = replaceDecoded(e, repl)
+		}
+	case []any:
+		for i, e := range v {
+			v[i] = replaceDecoded(e, repl)
+		}
+	}
+	return x
+}
+
 // applyJSONPatch applies an RFC 6902 patch to a stored resource.
 func applyJSONPatch(doc, patch []byte) ([]byte, error) {
 	p, err := jsonpatch.DecodePatch(patch)
 	if err != nil {
-		return nil, fhir.Wrap(err, http.StatusBadRequest, fhir.IssueStructure, "invalid JSON Patch: %v", err)
+		return nil, fhir.Wrap(err, statusBadRequest, fhir.IssueStructure, "invalid JSON Patch: %v", err)
 	}
 	out, err := p.Apply(doc)
 	if err != nil {
-		return nil, fhir.Wrap(err, http.StatusUnprocessableEntity, fhir.IssueProcessing, "the JSON Patch does not apply: %v", err)
+		return nil, fhir.Wrap(err, statusUnprocessable, fhir.IssueProcessing, "the JSON Patch does not apply: %v", err)
 	}
 	return out, nil
 }
