@@ -11,9 +11,19 @@ import (
 
 // TestStrictDeleteOfReferencedIsRefused: under strict referential integrity a resource that
 // another references is not deleted (409, naming the referrer), unless the same transaction
-// deletes the referrer too; without integrity the delete goes through.
+// deletes the referrer too; without integrity the delete goes through. The referrers are
+// found by the store's _revinclude of every reference parameter: both backends.
 func TestStrictDeleteOfReferencedIsRefused(t *testing.T) {
-	h := mustHub(t, store.IntegrityStrict, server.Limits{})
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { strictDelete(t, mustHubOn(t, b.open(t), store.IntegrityStrict, nil)) })
+	}
+	off := mustHub(t, store.IntegrityOff, server.Limits{})
+	wantStatus(t, off.put("/misato/fhir/Patient/p1", `{"resourceType":"Patient","id":"p1"}`), http.StatusCreated)
+	wantStatus(t, off.put("/misato/fhir/Observation/o1", `{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"身長"},"subject":{"reference":"Patient/p1"}}`), http.StatusCreated)
+	wantStatus(t, off.do(req{method: "DELETE", path: "/misato/fhir/Patient/p1"}), http.StatusOK)
+}
+
+func strictDelete(t *testing.T, h *hub) {
 	wantStatus(t, h.put("/misato/fhir/Patient/p1", `{"resourceType":"Patient","id":"p1"}`), http.StatusCreated)
 	wantStatus(t, h.put("/misato/fhir/Observation/o1", `{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"身長"},"subject":{"reference":"Patient/p1"}}`), http.StatusCreated)
 	r := h.do(req{method: "DELETE", path: "/misato/fhir/Patient/p1"})
@@ -44,11 +54,6 @@ func TestStrictDeleteOfReferencedIsRefused(t *testing.T) {
 	wantStatus(t, h.do(req{method: "DELETE", path: "/misato/fhir/Patient/p2"}), http.StatusConflict)
 	wantStatus(t, h.do(req{method: "DELETE", path: "/misato/fhir/Observation/o2"}), http.StatusOK)
 	wantStatus(t, h.do(req{method: "DELETE", path: "/misato/fhir/Patient/p2"}), http.StatusOK)
-
-	off := mustHub(t, store.IntegrityOff, server.Limits{})
-	wantStatus(t, off.put("/misato/fhir/Patient/p1", `{"resourceType":"Patient","id":"p1"}`), http.StatusCreated)
-	wantStatus(t, off.put("/misato/fhir/Observation/o1", `{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"身長"},"subject":{"reference":"Patient/p1"}}`), http.StatusCreated)
-	wantStatus(t, off.do(req{method: "DELETE", path: "/misato/fhir/Patient/p1"}), http.StatusOK)
 }
 
 // TestUnresolvedURNIsRefused: a urn:uuid reference that names no entry of its transaction is
