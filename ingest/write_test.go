@@ -91,3 +91,36 @@ func TestUnresolvedReferencesWithoutHTTP(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedDeleteNamesOnlyVisibleReferrers: the 409 of a strict delete names the referrers
+// the caller may read and only says that others exist (docs/security.md).
+func TestRefusedDeleteNamesOnlyVisibleReferrers(t *testing.T) {
+	ctx := context.Background()
+	tw := mustTown(t, store.IntegrityStrict)
+	_, staff := tw.principal(auth.DevClaims{Subject: "staff-1", Scope: "system/*.cruds", Role: auth.RoleMunicipalStaff})
+	for _, w := range []struct{ typ, id, body string }{
+		{"Organization", "nursery-1", `{"resourceType":"Organization","id":"nursery-1","name":"みさと保育園"}`},
+		{"Patient", "on", `{"resourceType":"Patient","id":"on"}`},
+		{"EpisodeOfCare", "eoc-1", `{"resourceType":"EpisodeOfCare","id":"eoc-1","status":"active","patient":{"reference":"Patient/on"},"managingOrganization":{"reference":"Organization/nursery-1"}}`},
+		{"Observation", "seen", `{"resourceType":"Observation","id":"seen","status":"final","code":{"text":"体温"},"subject":{"reference":"Patient/on"}}`},
+		{"Observation", "report", `{"resourceType":"Observation","id":"report","meta":{"security":[{"system":"https://kodomohub.jp/fhir/CodeSystem/security-category","code":"abuse-report"}]},"status":"final","code":{"text":"通告"},"subject":{"reference":"Patient/on"}}`},
+	} {
+		if _, err := tw.in.Update(ctx, tw.req(staff), w.typ, w.id, []byte(w.body), "", 0); err != nil {
+			t.Fatalf("setup %s/%s: %v", w.typ, w.id, err)
+		}
+	}
+	_, nursery := tw.principal(auth.DevClaims{Subject: "nursery-1-system", Scope: "system/*.cruds", Role: auth.RoleFacility,
+		Facility: "Organization/nursery-1", FacilityKind: auth.FacilityNursery})
+	_, err := tw.in.Delete(ctx, tw.req(nursery), "Patient", "on", "", 0)
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	if statusOf(err) != 409 || !strings.Contains(msg, "Observation/seen") || !strings.Contains(msg, "and others") || strings.Contains(msg, "report") {
+		t.Fatalf("nursery deleting a referenced child: %v, want 409 naming Observation/seen and others, not the report", err)
+	}
+	_, err = tw.in.Delete(ctx, tw.req(staff), "Patient", "on", "", 0)
+	if msg := err.Error(); statusOf(err) != 409 || !strings.Contains(msg, "Observation/report") || !strings.Contains(msg, "EpisodeOfCare/eoc-1") {
+		t.Fatalf("staff deleting a referenced child: %v, want 409 naming every referrer", err)
+	}
+}
