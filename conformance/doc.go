@@ -33,11 +33,17 @@
 //   - contained resources, Bundle.entry.resource and Parameters.parameter.resource are
 //     validated as whole resources of their own resourceType;
 //   - no empty objects, arrays or strings, no null outside primitive-extension alignment,
-//     no duplicate property names at any depth.
+//     no duplicate property names at any depth;
+//   - reference target types: a literal reference (relative "Patient/1", absolute, or
+//     conditional "Patient?identifier=…") names a resource type among the element's
+//     targetProfiles (Observation.subject: Patient, Group, Device or Location), issue code
+//     value at Element.reference. Contained (#id) and urn: references, whose type the value
+//     does not tell, and elements that allow any resource are not checked; whether the
+//     referenced resource exists is the store's concern (referential integrity).
 //
 // FHIRPath invariants (the constraint elements of the definitions, other than ext-1 above)
-// are not evaluated; nor are profiles (meta.profile), reference targets, extension
-// definitions, or bindings other than required. The value sets that cannot be expanded from
+// are not evaluated; nor are profiles (meta.profile, targetProfiles that are not base
+// resource types), extension definitions, or bindings other than required. The value sets that cannot be expanded from
 // the R4 package are not checked: mimetypes (BCP-13), currencies (ISO 4217), ucum-units
 // and the LOINC answer list LL379-9 (see Validator.UncheckedValueSets).
 //

@@ -39,6 +39,7 @@ type elementJSON struct {
 	Binding string   `json:"b"`
 	Ref     string   `json:"r"`
 	Summary bool     `json:"s"`
+	To      []string `json:"to"`
 }
 
 type valueSetJSON struct {
@@ -66,6 +67,8 @@ type elemDef struct {
 	binding *valueSet
 	summary bool // isSummary: kept by _summary=true
 	idx     int  // position in node.elems
+	// targets are the resource types a Reference element may point to; nil for any.
+	targets []string
 }
 
 // field is one JSON property: an element, or one type of a choice element.
@@ -164,7 +167,7 @@ func compile(t *tableJSON) (*schema, error) {
 			if td.Kind == "primitive-type" && ename == "value" {
 				continue // the primitive's own value is the JSON value, not a property
 			}
-			ed := &elemDef{name: ename, min: e.Min, max: e.Max, summary: e.Summary, idx: len(parent.elems)}
+			ed := &elemDef{name: ename, min: e.Min, max: e.Max, summary: e.Summary, idx: len(parent.elems), targets: e.To}
 			if e.Binding != "" {
 				ed.binding = s.valueSets[e.Binding]
 				if ed.binding == nil {

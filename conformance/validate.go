@@ -361,7 +361,36 @@ func (w *walker) item(f *field, val, ext *jvalue, at *path) {
 		if b := f.elem.binding; b != nil && b.unchecked == "" && f.typ == "CodeableConcept" {
 			w.codeableConcept(val, b, at)
 		}
+		if f.typ == "Reference" && f.elem.targets != nil {
+			w.referenceTarget(val, f.elem.targets, at)
+		}
 	}
+}
+
+// referenceTarget checks that a literal reference (relative, absolute or conditional) names
+// a resource type the element allows. References whose type the value does not tell
+// (contained "#id", urn:uuid:, urn:oid:) are not checked here.
+func (w *walker) referenceTarget(ref *jvalue, targets []string, at *path) {
+	r := ref.get("reference")
+	if r == nil || r.kind != jStr {
+		return
+	}
+	typ := ""
+	if t, _, cond := strings.Cut(r.s, "?"); cond && !strings.Contains(t, "/") {
+		typ = t // a conditional reference: Type?criteria
+	} else if parsed, ok := fhir.ParseReference(r.s); ok {
+		typ = parsed.Type
+	}
+	if typ == "" || !w.s.resources[typ] {
+		return
+	}
+	for _, t := range targets {
+		if t == typ {
+			return
+		}
+	}
+	w.add(w.at(at, "reference", -1), fhir.IssueValue, "reference "+strconv.Quote(r.s)+" names a "+typ+
+		"; this element may reference "+strings.Join(targets, ", "))
 }
 
 func (w *walker) extPath(at *path) *path {

@@ -60,29 +60,6 @@ func denial(d auth.Decision) error {
 	return fhir.Errorf(http.StatusForbidden, fhir.IssueForbidden, "%s", d.Reason)
 }
 
-// allowWrite decides a write of op on the stored version it replaces or deletes: a version
-// the caller may not see is not written, and the caller is told no more than that it may not
-// write that id (whether it exists is all a write by id can learn).
-func (rc *reqContext) allowWrite(op auth.Op, res fhir.Resource) error {
-	err := rc.allow(op, auth.Stored{Resource: res})
-	if errors.Is(err, store.ErrNotFound) {
-		return fhir.Errorf(http.StatusForbidden, fhir.IssueForbidden, "this token may not %s %s/%s", opVerb(op), res.Type, res.ID)
-	}
-	return err
-}
-
-func opVerb(op auth.Op) string {
-	switch op {
-	case auth.OpCreate:
-		return "create"
-	case auth.OpUpdate:
-		return "update"
-	case auth.OpDelete:
-		return "delete"
-	}
-	return "read"
-}
-
 // accessed records an allowed access to a resource: its patients in the audit record, and
 // the alert of a break-glass access.
 func (rc *reqContext) accessed(t auth.Target, d auth.Decision) {

@@ -20,6 +20,11 @@ var skipExamples = map[string]string{
 	// Invalid R4 in the published example: the hub rejects it with 422, as it must.
 	"Questionnaire-qs1.json": "nested items (Questionnaire.item.item) have no linkId, which is 1..1",
 	"ig-r4.json":             "ImplementationGuide has no name and no status, both 1..1",
+	// Reference targets the element does not allow (the validator checks targetProfile).
+	"DeviceMetric-example.json":        "DeviceMetric.parent references a DeviceDefinition; only Device is allowed",
+	"DeviceUseStatement-example.json":  "DeviceUseStatement.reasonReference references a Procedure, not an allowed target",
+	"MedicationRequest-medrx0301.json": "MedicationRequest.dispenseRequest.performer references a Practitioner; only Organization is allowed",
+	"Observation-clinical-gender.json": "Observation.performer references an Encounter, not an allowed target",
 }
 
 // TestR4Examples writes every official R4 example with PUT under its own id into a tenant

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"math"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -15,7 +14,7 @@ import (
 
 	"github.com/kodomohub/kodomohub/auth"
 	"github.com/kodomohub/kodomohub/fhir"
-	"github.com/kodomohub/kodomohub/fhir/fhirpath"
+	"github.com/kodomohub/kodomohub/ingest"
 	"github.com/kodomohub/kodomohub/store"
 )
 
@@ -401,6 +400,25 @@ func (rc *reqContext) vread(typ, id, vid string) {
 	rc.answerRead(typ, id, res, err, false)
 }
 
+// The write interactions parse the request, call the one write path (package ingest) and
+// render its outcome. A type-level decision is asked before the body is read, so that a
+// caller who may not write a type gets its 403 without the server reading the body; ingest
+// decides it again, with everything else.
+
+// ingestRequest is this request for the write path: its view, its audit record (the
+// request's), and the server's search for conditional criteria.
+func (rc *reqContext) ingestRequest() *ingest.Request {
+	return &ingest.Request{Tenant: rc.tenant, Principal: rc.view.Principal(), Declared: rc.view.Declared(),
+		Base: rc.base, View: rc.view, Recorder: rc, Matches: rc.conditionalMatches}
+}
+
+// Decided records a decision of the write path in the request's audit record
+// (ingest.Recorder).
+func (rc *reqContext) Decided(d auth.Decision) { rc.audit.decided(d) }
+
+// Accessed records an allowed access of the write path (ingest.Recorder).
+func (rc *reqContext) Accessed(t auth.Target, d auth.Decision) { rc.accessed(t, d) }
+
 func (rc *reqContext) create(typ string) {
 	if err := checkContentType(rc.c.Request, mimeFHIRJSON, mimeJSON); err != nil {
 		rc.fail(err)
@@ -415,74 +433,15 @@ func (rc *reqContext) create(typ string) {
 		rc.fail(err)
 		return
 	}
-	w, err := rc.prepare(typ, rc.newID(), store.Create, body, rc.base, true)
-	if err != nil {
-		rc.fail(err)
-		return
-	}
-	if err := rc.allowBody(auth.OpCreate, w); err != nil {
-		rc.fail(err)
-		return
-	}
-	ctx := rc.c.Request.Context()
-	if criteria := conditionalCriteria(typ, rc.c.GetHeader("If-None-Exist")); criteria != "" {
-		unlock, err := rc.conditionalLock(ctx, typ, criteria)
-		if err != nil {
-			rc.fail(err)
-			return
-		}
-		defer unlock()
-		matches, err := rc.conditionalMatches(ctx, typ, criteria)
-		switch {
-		case err != nil:
-			rc.fail(err)
-			return
-		case len(matches) > 1:
-			rc.fail(multipleMatches(typ, criteria, len(matches)))
-			return
-		case len(matches) == 1:
-			rc.writeResource(http.StatusOK, matches[0], true) // exists already: nothing written
-			return
-		}
-	}
-	results, err := rc.store.Commit(ctx, rc.tenant.ID, []store.Write{w})
-	if err != nil {
-		rc.fail(err)
-		return
-	}
-	rc.writeResource(http.StatusCreated, results[0].Resource, true)
-}
-
-// allowBody decides the body about to be written: a refusal is a 403 with the reason, which
-// speaks of what the caller sent.
-func (rc *reqContext) allowBody(op auth.Op, w store.Write) error {
-	d := rc.view.Decide(op, auth.Body{Type: w.Type, ID: w.ID, Raw: w.Resource, Index: w.Index})
-	rc.audit.decided(d)
+	o, err := rc.ingest.Create(rc.c.Request.Context(), rc.ingestRequest(), typ, body, rc.c.GetHeader("If-None-Exist"))
 	switch {
-	case d.Err != nil:
-		return d.Err
-	case !d.Allowed:
-		return fhir.Errorf(http.StatusForbidden, fhir.IssueForbidden, "%s", d.Reason)
+	case err != nil:
+		rc.fail(err)
+	case o.Existing:
+		rc.writeResource(http.StatusOK, o.Resource, true) // exists already: nothing written
+	default:
+		rc.writeResource(http.StatusCreated, o.Resource, true)
 	}
-	rc.accessed(auth.Body{Type: w.Type, ID: w.ID}, d)
-	return nil
-}
-
-// conditionalCriteria returns the search part of an If-None-Exist value or a conditional
-// URL ("identifier=x" from "identifier=x", "Patient?identifier=x" or "?identifier=x"),
-// without the parameters that only format the response.
-func conditionalCriteria(typ, s string) string {
-	s = strings.TrimPrefix(strings.TrimPrefix(s, typ), "?")
-	if s == "" {
-		return ""
-	}
-	v, err := url.ParseQuery(s)
-	if err != nil {
-		return s // let the search parser report it
-	}
-	v.Del("_format")
-	v.Del("_pretty")
-	return v.Encode()
 }
 
 // update serves PUT Type/id, and PUT Type?criteria when id is "".
@@ -505,112 +464,28 @@ func (rc *reqContext) update(typ, id string) {
 		rc.fail(err)
 		return
 	}
-	ctx := rc.c.Request.Context()
-	conditional := id == ""
-	if conditional {
-		criteria := conditionalCriteria(typ, rc.c.Request.URL.RawQuery)
-		if criteria == "" {
-			rc.fail(fhir.Errorf(http.StatusBadRequest, fhir.IssueRequired, "PUT %s needs an id or search criteria", typ))
-			return
-		}
-		unlock, err := rc.conditionalLock(ctx, typ, criteria)
-		if err != nil {
-			rc.fail(err)
-			return
-		}
-		defer unlock()
-		matches, err := rc.conditionalMatches(ctx, typ, criteria)
-		if err != nil {
-			rc.fail(err)
-			return
-		}
-		head, err := fhir.Parse(body, fhir.Limits{MaxDepth: rc.limits.MaxDepth})
-		if err != nil {
-			rc.fail(err)
-			return
-		}
-		switch len(matches) {
-		case 0:
-			id = head.ID
-			if id == "" {
-				id = rc.newID()
-			}
-		case 1:
-			id = matches[0].ID
-			if head.HasID && head.ID != id {
-				rc.fail(fhir.ErrorAt(http.StatusBadRequest, fhir.IssueInvalid, typ+".id",
-					"the id in the body (%q) is not the id of the resource the criteria select (%q)", head.ID, id))
-				return
-			}
-			if ifMatch == 0 {
-				ifMatch = matches[0].Version // fail rather than overwrite a concurrent change
-			}
-		default:
-			rc.fail(multipleMatches(typ, criteria, len(matches)))
-			return
-		}
-	}
-	w, err := rc.prepare(typ, id, store.Update, body, rc.base, conditional)
-	if err != nil {
-		rc.fail(err)
-		return
-	}
-	if err := rc.allowStoredWrite(auth.OpUpdate, typ, id); err != nil {
-		rc.fail(err)
-		return
-	}
-	if err := rc.allowBody(auth.OpUpdate, w); err != nil {
-		rc.fail(err)
-		return
-	}
-	w.IfMatch = ifMatch
-	results, err := rc.store.Commit(ctx, rc.tenant.ID, []store.Write{w})
+	o, err := rc.ingest.Update(rc.c.Request.Context(), rc.ingestRequest(), typ, id, body, rc.criteria(id), ifMatch)
 	if err != nil {
 		rc.fail(err)
 		return
 	}
 	status := http.StatusOK
-	if results[0].Created {
+	if o.Created {
 		status = http.StatusCreated
 	}
-	rc.writeResource(status, results[0].Resource, true)
+	rc.writeResource(status, o.Resource, true)
 }
 
-// allowStoredWrite decides op on the current version of typ/id when there is one: an update
-// must not take over a resource the caller may not touch.
-func (rc *reqContext) allowStoredWrite(op auth.Op, typ, id string) error {
-	cur, err := rc.store.Read(rc.c.Request.Context(), rc.tenant.ID, typ, id)
-	switch {
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrGone):
-		return nil
-	case err != nil:
-		return err
+// criteria is the query of a conditional interaction (no id in the URL).
+func (rc *reqContext) criteria(id string) string {
+	if id != "" {
+		return ""
 	}
-	return rc.allowWrite(op, cur)
-}
-
-// resolveConditional finds the one resource that the criteria of a conditional patch or
-// delete select among those the caller may see: ok false when none does.
-func (rc *reqContext) resolveConditional(typ string) (res fhir.Resource, ok bool, err error) {
-	criteria := conditionalCriteria(typ, rc.c.Request.URL.RawQuery)
-	if criteria == "" {
-		return res, false, fhir.Errorf(http.StatusBadRequest, fhir.IssueRequired, "%s on %s needs an id or search criteria", rc.c.Request.Method, typ)
-	}
-	matches, err := rc.conditionalMatches(rc.c.Request.Context(), typ, criteria)
-	switch {
-	case err != nil:
-		return res, false, err
-	case len(matches) > 1:
-		return res, false, multipleMatches(typ, criteria, len(matches))
-	case len(matches) == 0:
-		return res, false, nil
-	}
-	return matches[0], true, nil
+	return rc.c.Request.URL.RawQuery
 }
 
 // patch serves PATCH Type/id, and PATCH Type?criteria when id is "". A patch reads the
-// resource as well as writing it (a "test" operation, or a failing path, tells what it
-// holds), so it needs both.
+// resource as well as writing it, so it needs both.
 func (rc *reqContext) patch(typ, id string) {
 	if err := checkContentType(rc.c.Request, mimeJSONPatch); err != nil {
 		rc.fail(err)
@@ -627,73 +502,17 @@ func (rc *reqContext) patch(typ, id string) {
 			return
 		}
 	}
-	if id == "" {
-		match, ok, err := rc.resolveConditional(typ)
-		if err != nil {
-			rc.fail(err)
-			return
-		}
-		if !ok {
-			rc.fail(fhir.Errorf(http.StatusNotFound, fhir.IssueNotFound, "no %s matches the criteria", typ))
-			return
-		}
-		id = match.ID
-	}
 	body, err := rc.readBody(rc.c)
 	if err != nil {
 		rc.fail(err)
 		return
 	}
-	res, err := rc.applyPatch(typ, id, body, ifMatch)
+	o, err := rc.ingest.Patch(rc.c.Request.Context(), rc.ingestRequest(), typ, id, body, rc.criteria(id), ifMatch)
 	if err != nil {
 		rc.fail(err)
 		return
 	}
-	rc.writeResource(http.StatusOK, res, true)
-}
-
-// applyPatch applies a JSON Patch to the current version and stores the result. Without an
-// If-Match the patch is retried when another write slips in between read and commit.
-func (rc *reqContext) applyPatch(typ, id string, patch []byte, ifMatch int64) (fhir.Resource, error) {
-	ctx := rc.c.Request.Context()
-	for attempt := 0; ; attempt++ {
-		cur, err := rc.store.Read(ctx, rc.tenant.ID, typ, id)
-		if err != nil {
-			if errors.Is(err, store.ErrGone) {
-				err = rc.goneOrHidden(cur)
-			}
-			return fhir.Resource{}, err
-		}
-		if err := rc.allow(auth.OpRead, auth.Stored{Resource: cur}); err != nil {
-			return fhir.Resource{}, err
-		}
-		if err := rc.allowWrite(auth.OpUpdate, cur); err != nil {
-			return fhir.Resource{}, err
-		}
-		if ifMatch != 0 && cur.Version != ifMatch {
-			return fhir.Resource{}, store.ErrVersionConflict
-		}
-		patched, err := applyJSONPatch(cur.Raw, patch)
-		if err != nil {
-			return fhir.Resource{}, err
-		}
-		w, err := rc.prepare(typ, id, store.Update, patched, rc.base, false)
-		if err != nil {
-			return fhir.Resource{}, err
-		}
-		if err := rc.allowBody(auth.OpUpdate, w); err != nil {
-			return fhir.Resource{}, err
-		}
-		w.IfMatch = cur.Version
-		results, err := rc.store.Commit(ctx, rc.tenant.ID, []store.Write{w})
-		if errors.Is(err, store.ErrVersionConflict) && ifMatch == 0 && attempt < 3 {
-			continue
-		}
-		if err != nil {
-			return fhir.Resource{}, err
-		}
-		return results[0].Resource, nil
-	}
+	rc.writeResource(http.StatusOK, o.Resource, true)
 }
 
 // goneOrHidden is the error for a deleted resource: gone when the caller could see what it
@@ -718,49 +537,12 @@ func (rc *reqContext) delete(typ, id string) {
 		rc.fail(err)
 		return
 	}
-	if err := rc.allow(auth.OpDelete, auth.Type(typ)); err != nil {
-		rc.fail(err)
-		return
-	}
-	if id == "" {
-		match, ok, err := rc.resolveConditional(typ)
-		if err != nil {
-			rc.fail(err)
-			return
-		}
-		if !ok {
-			rc.deleted(typ, "", store.Result{Noop: true})
-			return
-		}
-		id = match.ID
-		if ifMatch == 0 {
-			ifMatch = match.Version
-		}
-	}
-	cur, err := rc.store.Read(rc.c.Request.Context(), rc.tenant.ID, typ, id)
-	switch {
-	case err == nil:
-		if err := rc.allow(auth.OpDelete, auth.Stored{Resource: cur}); errors.Is(err, store.ErrNotFound) {
-			rc.deleted(typ, id, store.Result{Noop: true})
-			return
-		} else if err != nil {
-			rc.fail(err)
-			return
-		}
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrGone):
-		rc.deleted(typ, id, store.Result{Noop: true})
-		return
-	default:
-		rc.fail(err)
-		return
-	}
-	results, err := rc.store.Commit(rc.c.Request.Context(), rc.tenant.ID,
-		[]store.Write{{Type: typ, ID: id, Action: store.Delete, IfMatch: ifMatch}})
+	o, err := rc.ingest.Delete(rc.c.Request.Context(), rc.ingestRequest(), typ, id, rc.criteria(id), ifMatch)
 	if err != nil {
 		rc.fail(err)
 		return
 	}
-	rc.deleted(typ, id, results[0])
+	rc.deleted(typ, o.Resource.ID, store.Result{Resource: o.Resource, Noop: o.Noop})
 }
 
 func (rc *reqContext) deleted(typ, id string, r store.Result) {
@@ -815,46 +597,6 @@ func (rc *reqContext) writeResource(status int, res fhir.Resource, written bool)
 		}
 	}
 	rc.write(rc.c, status, res.Raw)
-}
-
-// prepare checks a body for a create or update of typ/id and returns the write. base is the
-// tenant's FHIR base, so absolute references to this server count as local.
-//
-// idOptional lets an update body leave out the id (conditional update); a create always
-// may, as the server assigns the id.
-func (s *Server) prepare(typ, id string, action store.Action, body []byte, base string, idOptional bool) (store.Write, error) {
-	head, err := fhir.Parse(body, fhir.Limits{MaxDepth: s.limits.MaxDepth})
-	if err != nil {
-		return store.Write{}, err
-	}
-	if head.ResourceType != typ {
-		return store.Write{}, fhir.ErrorAt(http.StatusBadRequest, fhir.IssueInvalid, "resourceType",
-			"the resource is a %s but the URL names %s", head.ResourceType, typ)
-	}
-	if action == store.Update && !(idOptional && !head.HasID) {
-		if !head.HasID {
-			return store.Write{}, fhir.ErrorAt(http.StatusBadRequest, fhir.IssueRequired, typ+".id", "an update must carry the resource id")
-		}
-		if head.ID != id {
-			return store.Write{}, fhir.ErrorAt(http.StatusBadRequest, fhir.IssueInvalid, typ+".id",
-				"the id in the body (%q) differs from the id in the URL (%q)", head.ID, id)
-		}
-	}
-	if err := s.validator.Validate(body); err != nil {
-		return store.Write{}, err
-	}
-	decoded, err := fhirpath.Decode(body)
-	if err != nil {
-		return store.Write{}, fhir.Wrap(err, http.StatusBadRequest, fhir.IssueStructure, "the body is not valid JSON")
-	}
-	refs := localRefs(decoded, base)
-	index, err := s.registry.Extract(decoded)
-	if err != nil {
-		// A parameter whose expression fails on this resource gets no entries; the resource
-		// is valid, so it is stored and the failure is logged for the maintainers.
-		s.log.Warn("search index extraction incomplete", "type", typ, "err", err)
-	}
-	return store.Write{Type: typ, ID: id, Action: action, Resource: body, Index: index, Refs: refs}, nil
 }
 
 func httpDate(t time.Time) string { return t.UTC().Format(http.TimeFormat) }

@@ -13,7 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/kodomohub/kodomohub/fhir"
-	"github.com/kodomohub/kodomohub/store"
+	"github.com/kodomohub/kodomohub/ingest"
 )
 
 // statusClientClosed is recorded (metrics, logs) for requests whose client disconnected
@@ -189,41 +189,8 @@ func (s *Server) writeError(c *gin.Context, err error) {
 	c.Abort()
 }
 
-// storeError maps store sentinels to *fhir.Error; other errors pass unchanged.
-func storeError(err error) error {
-	if err == nil || fhir.AsError(err) != nil {
-		return err
-	}
-	prefix := ""
-	var we *store.WriteError
-	if errors.As(err, &we) {
-		prefix = we.Key.String() + ": "
-	}
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return fhir.Wrap(err, http.StatusNotFound, fhir.IssueNotFound, "%snot found", prefix)
-	case errors.Is(err, store.ErrGone):
-		return fhir.Wrap(err, http.StatusGone, fhir.IssueDeleted, "%sthe resource has been deleted", prefix)
-	case errors.Is(err, store.ErrVersionConflict):
-		return fhir.Wrap(err, http.StatusPreconditionFailed, fhir.IssueConflict, "%sthe resource has changed: the version in If-Match is not the current one", prefix)
-	case errors.Is(err, store.ErrExists):
-		return fhir.Wrap(err, http.StatusConflict, fhir.IssueDuplicate, "%sa resource with this id exists already", prefix)
-	case errors.Is(err, store.ErrReference):
-		return fhir.Wrap(err, http.StatusUnprocessableEntity, fhir.IssueInvalid, "%s%v", prefix, unwrapAll(err))
-	case errors.Is(err, store.ErrUnavailable):
-		return fhir.Wrap(err, http.StatusServiceUnavailable, fhir.IssueTransient, "storage is unavailable; retry later")
-	}
-	return err
-}
-
-// unwrapAll returns the innermost message of a reference error (which names the reference).
-func unwrapAll(err error) string {
-	var we *store.WriteError
-	if errors.As(err, &we) {
-		return we.Err.Error()
-	}
-	return err.Error()
-}
+// storeError maps store sentinels to *fhir.Error (ingest.Error); other errors pass unchanged.
+func storeError(err error) error { return ingest.Error(err) }
 
 // prefer is the parsed Prefer header.
 type prefer struct {

@@ -664,11 +664,6 @@ func (rc *reqContext) conditionalMatches(ctx context.Context, typ, criteria stri
 	return f.matches, err
 }
 
-func multipleMatches(typ, criteria string, n int) error {
-	return fhir.Errorf(http.StatusPreconditionFailed, fhir.IssueMultiple,
-		"%s?%s matches more than one resource (%d or more); make the criteria more selective", typ, criteria, n)
-}
-
 // pageCursor is the _cursor of the paging links: the store cursors of the pages before
 // this one (the last one selects this page), so that "previous" needs no reverse search in
 // the store. Only the latest maxPageStack are kept; Truncated says older ones were dropped,

@@ -15,6 +15,7 @@ import (
 	"github.com/kodomohub/kodomohub/auth"
 	"github.com/kodomohub/kodomohub/fhir"
 	"github.com/kodomohub/kodomohub/fhir/search"
+	"github.com/kodomohub/kodomohub/ingest"
 	"github.com/kodomohub/kodomohub/store"
 )
 
@@ -116,7 +117,7 @@ type Server struct {
 	newID        func() string
 	version      string
 	engine       *gin.Engine
-	cond         condLocks
+	ingest       *ingest.Ingester
 }
 
 // Default rates of failed authentications and of token requests per client address: enough
@@ -142,7 +143,7 @@ func New(cfg Config) *Server {
 		limits:  cfg.Limits, publicURL: cfg.PublicURL, trustHost: cfg.TrustHost, log: cfg.Logger,
 		failLimiter:  &auth.RateLimiter{Default: orRate(cfg.FailedAuthRate, DefaultFailedAuthRate)},
 		tokenLimiter: &auth.RateLimiter{Default: orRate(cfg.TokenRate, DefaultTokenRate)},
-		now:          cfg.Now, newID: cfg.NewID, version: cfg.Version, cond: condLocks{owner: "serve-" + uuid.NewString()},
+		now:          cfg.Now, newID: cfg.NewID, version: cfg.Version,
 	}
 	if s.registry == nil {
 		s.registry = search.Default()
@@ -167,6 +168,8 @@ func New(cfg Config) *Server {
 		s.newID = uuid.NewString
 	}
 	s.limits = withDefaults(s.limits)
+	s.ingest = ingest.New(ingest.Config{Store: s.store, Validator: s.validator, Registry: s.registry, Guard: s.guard,
+		MaxDepth: s.limits.MaxDepth, LockOwner: "serve-" + uuid.NewString(), Logger: s.log, Now: s.now, NewID: s.newID})
 	reg, gat := cfg.Registerer, cfg.Gatherer
 	if reg == nil {
 		r := prometheus.NewRegistry()

@@ -48,6 +48,9 @@ type element struct {
 	Binding string   `json:"b,omitempty"` // required ValueSet url
 	Ref     string   `json:"r,omitempty"` // contentReference path, without '#'
 	Summary bool     `json:"s,omitempty"` // isSummary: part of _summary=true
+	// To are the resource types a Reference element may point to (its targetProfiles);
+	// empty when it may point to any resource.
+	To []string `json:"to,omitempty"`
 }
 
 type valueSet struct {
@@ -71,9 +74,10 @@ type structureDefinition struct {
 			Min  int    `json:"min"`
 			Max  string `json:"max"`
 			Type []struct {
-				Code      string   `json:"code"`
-				Profile   []string `json:"profile"`
-				Extension []struct {
+				Code          string   `json:"code"`
+				Profile       []string `json:"profile"`
+				TargetProfile []string `json:"targetProfile"`
+				Extension     []struct {
 					URL      string `json:"url"`
 					ValueURL string `json:"valueUrl"`
 				} `json:"extension"`
@@ -156,6 +160,20 @@ func main() {
 // they are compiled as types of their own.
 var profiles = map[string]bool{"http://hl7.org/fhir/StructureDefinition/SimpleQuantity": true}
 
+// targets returns the resource types of a Reference's targetProfiles, nil when any resource
+// may be the target (no profile, or Resource).
+func targets(profiles []string) []string {
+	var out []string
+	for _, p := range profiles {
+		name, ok := strings.CutPrefix(p, "http://hl7.org/fhir/StructureDefinition/")
+		if !ok || name == "Resource" {
+			return nil
+		}
+		out = append(out, name)
+	}
+	return out
+}
+
 func readJSON(path string, v any) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -222,6 +240,9 @@ func build(core string) (*table, error) {
 					}
 				}
 				el.Types = append(el.Types, code)
+				if code == "Reference" {
+					el.To = targets(ty.TargetProfile)
+				}
 			}
 			el.Ref = strings.TrimPrefix(e.ContentReference, "#")
 			if b := e.Binding; b != nil && b.Strength == "required" && b.ValueSet != "" {

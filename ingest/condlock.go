@@ -1,10 +1,9 @@
-package server
+package ingest
 
 import (
 	"context"
 	"errors"
 	"hash/fnv"
-	"net/http"
 	"slices"
 	"strconv"
 	"sync"
@@ -41,8 +40,8 @@ func condStripe(tenant, typ, criteria string) int {
 
 // conditionalLock takes the stripes of the given criteria (type and query, pairwise) in
 // tenant, in order, and returns their release.
-func (rc *reqContext) conditionalLock(ctx context.Context, typeCriteria ...string) (func(), error) {
-	s, tenant := rc.Server, rc.tenant.ID
+func (c *call) conditionalLock(ctx context.Context, typeCriteria ...string) (func(), error) {
+	s, tenant := c.Ingester, c.tenant()
 	var stripes []int
 	for i := 0; i+1 < len(typeCriteria); i += 2 {
 		stripes = append(stripes, condStripe(tenant, typeCriteria[i], typeCriteria[i+1]))
@@ -74,7 +73,7 @@ func (rc *reqContext) conditionalLock(ctx context.Context, typeCriteria ...strin
 func condConsumer(n int) string { return "conditional/" + strconv.Itoa(n) }
 
 // claimStripe takes the lease of stripe n, waiting while another process holds it.
-func (s *Server) claimStripe(ctx context.Context, tenant string, n int, deadline time.Time) error {
+func (s *Ingester) claimStripe(ctx context.Context, tenant string, n int, deadline time.Time) error {
 	wait := time.Millisecond
 	for {
 		// limit 1: the lease's events are not consumed; at most one is read.
@@ -85,7 +84,7 @@ func (s *Server) claimStripe(ctx context.Context, tenant string, n int, deadline
 		case !errors.Is(err, store.ErrLeaseHeld):
 			return err
 		case time.Now().After(deadline):
-			return fhir.Errorf(http.StatusServiceUnavailable, fhir.IssueTransient,
+			return fhir.Errorf(statusUnavailable, fhir.IssueTransient,
 				"another conditional write with criteria like these is still running; try again")
 		}
 		select {

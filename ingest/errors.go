@@ -1,0 +1,93 @@
+package ingest
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/kodomohub/kodomohub/auth"
+	"github.com/kodomohub/kodomohub/fhir"
+	"github.com/kodomohub/kodomohub/store"
+)
+
+// Error returns err as the *fhir.Error a client gets for it: store sentinels (possibly in a
+// *store.WriteError, whose resource is named) become their status and issue; a *fhir.Error
+// and anything else pass unchanged (fhir.Outcome renders the rest as an internal error).
+func Error(err error) error {
+	if err == nil || fhir.AsError(err) != nil {
+		return err
+	}
+	prefix := ""
+	var we *store.WriteError
+	if errors.As(err, &we) {
+		prefix = we.Key.String() + ": "
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return fhir.Wrap(err, statusNotFound, fhir.IssueNotFound, "%snot found", prefix)
+	case errors.Is(err, store.ErrGone):
+		return fhir.Wrap(err, statusGone, fhir.IssueDeleted, "%sthe resource has been deleted", prefix)
+	case errors.Is(err, store.ErrVersionConflict):
+		return fhir.Wrap(err, statusPreconditionFailed, fhir.IssueConflict, "%sthe resource has changed: the version in If-Match is not the current one", prefix)
+	case errors.Is(err, store.ErrExists):
+		return fhir.Wrap(err, statusConflict, fhir.IssueDuplicate, "%sa resource with this id exists already", prefix)
+	case errors.Is(err, store.ErrReference):
+		msg := err.Error()
+		if we != nil {
+			msg = we.Err.Error()
+		}
+		return fhir.Wrap(err, statusUnprocessable, fhir.IssueInvalid, "%s%s", prefix, msg)
+	case errors.Is(err, store.ErrUnavailable):
+		return fhir.Wrap(err, statusUnavailable, fhir.IssueTransient, "storage is unavailable; retry later")
+	}
+	return err
+}
+
+// denial is the error of a decision: nil when allowed. A Hidden denial is store.ErrNotFound
+// (the answer for a resource that does not exist), any other a 403 with the reason, and a
+// decision that could not be made its internal error.
+func denial(d auth.Decision) error {
+	switch {
+	case d.Err != nil:
+		return d.Err
+	case d.Allowed:
+		return nil
+	case d.Hidden:
+		return store.ErrNotFound
+	}
+	return fhir.Errorf(statusForbidden, fhir.IssueForbidden, "%s", d.Reason)
+}
+
+// AtEntry rewrites err's issues to point into Bundle.entry[i]: diagnostics prefixed with the
+// entry, expressions under Bundle.entry[i].resource.
+func AtEntry(err error, i int) error {
+	err = Error(err)
+	fe := fhir.AsError(err)
+	if fe == nil {
+		return err
+	}
+	out := &fhir.Error{Status: fe.Status, Err: fe.Err}
+	prefix := fmt.Sprintf("Bundle.entry[%d]", i)
+	for _, is := range fe.Issues {
+		is.Diagnostics = prefix + ": " + is.Diagnostics
+		exprs := make([]string, 0, len(is.Expression))
+		for _, e := range is.Expression {
+			if strings.HasPrefix(e, "Bundle.entry[") {
+				exprs = append(exprs, e)
+				continue
+			}
+			if _, rest, ok := strings.Cut(e, "."); ok && len(e) > 0 && e[0] >= 'A' && e[0] <= 'Z' {
+				e = rest
+			}
+			exprs = append(exprs, prefix+".resource."+e)
+		}
+		is.Expression = exprs
+		out.Issues = append(out.Issues, is)
+	}
+	return out
+}
+
+func multipleMatches(typ, criteria string, n int) error {
+	return fhir.Errorf(statusPreconditionFailed, fhir.IssueMultiple,
+		"%s?%s matches more than one resource (%d or more); make the criteria more selective", typ, criteria, n)
+}
