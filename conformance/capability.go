@@ -56,6 +56,14 @@ type ResourceSpec struct {
 	SearchInclude     []string
 	SearchRevInclude  []string
 	SearchParams      []SearchParam
+	// Operations are the operations on the type or its instances ($everything, $validate).
+	Operations []Operation
+}
+
+// Operation is an operation a server supports: its name without the "$" and the canonical
+// URL of its OperationDefinition.
+type Operation struct {
+	Name, Definition string
 }
 
 // SearchParam is one supported search parameter.
@@ -166,6 +174,12 @@ type csResource struct {
 	SearchInclude     []string        `json:"searchInclude,omitempty"`
 	SearchRevInclude  []string        `json:"searchRevInclude,omitempty"`
 	SearchParam       []csSearchParam `json:"searchParam,omitempty"`
+	Operation         []csOperation   `json:"operation,omitempty"`
+}
+
+type csOperation struct {
+	Name       string `json:"name"`
+	Definition string `json:"definition"`
 }
 
 // CapabilityStatement builds the CapabilityStatement JSON of a server (kind instance,
@@ -251,6 +265,12 @@ func CapabilityStatement(spec ServerSpec) ([]byte, error) {
 				return nil, fmt.Errorf("%s: %s: search parameter %q has type %q", op, r.Type, sp.Name, sp.Type)
 			}
 			cr.SearchParam = append(cr.SearchParam, csSearchParam{Name: sp.Name, Definition: sp.Definition, Type: sp.Type, Documentation: sp.Documentation})
+		}
+		for _, o := range r.Operations {
+			if o.Name == "" || strings.HasPrefix(o.Name, "$") || o.Definition == "" {
+				return nil, fmt.Errorf("%s: %s: operation %q needs a name without $ and a definition", op, r.Type, o.Name)
+			}
+			cr.Operation = append(cr.Operation, csOperation(o))
 		}
 		rest.Resource = append(rest.Resource, cr)
 	}

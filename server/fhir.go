@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/kodomohub/kodomohub/auth"
+	"github.com/kodomohub/kodomohub/conformance"
 	"github.com/kodomohub/kodomohub/fhir"
 	"github.com/kodomohub/kodomohub/ingest"
 	"github.com/kodomohub/kodomohub/store"
@@ -121,6 +122,8 @@ func (s *Server) fhir(c *gin.Context) {
 			return
 		}
 		rc.history("", "")
+	case strings.HasPrefix(segs[0], "$"):
+		s.writeError(c, unsupportedOperation(segs[0]))
 	case !fhir.IsResourceType(segs[0]):
 		s.writeError(c, fhir.Errorf(http.StatusNotFound, fhir.IssueNotSupported, "unknown resource type %q", segs[0]))
 	case n == 1:
@@ -162,6 +165,15 @@ func (s *Server) fhir(c *gin.Context) {
 			return
 		}
 		rc.history(segs[0], "")
+	case (n == 2 && segs[1] == "$validate") || (n == 3 && segs[2] == "$validate" && fhir.ValidID(segs[1])):
+		setInteraction(c, "validate")
+		if method != http.MethodPost {
+			s.writeError(c, methodNotAllowed(method, "$validate"))
+			return
+		}
+		rc.validate(segs[0])
+	case strings.HasPrefix(segs[1], "$") || (n == 3 && strings.HasPrefix(segs[2], "$") && segs[2] != "$everything"):
+		s.writeError(c, unsupportedOperation(segs[n-1]))
 	case !fhir.ValidID(segs[1]):
 		s.writeError(c, fhir.Errorf(http.StatusBadRequest, fhir.IssueValue, "%q is not a valid resource id", segs[1]))
 	case n == 2:
@@ -213,6 +225,12 @@ func (s *Server) fhir(c *gin.Context) {
 	default:
 		s.writeError(c, fhir.Errorf(http.StatusNotFound, fhir.IssueNotSupported, "no FHIR interaction at %s", c.Request.URL.Path))
 	}
+}
+
+// unsupportedOperation is the answer to an operation the hub does not have.
+func unsupportedOperation(op string) error {
+	return fhir.Errorf(http.StatusNotImplemented, fhir.IssueNotSupported,
+		"operation %s is not supported here; the CapabilityStatement (GET metadata) lists the operations", op)
 }
 
 // errReadBudget is the cause of a read's context when its budget (Limits.ReadTimeout) ran out.
@@ -383,7 +401,38 @@ func (rc *reqContext) answerRead(typ, id string, res fhir.Resource, err error, c
 		rc.fail(err)
 		return
 	}
+	if res.Raw, err = rc.subset(res.Raw); err != nil {
+		rc.fail(err)
+		return
+	}
 	rc.writeResource(http.StatusOK, res, false)
+}
+
+// subset applies the read's _summary and _elements to raw (R4 §3.1.1.5.7, as a search
+// does to its matches); without them raw is returned as it is.
+func (rc *reqContext) subset(raw []byte) ([]byte, error) {
+	q := rc.c.Request.URL.Query()
+	summary := q.Get("_summary")
+	var elements []string
+	for _, v := range q["_elements"] {
+		for _, e := range strings.Split(v, ",") {
+			if e = strings.TrimSpace(e); e != "" {
+				elements = append(elements, e)
+			}
+		}
+	}
+	switch summary {
+	case "", "true", "text", "data", "false":
+	default:
+		return nil, fhir.Errorf(http.StatusBadRequest, fhir.IssueInvalid, "_summary=%s is not one of true, text, data, false on a read", summary)
+	}
+	if (summary == "" || summary == "false") && len(elements) == 0 {
+		return raw, nil
+	}
+	if summary == "false" {
+		summary = ""
+	}
+	return conformance.Default().Subset(raw, summary, elements)
 }
 
 func (rc *reqContext) vread(typ, id, vid string) {
@@ -442,6 +491,66 @@ func (rc *reqContext) create(typ string) {
 	default:
 		rc.writeResource(http.StatusCreated, o.Resource, true)
 	}
+}
+
+// validate serves POST Type/$validate and Type/id/$validate: the body (a resource, or a
+// Parameters with a "resource" parameter) is validated as a write of typ would be, nothing
+// is stored, and the answer is 200 with an OperationOutcome listing the issues (R4
+// Resource-validate). Only a caller that may create typ may ask.
+func (rc *reqContext) validate(typ string) {
+	if err := checkContentType(rc.c.Request, mimeFHIRJSON, mimeJSON); err != nil {
+		rc.fail(err)
+		return
+	}
+	if err := rc.allow(auth.OpCreate, auth.Type(typ)); err != nil {
+		rc.fail(err)
+		return
+	}
+	body, err := rc.readBody(rc.c)
+	if err != nil {
+		rc.fail(err)
+		return
+	}
+	var head struct {
+		ResourceType string `json:"resourceType"`
+		Parameter    []struct {
+			Name     string          `json:"name"`
+			Resource json.RawMessage `json:"resource"`
+		} `json:"parameter"`
+	}
+	if json.Unmarshal(body, &head) == nil && head.ResourceType == "Parameters" && typ != "Parameters" {
+		body = nil
+		for _, p := range head.Parameter {
+			if p.Name == "resource" && len(p.Resource) > 0 {
+				body = p.Resource
+				break
+			}
+		}
+		if body == nil {
+			rc.fail(fhir.ErrorAt(http.StatusBadRequest, fhir.IssueRequired, "Parameters.parameter", "$validate needs a parameter named resource"))
+			return
+		}
+		if err := json.Unmarshal(body, &head); err != nil {
+			head.ResourceType = ""
+		}
+	}
+	var verr error
+	switch {
+	case head.ResourceType != typ:
+		verr = fhir.ErrorAt(http.StatusUnprocessableEntity, fhir.IssueInvalid, "resourceType", "the resource is a %q, not a %s", head.ResourceType, typ)
+	default:
+		verr = rc.validator.Validate(body)
+	}
+	if verr == nil {
+		rc.writeJSON(rc.c, http.StatusOK, fhir.Info("no issues: the "+typ+" is valid"))
+		return
+	}
+	status, oo := fhir.Outcome(verr)
+	if status != http.StatusBadRequest && status != http.StatusUnprocessableEntity {
+		rc.fail(verr)
+		return
+	}
+	rc.writeJSON(rc.c, http.StatusOK, oo)
 }
 
 // update serves PUT Type/id, and PUT Type?criteria when id is "".

@@ -67,6 +67,12 @@ func (s *Server) Spec(tenant store.Tenant, base string) conformance.ServerSpec {
 			ConditionalDelete: "single",
 			SearchInclude:     []string{"*"},
 			SearchRevInclude:  revIncludes[t],
+			Operations:        []conformance.Operation{{Name: "validate", Definition: "http://hl7.org/fhir/OperationDefinition/Resource-validate"}},
+		}
+		switch t {
+		case "Patient", "Encounter":
+			rs.Operations = append(rs.Operations, conformance.Operation{Name: "everything",
+				Definition: "http://hl7.org/fhir/OperationDefinition/" + t + "-everything"})
 		}
 		for _, p := range s.registry.Params(t) {
 			if !p.Searchable() {

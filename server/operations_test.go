@@ -1,0 +1,95 @@
+package server_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/kodomohub/kodomohub/server"
+	"github.com/kodomohub/kodomohub/store"
+)
+
+// issueOf returns the first issue of an OperationOutcome answer.
+func issueOf(t *testing.T, r response) (severity, diagnostics string) {
+	t.Helper()
+	oo := wantOutcome(t, r)
+	issue := oo["issue"].([]any)[0].(map[string]any)
+	d, _ := issue["diagnostics"].(string)
+	return issue["severity"].(string), d
+}
+
+func TestReadSubset(t *testing.T) {
+	h := mustHub(t, store.IntegrityOff, server.Limits{})
+	wantStatus(t, h.put("/misato/fhir/Patient/p1", `{"resourceType":"Patient","id":"p1","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">山田太郎</div>"},"name":[{"family":"山田"}],"birthDate":"2021-04-01","gender":"male"}`), http.StatusCreated)
+	r := h.get("/misato/fhir/Patient/p1?_elements=birthDate")
+	wantStatus(t, r, http.StatusOK)
+	m := r.json(t)
+	if m["birthDate"] != "2021-04-01" || m["name"] != nil || m["gender"] != nil {
+		t.Errorf("_elements=birthDate on read kept %v", m)
+	}
+	if !strings.Contains(string(r.body), "SUBSETTED") {
+		t.Errorf("a subset read is not tagged SUBSETTED: %s", r.body)
+	}
+	r = h.get("/misato/fhir/Patient/p1/_history/1?_summary=text")
+	wantStatus(t, r, http.StatusOK)
+	if m := r.json(t); m["text"] == nil || m["name"] != nil {
+		t.Errorf("_summary=text on vread kept %v", m)
+	}
+	wantStatus(t, h.get("/misato/fhir/Patient/p1?_summary=count"), http.StatusBadRequest)
+	if m := h.get("/misato/fhir/Patient/p1").json(t); m["name"] == nil || m["text"] == nil {
+		t.Errorf("a plain read lost elements: %v", m)
+	}
+}
+
+func TestValidateAndUnknownOperations(t *testing.T) {
+	h := mustHub(t, store.IntegrityOff, server.Limits{})
+	valid := `{"resourceType":"Observation","status":"final","code":{"text":"体重"}}`
+	r := h.post("/misato/fhir/Observation/$validate", valid)
+	wantStatus(t, r, http.StatusOK)
+	if sev, _ := issueOf(t, r); sev != "information" {
+		t.Errorf("a valid Observation: severity %s, want information", sev)
+	}
+	r = h.post("/misato/fhir/Observation/$validate", `{"resourceType":"Observation","status":"finished","code":{"text":"体重"}}`)
+	wantStatus(t, r, http.StatusOK)
+	if sev, d := issueOf(t, r); sev != "error" || !strings.Contains(d, "status") {
+		t.Errorf("an invalid status: %s %q, want an error about status", sev, d)
+	}
+	params := `{"resourceType":"Parameters","parameter":[{"name":"resource","resource":` + valid + `}]}`
+	r = h.post("/misato/fhir/Observation/$validate", params)
+	wantStatus(t, r, http.StatusOK)
+	if sev, _ := issueOf(t, r); sev != "information" {
+		t.Errorf("a valid Observation in Parameters: severity %s", sev)
+	}
+	r = h.post("/misato/fhir/Patient/$validate", valid)
+	wantStatus(t, r, http.StatusOK)
+	if sev, _ := issueOf(t, r); sev != "error" {
+		t.Errorf("an Observation validated as a Patient: severity %s", sev)
+	}
+	// Nothing was stored.
+	var b struct{ Total int }
+	json.Unmarshal(h.get("/misato/fhir/Observation?_total=accurate").body, &b)
+	if b.Total != 0 {
+		t.Errorf("$validate stored %d Observations", b.Total)
+	}
+	// Only a caller that may create the type may ask.
+	ro := h.mint("misato", "system/Observation.rs")
+	wantStatus(t, h.do(req{method: "POST", path: "/misato/fhir/Observation/$validate", body: valid, token: ro}), http.StatusForbidden)
+	wantStatus(t, h.get("/misato/fhir/Observation/$validate"), http.StatusMethodNotAllowed)
+
+	for _, path := range []string{"/misato/fhir/$export", "/misato/fhir/Patient/$match", "/misato/fhir/Patient/p1/$lastn"} {
+		r := h.post(path, `{"resourceType":"Parameters"}`)
+		wantStatus(t, r, http.StatusNotImplemented)
+		if _, d := issueOf(t, r); !strings.Contains(d, "not supported") || strings.Contains(d, "resource id") {
+			t.Errorf("%s: %q", path, d)
+		}
+	}
+
+	// The CapabilityStatement lists the operations.
+	cs := string(h.do(req{method: "GET", path: "/misato/fhir/metadata", token: "-"}).body)
+	for _, want := range []string{"OperationDefinition/Patient-everything", "OperationDefinition/Encounter-everything", "OperationDefinition/Resource-validate"} {
+		if !strings.Contains(cs, want) {
+			t.Errorf("the CapabilityStatement does not list %s", want)
+		}
+	}
+}
