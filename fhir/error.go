@@ -34,6 +34,7 @@ const (
 	IssueTooCostly     IssueType = "too-costly"
 	IssueException     IssueType = "exception"
 	IssueThrottled     IssueType = "throttled"
+	IssueTimeout       IssueType = "timeout"
 	IssueInformational IssueType = "informational"
 )
 

@@ -29,6 +29,16 @@ func (s *Server) fhir(c *gin.Context) {
 			"the request URL has %d bytes; at most %d are accepted (POST a search as a form to _search)", len(c.Request.RequestURI), s.limits.MaxURLBytes))
 		return
 	}
+	if n := headerBytes(c.Request); n > s.limits.MaxHeaderBytes {
+		s.writeError(c, fhir.Errorf(http.StatusRequestHeaderFieldsTooLarge, fhir.IssueTooCostly,
+			"the request's header fields have %d bytes; at most %d are accepted", n, s.limits.MaxHeaderBytes))
+		return
+	}
+	if c.Request.ContentLength != 0 {
+		// The body must arrive within BodyTimeout (a connection that does not support
+		// deadlines, as in some tests, goes without).
+		_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(s.limits.BodyTimeout))
+	}
 	if _, ok := negotiate(c.Request); !ok {
 		s.writeError(c, fhir.Errorf(http.StatusNotAcceptable, fhir.IssueNotSupported,
 			"this server produces application/fhir+json and application/json only"))
@@ -225,6 +235,17 @@ func (s *Server) fhir(c *gin.Context) {
 	default:
 		s.writeError(c, fhir.Errorf(http.StatusNotFound, fhir.IssueNotSupported, "no FHIR interaction at %s", c.Request.URL.Path))
 	}
+}
+
+// headerBytes is the size of r's header fields as sent ("Name: value\r\n" each).
+func headerBytes(r *http.Request) int {
+	n := 0
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
 }
 
 // unsupportedOperation is the answer to an operation the hub does not have.

@@ -1,10 +1,16 @@
 package server_test
 
 import (
+	"bufio"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kodomohub/kodomohub/server"
 	"github.com/kodomohub/kodomohub/store"
@@ -91,5 +97,33 @@ func TestValidateAndUnknownOperations(t *testing.T) {
 		if !strings.Contains(cs, want) {
 			t.Errorf("the CapabilityStatement does not list %s", want)
 		}
+	}
+}
+
+func TestHeaderAndBodyLimits(t *testing.T) {
+	h := mustHubWith(t, store.IntegrityOff, func(c *server.Config) {
+		c.Limits.BodyTimeout = 300 * time.Millisecond
+	})
+	// Header fields beyond MaxHeaderBytes: 431 as an OperationOutcome.
+	r := h.do(req{method: "GET", path: "/misato/fhir/Patient", header: map[string]string{"X-Padding": strings.Repeat("a", 70<<10)}})
+	wantStatus(t, r, http.StatusRequestHeaderFieldsTooLarge)
+
+	// A body shorter than its Content-Length ends within BodyTimeout with a 408.
+	u, _ := url.Parse(h.url)
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /misato/fhir/Patient HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/fhir+json\r\nContent-Length: 100\r\n\r\n{\"resourceType\":", u.Host, h.token["misato"])
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer to a short body within 10 s: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(body), "OperationOutcome") {
+		t.Errorf("short body: %d %s, want 408 with an OperationOutcome", resp.StatusCode, body)
 	}
 }

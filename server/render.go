@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -86,6 +87,10 @@ func (s *Server) readBody(c *gin.Context) ([]byte, error) {
 		if errors.As(err, &mbe) {
 			return nil, fhir.Errorf(http.StatusRequestEntityTooLarge, fhir.IssueTooLong,
 				"the request body exceeds %d bytes", s.limits.MaxBodyBytes)
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, fhir.Errorf(http.StatusRequestTimeout, fhir.IssueTimeout,
+				"the request body did not arrive within %s (shorter than its Content-Length, or sent too slowly)", s.limits.BodyTimeout)
 		}
 		return nil, fhir.Wrap(err, http.StatusBadRequest, fhir.IssueStructure, "cannot read the request body")
 	}

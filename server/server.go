@@ -37,6 +37,13 @@ type Limits struct {
 	DefaultCount, MaxCount int
 	// MaxURLBytes bounds the request URL (414 beyond it).
 	MaxURLBytes int
+	// MaxHeaderBytes bounds the request's header fields (431 beyond it, an OperationOutcome;
+	// the HTTP server's own larger bound answers in plain text).
+	MaxHeaderBytes int
+	// BodyTimeout bounds the time a client takes to send the request body: a body shorter
+	// than its Content-Length, or one sent too slowly, ends the request (408) instead of
+	// holding the connection.
+	BodyTimeout time.Duration
 	// ReadTimeout is the budget of one read, search or history: beyond it the request is
 	// refused as too costly (400) and its store work stopped, so that a heavy query costs its
 	// sender, not everyone.
@@ -51,6 +58,8 @@ var DefaultLimits = Limits{
 	DefaultCount:     50,
 	MaxCount:         1000,
 	MaxURLBytes:      8 << 10,
+	MaxHeaderBytes:   64 << 10,
+	BodyTimeout:      30 * time.Second,
 	ReadTimeout:      10 * time.Second,
 }
 
@@ -227,6 +236,12 @@ func withDefaults(l Limits) Limits {
 	}
 	if l.ReadTimeout > 0 {
 		d.ReadTimeout = l.ReadTimeout
+	}
+	if l.MaxHeaderBytes > 0 {
+		d.MaxHeaderBytes = l.MaxHeaderBytes
+	}
+	if l.BodyTimeout > 0 {
+		d.BodyTimeout = l.BodyTimeout
 	}
 	return d
 }
