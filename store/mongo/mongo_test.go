@@ -41,5 +41,10 @@ func TestConformance(t *testing.T) {
 		t.Setenv("KODOMOHUB_ORACLE_QUERIES", ferretOracleQueries)
 	}
 	uri := mongotest.URI(t) // KODOMOHUB_TEST_MONGO_URI, or an embedded FerretDB
-	storetest.Run(t, func(t *testing.T) store.Store { return mustOpen(t, uri, mongo.Options{Timeout: time.Minute}) })
+	storetest.Run(t, func(t *testing.T) storetest.Opener {
+		db := mongotest.DBName() // one database per case; the Shared cases open several stores on it
+		return func(t *testing.T, now func() time.Time) store.Store {
+			return mustOpen(t, uri, mongo.Options{Database: db, Timeout: time.Minute, Now: now})
+		}
+	})
 }
