@@ -344,7 +344,9 @@ func testSharedAudit(t *testing.T, open opener) {
 func testSharedLeaseTakeover(t *testing.T, open opener) {
 	a, b := twoStores(t, open)
 	evs := seedEvents(t, a, "misato", 4)
-	la, got := mustClaim(t, a, "misato", "subs", "hub-a", 300*time.Millisecond, 2)
+	// Two seconds: hub-a's ack and hub-b's first claim must both come before the lease ends,
+	// also on a loaded machine.
+	la, got := mustClaim(t, a, "misato", "subs", "hub-a", 2*time.Second, 2)
 	sameEvents(t, "claim by hub-a", got, evs[:2])
 	mustAck(t, a, "subs", "hub-a", evs[1].Seq)
 	_, _, err := b.ClaimEvents(ctx, "misato", "subs", "hub-b", time.Minute, 10)
