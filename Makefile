@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test test-hidden deps vet fmt-check generate fuzz clean
+.PHONY: all build test test-hidden test-oracle deps vet fmt-check generate fuzz clean
 
 all: build
 
@@ -50,6 +50,13 @@ fuzz:
 HIDDEN_QUERIES ?= 60
 test-hidden:
 	KODOMOHUB_TEST_HIDDEN_QUERIES=$(HIDDEN_QUERIES) $(GO) test -count=1 -timeout 60m -run TestHiddenResourcesChangeNoAnswer ./server
+
+# test-oracle runs the search oracle of the store suite at its full size (600 random queries
+# over about 1,200 resources) on both backends; make test runs it small on the embedded
+# FerretDB. ORACLE_QUERIES sets the number of queries.
+ORACLE_QUERIES ?= 600
+test-oracle:
+	KODOMOHUB_TEST_ORACLE=full KODOMOHUB_ORACLE_QUERIES=$(ORACLE_QUERIES) $(GO) test -count=1 -timeout 120m -run 'TestConformance/Search/Oracle' ./store/sqlite ./store/mongo
 
 clean:
 	rm -rf bin

@@ -74,9 +74,9 @@
 //
 // testdata/examples/examples.tar.gz is a gzipped tar of the 718 resources of
 // hl7.fhir.r4.examples 4.0.1, named Type-id.json. Other packages' tests read them with
-// conformancetest.Examples(t), which returns a map from file name to JSON. Two of them are
-// not valid R4 (see skipExamples in examples_test.go): Questionnaire-qs1.json (nested items
-// without linkId) and ig-r4.json (no name or status).
+// conformancetest.Examples(t), which returns a map from file name to JSON. A few of them are
+// not valid R4 (required elements missing, reference targets not allowed):
+// conformancetest.SkipExamples is the one list of the examples tests skip, each with its reason.
 //
 // # CapabilityStatement
 //

@@ -36,7 +36,8 @@ const (
 )
 
 // ValidTenantID reports whether id can name a tenant: 1–32 of [a-z0-9-]. Every backend
-// refuses to create a tenant with another id, so a request naming one is for no town.
+// refuses to create a tenant with another id (CheckTenant), so a request naming one is for no
+// town. The id is a file name (store/sqlite) and a key prefix (store/mongo) as it is.
 func ValidTenantID(id string) bool {
 	if len(id) == 0 || len(id) > 32 {
 		return false
@@ -47,6 +48,23 @@ func ValidTenantID(id string) bool {
 		}
 	}
 	return true
+}
+
+// CheckTenant checks a tenant before a backend creates it: an id ValidTenantID accepts and a
+// ReferentialIntegrity of IntegrityStrict or IntegrityOff. It returns t with an empty
+// ReferentialIntegrity set to IntegrityStrict, the default.
+func CheckTenant(t Tenant) (Tenant, error) {
+	if !ValidTenantID(t.ID) {
+		return t, fmt.Errorf("store: tenant id %q: want 1-32 of [a-z0-9-]", t.ID)
+	}
+	switch t.ReferentialIntegrity {
+	case "":
+		t.ReferentialIntegrity = IntegrityStrict
+	case IntegrityStrict, IntegrityOff:
+	default:
+		return t, fmt.Errorf("store: referential integrity %q: want strict or off", t.ReferentialIntegrity)
+	}
+	return t, nil
 }
 
 // Tenant is one town.

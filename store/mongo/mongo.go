@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -302,11 +301,6 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 	return nil
 }
 
-var tenantID = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
-
-// ValidTenantID reports whether id can name a tenant: 1–32 of [a-z0-9-].
-func ValidTenantID(id string) bool { return tenantID.MatchString(id) }
-
 type tenantDoc struct {
 	ID        string `bson:"_id"`
 	Name      string `bson:"name"`
@@ -314,16 +308,12 @@ type tenantDoc struct {
 	Created   int64  `bson:"created"`
 }
 
-// CreateTenant implements store.Store.
+// CreateTenant implements store.Store. The tenant must pass store.CheckTenant (an empty
+// ReferentialIntegrity means strict).
 func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) error {
-	if !ValidTenantID(t.ID) {
-		return fmt.Errorf("store/mongo: tenant id %q: want 1-32 of [a-z0-9-]", t.ID)
-	}
-	if t.ReferentialIntegrity == "" {
-		t.ReferentialIntegrity = store.IntegrityStrict
-	}
-	if t.ReferentialIntegrity != store.IntegrityStrict && t.ReferentialIntegrity != store.IntegrityOff {
-		return fmt.Errorf("store/mongo: referential integrity %q: want strict or off", t.ReferentialIntegrity)
+	t, err := store.CheckTenant(t)
+	if err != nil {
+		return fmt.Errorf("store/mongo: %w", err)
 	}
 	if t.Created.IsZero() {
 		t.Created = s.opts.Now()
@@ -335,7 +325,7 @@ func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) error {
 		options.UpdateOne().SetUpsert(true)); err != nil && !mongodrv.IsDuplicateKeyError(err) {
 		return unavailable("CreateTenant", err)
 	}
-	_, err := s.tenants.InsertOne(ctx, tenantDoc{ID: t.ID, Name: t.Name, Integrity: t.ReferentialIntegrity, Created: t.Created.UnixMilli()})
+	_, err = s.tenants.InsertOne(ctx, tenantDoc{ID: t.ID, Name: t.Name, Integrity: t.ReferentialIntegrity, Created: t.Created.UnixMilli()})
 	switch {
 	case mongodrv.IsDuplicateKeyError(err):
 		return fmt.Errorf("store/mongo: tenant %q: %w", t.ID, store.ErrExists)

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -190,22 +189,12 @@ func (s *Store) dsn(path string, role int) string {
 	return "file:" + filepath.ToSlash(path) + "?" + q.Encode()
 }
 
-var tenantID = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
-
-// ValidTenantID reports whether id can name a tenant: 1–32 of [a-z0-9-].
-func ValidTenantID(id string) bool { return tenantID.MatchString(id) }
-
-// CreateTenant implements store.Store. The id must satisfy ValidTenantID; an empty
-// ReferentialIntegrity means strict. The tenant's database file is created at first use.
+// CreateTenant implements store.Store. The tenant must pass store.CheckTenant (an empty
+// ReferentialIntegrity means strict). The tenant's database file is created at first use.
 func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) error {
-	if !ValidTenantID(t.ID) {
-		return fmt.Errorf("store/sqlite: tenant id %q: want 1-32 of [a-z0-9-]", t.ID)
-	}
-	if t.ReferentialIntegrity == "" {
-		t.ReferentialIntegrity = store.IntegrityStrict
-	}
-	if t.ReferentialIntegrity != store.IntegrityStrict && t.ReferentialIntegrity != store.IntegrityOff {
-		return fmt.Errorf("store/sqlite: referential integrity %q: want strict or off", t.ReferentialIntegrity)
+	t, err := store.CheckTenant(t)
+	if err != nil {
+		return fmt.Errorf("store/sqlite: %w", err)
 	}
 	if t.Created.IsZero() {
 		t.Created = s.opts.Now()

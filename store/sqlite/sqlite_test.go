@@ -22,8 +22,15 @@ func mustOpen(tb testing.TB, dir string, opts sqlite.Options) *sqlite.Store {
 	return s
 }
 
+// TestConformance runs the suite on a fresh data directory per case; the Shared cases open
+// several stores on one directory, as a server and the admin CLI do.
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return mustOpen(t, t.TempDir(), sqlite.Options{}) })
+	storetest.Run(t, func(t *testing.T) storetest.Opener {
+		dir := t.TempDir()
+		return func(t *testing.T, now func() time.Time) store.Store {
+			return mustOpen(t, dir, sqlite.Options{Now: now})
+		}
+	})
 }
 
 var ctx = context.Background()
@@ -67,62 +74,6 @@ func TestReopenPersists(t *testing.T) {
 	}
 }
 
-func TestSecondStoreSeesTenantAndSecret(t *testing.T) {
-	dir := t.TempDir()
-	server := mustOpen(t, dir, sqlite.Options{})
-	defer server.Close()
-	if _, err := server.Tenant(ctx, "kawajima"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("Tenant before create: %v", err)
-	}
-	admin := mustOpen(t, dir, sqlite.Options{}) // stands for the admin CLI, another process
-	if err := admin.CreateTenant(ctx, store.Tenant{ID: "kawajima", Name: "川島町"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.LoadOrStoreSecret(ctx, "jwks", []byte("admin")); err != nil {
-		t.Fatal(err)
-	}
-	admin.Close()
-	got, err := server.Tenant(ctx, "kawajima")
-	if err != nil || got.Name != "川島町" {
-		t.Fatalf("server sees %+v, %v", got, err)
-	}
-	if v, _ := server.LoadOrStoreSecret(ctx, "jwks", []byte("server")); string(v) != "admin" {
-		t.Fatalf("server secret = %q, want the admin's", v)
-	}
-	if _, err := server.Commit(ctx, "kawajima", []store.Write{{Type: "Patient", ID: "p", Action: store.Create,
-		Resource: []byte(`{"resourceType":"Patient"}`)}}); err != nil {
-		t.Fatal(err)
-	}
-	ts, _ := server.Tenants(ctx)
-	if len(ts) != 1 || ts[0].ID != "kawajima" {
-		t.Fatalf("Tenants = %+v", ts)
-	}
-}
-
-func TestTwoStoresWritingOneTenant(t *testing.T) {
-	dir := t.TempDir()
-	a := mustOpen(t, dir, sqlite.Options{})
-	defer a.Close()
-	b := mustOpen(t, dir, sqlite.Options{})
-	defer b.Close()
-	if err := a.CreateTenant(ctx, store.Tenant{ID: "misato"}); err != nil {
-		t.Fatal(err)
-	}
-	for i, s := range []*sqlite.Store{a, b, a, b} {
-		res, err := s.Commit(ctx, "misato", []store.Write{{Type: "Patient", ID: "p", Action: store.Update,
-			Resource: []byte(`{"resourceType":"Patient"}`)}})
-		if err != nil || res[0].Resource.Version != int64(i+1) {
-			t.Fatalf("write %d: %+v, %v", i, res, err)
-		}
-	}
-	evs, _ := b.Events(ctx, "misato", 0, 10)
-	for i, e := range evs {
-		if e.Seq != int64(i+1) || e.Version != int64(i+1) {
-			t.Fatalf("events %+v", evs)
-		}
-	}
-}
-
 func TestMigrationsIdempotent(t *testing.T) {
 	dir := t.TempDir()
 	for range 3 {
@@ -148,18 +99,5 @@ func TestMigrationsIdempotent(t *testing.T) {
 			t.Fatalf("%s: user_version %d, %v; want %d", f, v, err, want)
 		}
 		db.Close()
-	}
-}
-
-func TestInvalidTenantIDs(t *testing.T) {
-	s := mustOpen(t, t.TempDir(), sqlite.Options{})
-	defer s.Close()
-	for _, id := range []string{"", "Misato", "a_b", "../x", "abcdefghijklmnopqrstuvwxyz0123456"} {
-		if err := s.CreateTenant(ctx, store.Tenant{ID: id}); err == nil {
-			t.Errorf("CreateTenant(%q) accepted", id)
-		}
-	}
-	if err := s.CreateTenant(ctx, store.Tenant{ID: "x", ReferentialIntegrity: "loose"}); err == nil {
-		t.Error("CreateTenant accepted integrity \"loose\"")
 	}
 }

@@ -2,6 +2,12 @@
 // Run checks any store.Store against every promise of that contract, so backends cannot drift
 // apart. A backend is done when its test calls Run and passes.
 //
+// Run is given data sets, not stores: an Opener opens any number of stores on one data set
+// (a data directory, a database), as RunOutbox's do. Most cases use one; the Shared cases
+// (shared.go) open two or more, as two hub processes or a server and the admin CLI do, and check the promises between
+// processes: a tenant created elsewhere seen without a restart, records seen at once, versions
+// and event seqs numbered as one, one audit chain, one Once winner, lease takeover.
+//
 // The suite checks behaviour visible through store.Store only. Search is checked twice:
 // by table-driven cases on a small hand-written town (every parameter type, prefix and
 // modifier, chains, _has, sort, paging while writing, totals, includes, compartments,

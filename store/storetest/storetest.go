@@ -16,9 +16,11 @@ import (
 	"github.com/kodomohub/kodomohub/store"
 )
 
-// Run checks a Store against the contract in package store. newStore returns an empty store
-// (no tenants, no secrets); Run closes it at the end of each subtest.
-func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
+// Run checks a backend against the contract in package store. newData prepares an empty data
+// set (no tenants, no secrets) and returns the Opener of stores on it: each case opens one
+// store, and the Shared cases (shared.go) open several on one data set, as separate processes
+// would. Run closes the stores at the end of each subtest.
+func Run(t *testing.T, newData func(t *testing.T) Opener) {
 	for _, tc := range []struct {
 		name string
 		fn   func(*testing.T, store.Store)
@@ -26,6 +28,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Tenants/CreateListGet", testTenants},
 		{"Tenants/DuplicateIsErrExists", testTenantExists},
 		{"Tenants/UnknownIsErrNotFound", testUnknownTenant},
+		{"Tenants/InvalidIDOrIntegrityIsRefused", testTenantInvalid},
 		{"Commit/CreateThenRead", testCreateRead},
 		{"Commit/StampedMeta", testStampedMeta},
 		{"Commit/VersionsNumberedPerResource", testVersionNumbering},
@@ -85,10 +88,13 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Leases/ConsumersAndTenantsIndependent", as(testLeaseIsolation)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newStore(t)
+			s := newData(t)(t, nil)
 			defer s.Close()
 			tc.fn(t, s)
 		})
+	}
+	for _, tc := range sharedCases {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, closing(newData(t))) })
 	}
 }
 
@@ -283,6 +289,53 @@ func testTenantExists(t *testing.T, s store.Store) {
 	}
 	if got, _ := s.Tenant(ctx, "misato"); got.Name != "Town misato" {
 		t.Fatalf("the failed create changed the tenant: %+v", got)
+	}
+}
+
+func testTenantInvalid(t *testing.T, s store.Store) {
+	bad := []string{"", "Misato", "a_b", "../x", "misato/fhir", "misato ", "みさと", "ｍｉｓａｔｏ",
+		"abcdefghijklmnopqrstuvwxyz0123456"}
+	good := []string{"a", "0", "-", "town-01", "abcdefghijklmnopqrstuvwxyz012345"}
+	for _, id := range bad {
+		if store.ValidTenantID(id) {
+			t.Errorf("store.ValidTenantID(%q) = true, want false", id)
+		}
+	}
+	for _, id := range good {
+		if !store.ValidTenantID(id) {
+			t.Errorf("store.ValidTenantID(%q) = false, want true", id)
+		}
+	}
+	// The store applies that one rule: it refuses what ValidTenantID refuses and takes the rest.
+	for _, id := range append(bad, good...) {
+		err := s.CreateTenant(ctx, store.Tenant{ID: id, Name: "Town " + id})
+		switch {
+		case store.ValidTenantID(id) && err != nil:
+			t.Errorf("CreateTenant(%q): %v, want it created", id, err)
+		case !store.ValidTenantID(id) && (err == nil || errors.Is(err, store.ErrExists)):
+			t.Errorf("CreateTenant(%q): %v, want it refused", id, err)
+		}
+	}
+	for _, ri := range []string{"loose", "Strict", "none"} {
+		if err := s.CreateTenant(ctx, store.Tenant{ID: "x", ReferentialIntegrity: ri}); err == nil {
+			t.Errorf("CreateTenant with referential integrity %q accepted", ri)
+		}
+	}
+	ts, err := s.Tenants(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, x := range ts {
+		ids = append(ids, x.ID)
+	}
+	if want := slices.Sorted(slices.Values(good)); !slices.Equal(ids, want) {
+		t.Fatalf("Tenants = %v, want only the valid ids %v: a refused create left a tenant", ids, want)
+	}
+	for _, id := range bad {
+		if _, err := s.Tenant(ctx, id); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Tenant(%q) after a refused create: %v, want ErrNotFound", id, err)
+		}
 	}
 }
 

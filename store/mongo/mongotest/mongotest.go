@@ -48,7 +48,7 @@ func (s *Server) start() error {
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: s.addr},
 		Handler:   "sqlite",
-		SQLiteURL: "file:" + s.dir + "/",
+		SQLiteURL: "file:" + s.dir + "/?" + sqliteParams,
 		Logger:    logger(),
 	})
 	if err != nil {
@@ -85,6 +85,12 @@ func (s *Server) start() error {
 	s.mu.Unlock()
 	return nil
 }
+
+// sqliteParams tune FerretDB's SQLite files for tests on a loaded machine: writers wait up to a
+// minute for one another (FerretDB's default of 10s ended in "database is locked" under load),
+// and a commit syncs the WAL only at checkpoints (synchronous NORMAL: a test's data need not
+// survive a power cut, and a stopped server loses nothing).
+const sqliteParams = "_pragma=busy_timeout(60000)&_pragma=synchronous(NORMAL)"
 
 // logger is FerretDB's own: silent, or its errors on stderr with KODOMOHUB_FERRETDB_LOG=1.
 func logger() *slog.Logger {
