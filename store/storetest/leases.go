@@ -140,7 +140,7 @@ func testLeaseAckForward(t *testing.T, s store.Store, ls store.Leases) {
 func testLeaseExpiry(t *testing.T, s store.Store, ls store.Leases) {
 	mustTenant(t, s, "misato", "")
 	evs := seedEvents(t, s, "misato", 5)
-	const ttl = 200 * time.Millisecond
+	const ttl = 2 * time.Second // long enough for the ack and the refused claim below on a loaded machine
 	a, _ := mustClaim(t, ls, "misato", "subs", "A", ttl, 2)
 	mustAck(t, ls, "subs", "A", evs[1].Seq)
 	_, _, err := ls.ClaimEvents(ctx, "misato", "subs", "B", time.Minute, 10)
