@@ -1,3 +1,17 @@
+// Copyright 2026 The kodomohub Authors
+//
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
 // Package mongotest starts an embedded FerretDB (a MongoDB wire-protocol server on SQLite)
 // for tests, so that the MongoDB backend runs over the real driver and the real wire
 // protocol without an installed server. Set KODOMOHUB_TEST_MONGO_URI to use a real MongoDB
