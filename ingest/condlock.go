@@ -90,8 +90,8 @@ func condConsumer(n int) string { return "conditional/" + strconv.Itoa(n) }
 func (s *Ingester) claimStripe(ctx context.Context, tenant string, n int, deadline time.Time) error {
 	wait := time.Millisecond
 	for {
-		// limit 1: the lease's events are not consumed; at most one is read.
-		_, _, err := s.store.ClaimEvents(ctx, tenant, condConsumer(n), s.cond.owner, condLeaseTTL, 1)
+		// A lease without events: the stripe is a lock, nothing is consumed.
+		_, err := s.store.ClaimLease(ctx, tenant, condConsumer(n), s.cond.owner, condLeaseTTL)
 		switch {
 		case err == nil:
 			return nil

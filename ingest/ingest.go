@@ -47,7 +47,7 @@ type Store interface {
 	Read(ctx context.Context, tenant, typ, id string) (fhir.Resource, error)
 	VRead(ctx context.Context, tenant, typ, id string, version int64) (fhir.Resource, error)
 	Search(ctx context.Context, tenant string, q *search.Query, opts store.SearchOptions) (store.SearchPage, error)
-	ClaimEvents(ctx context.Context, tenant, consumer, owner string, ttl time.Duration, limit int) (store.Lease, []store.Event, error)
+	ClaimLease(ctx context.Context, tenant, consumer, owner string, ttl time.Duration) (store.Lease, error)
 	ReleaseLease(ctx context.Context, tenant, consumer, owner string) error
 }
 
