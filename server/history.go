@@ -136,7 +136,7 @@ func (rc *reqContext) historyEntry(v fhir.Resource) fhir.BundleEntry {
 	switch {
 	case v.Deleted:
 		e.Request = &fhir.BundleRequest{Method: http.MethodDelete, URL: v.Type + "/" + v.ID}
-		e.Response.Status = "204 No Content"
+		e.Response.Status = "200 OK" // what a DELETE answers (204 only when return=minimal asked)
 	case v.Version == 1:
 		e.Request = &fhir.BundleRequest{Method: http.MethodPost, URL: v.Type}
 		e.Response.Status = "201 Created"

@@ -141,3 +141,23 @@ func TestHeaderAndBodyLimits(t *testing.T) {
 		t.Errorf("short body: %d %s, want 408 with an OperationOutcome", resp.StatusCode, body)
 	}
 }
+
+// A history entry of a deletion reports what the DELETE answered.
+func TestHistoryOfADeletion(t *testing.T) {
+	h := mustHub(t, store.IntegrityOff, server.Limits{})
+	wantStatus(t, h.put("/misato/fhir/Patient/p1", `{"resourceType":"Patient","id":"p1"}`), http.StatusCreated)
+	del := h.do(req{method: "DELETE", path: "/misato/fhir/Patient/p1"})
+	wantStatus(t, del, http.StatusOK)
+	var b struct {
+		Entry []struct {
+			Request  struct{ Method string }
+			Response struct{ Status string }
+		}
+	}
+	if err := json.Unmarshal(h.get("/misato/fhir/Patient/p1/_history").body, &b); err != nil || len(b.Entry) != 2 {
+		t.Fatalf("history: %v, %d entries", err, len(b.Entry))
+	}
+	if e := b.Entry[0]; e.Request.Method != "DELETE" || !strings.HasPrefix(e.Response.Status, "200") {
+		t.Errorf("the deletion's entry: %s %s, want DELETE answered 200", e.Request.Method, e.Response.Status)
+	}
+}
