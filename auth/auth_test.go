@@ -170,7 +170,7 @@ func TestDevTokens(t *testing.T) {
 	unauthorized := func(t *testing.T, d *Dev, tenant, tok string) {
 		t.Helper()
 		_, err := authn(d, tenant, tok)
-		if fe := fhir.AsError(err); fe == nil || fe.Status != http.StatusUnauthorized {
+		if fe := fhir.AsError(err); fe == nil || fe.Kind != fhir.KindUnauthenticated {
 			t.Fatalf("err %v, want 401", err)
 		}
 	}

@@ -128,7 +128,7 @@ func (d *Dev) HandlesIssuer(_ context.Context, _, iss string) bool { return iss 
 func (d *Dev) Authenticate(_ context.Context, tenant string, r *http.Request) (*Principal, error) {
 	raw := bearer(r)
 	if raw == "" {
-		return nil, fhir.Errorf(http.StatusUnauthorized, fhir.IssueLogin, "a bearer token is required")
+		return nil, fhir.Errorf(fhir.KindUnauthenticated, fhir.IssueLogin, "a bearer token is required")
 	}
 	if v, ok := d.verified.Load(raw); ok {
 		vt := v.(verifiedToken)
@@ -141,7 +141,7 @@ func (d *Dev) Authenticate(_ context.Context, tenant string, r *http.Request) (*
 		jwt.WithIssuer(DevIssuer), jwt.WithAudience(tenant), jwt.WithClock(jwt.ClockFunc(d.Now)),
 		jwt.WithAcceptableSkew(30*time.Second))
 	if err != nil {
-		return nil, fhir.Wrap(err, http.StatusUnauthorized, fhir.IssueLogin, "invalid token: %v", err)
+		return nil, fhir.Wrap(err, fhir.KindUnauthenticated, fhir.IssueLogin, "invalid token: %v", err)
 	}
 	claim := func(name string) string {
 		v, _ := tok.Get(name)
@@ -150,10 +150,10 @@ func (d *Dev) Authenticate(_ context.Context, tenant string, r *http.Request) (*
 	}
 	scopes, err := ParseScopes(claim("scope"))
 	if err != nil {
-		return nil, fhir.Wrap(err, http.StatusUnauthorized, fhir.IssueLogin, "invalid token: %v", err)
+		return nil, fhir.Wrap(err, fhir.KindUnauthenticated, fhir.IssueLogin, "invalid token: %v", err)
 	}
 	if len(scopes) == 0 {
-		return nil, fhir.Errorf(http.StatusUnauthorized, fhir.IssueLogin, "the token carries no usable SMART scope")
+		return nil, fhir.Errorf(fhir.KindUnauthenticated, fhir.IssueLogin, "the token carries no usable SMART scope")
 	}
 	p := &Principal{Subject: tok.Subject(), Tenant: tenant, Role: claim("role"),
 		Facility: claim("facility"), FacilityKind: claim("facility_kind"), Patient: PatientContext(claim("patient")),

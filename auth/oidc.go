@@ -118,7 +118,7 @@ func (o *OIDC) now() time.Time {
 }
 
 func unauthorized(format string, args ...any) *fhir.Error {
-	return fhir.Errorf(http.StatusUnauthorized, fhir.IssueLogin, format, args...)
+	return fhir.Errorf(fhir.KindUnauthenticated, fhir.IssueLogin, format, args...)
 }
 
 // HandlesIssuer reports whether iss is a trusted issuer of tenant (for Chain).
@@ -172,16 +172,16 @@ func (o *OIDC) Authenticate(ctx context.Context, tenant string, r *http.Request)
 func (o *OIDC) verify(ctx context.Context, tenant string, cfg IssuerConfig, raw string, now time.Time) (*Principal, time.Time, error) {
 	v, err := o.verifier(ctx, cfg)
 	if err != nil {
-		return nil, time.Time{}, fhir.Wrap(err, http.StatusUnauthorized, fhir.IssueLogin,
+		return nil, time.Time{}, fhir.Wrap(err, fhir.KindUnauthenticated, fhir.IssueLogin,
 			"the token's issuer cannot be reached to verify it")
 	}
 	tok, err := v.Verify(ctx, raw)
 	if err != nil {
-		return nil, time.Time{}, fhir.Wrap(err, http.StatusUnauthorized, fhir.IssueLogin, "invalid token: %v", err)
+		return nil, time.Time{}, fhir.Wrap(err, fhir.KindUnauthenticated, fhir.IssueLogin, "invalid token: %v", err)
 	}
 	var claims map[string]any
 	if err := tok.Claims(&claims); err != nil {
-		return nil, time.Time{}, fhir.Wrap(err, http.StatusUnauthorized, fhir.IssueLogin, "invalid token claims")
+		return nil, time.Time{}, fhir.Wrap(err, fhir.KindUnauthenticated, fhir.IssueLogin, "invalid token claims")
 	}
 	if nbf, ok := claims["nbf"].(float64); ok && now.Add(clockSkew).Before(time.Unix(int64(nbf), 0)) {
 		return nil, time.Time{}, unauthorized("the token is not valid yet")
@@ -208,7 +208,7 @@ func (o *OIDC) verify(ctx context.Context, tenant string, cfg IssuerConfig, raw 
 	}
 	scopes, err := ParseScopes(scopeClaim(claims, cfg.ScopeClaim))
 	if err != nil {
-		return nil, time.Time{}, fhir.Wrap(err, http.StatusUnauthorized, fhir.IssueLogin, "invalid token: %v", err)
+		return nil, time.Time{}, fhir.Wrap(err, fhir.KindUnauthenticated, fhir.IssueLogin, "invalid token: %v", err)
 	}
 	if len(scopes) == 0 {
 		return nil, time.Time{}, unauthorized("the token carries no usable SMART scope")

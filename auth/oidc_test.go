@@ -177,10 +177,10 @@ func authRequest(tok string) *http.Request {
 	return r
 }
 
-func wantStatus(tb testing.TB, err error, status int) {
+func wantKind(tb testing.TB, err error, kind fhir.Kind) {
 	tb.Helper()
-	if fe := fhir.AsError(err); fe == nil || fe.Status != status {
-		tb.Fatalf("err %v, want %d", err, status)
+	if fe := fhir.AsError(err); fe == nil || fe.Kind != kind {
+		tb.Fatalf("err %v, want %s", err, kind)
 	}
 }
 
@@ -240,13 +240,13 @@ func TestOIDC(t *testing.T) {
 		// A token naming the retired kid (not cached) no longer verifies.
 		retired := signClaims(t, ti.claims(func(c map[string]any) { c["sub"] = "staff-44" }), jwa.RS256, mustRSAKey(t, "k1"), nil)
 		_, err = o.Authenticate(ctx, "misato", authRequest(retired))
-		wantStatus(t, err, 401)
+		wantKind(t, err, fhir.KindUnauthenticated)
 	})
 
 	unauthorized := func(t *testing.T, tenant, tok string) {
 		t.Helper()
 		_, err := o.Authenticate(ctx, tenant, authRequest(tok))
-		wantStatus(t, err, http.StatusUnauthorized)
+		wantKind(t, err, fhir.KindUnauthenticated)
 		t.Log(err)
 	}
 	good := ti.sign(t, ti.claims(nil))
@@ -337,7 +337,7 @@ func TestOIDC(t *testing.T) {
 		o := NewOIDC(StaticIssuers{"misato": {cfg}})
 		o.Now = func() time.Time { return oidcNow }
 		_, err := o.Authenticate(ctx, "misato", authRequest(good))
-		wantStatus(t, err, 401)
+		wantKind(t, err, fhir.KindUnauthenticated)
 	})
 	t.Run("ErrIssuerDown", func(t *testing.T) {
 		down := httptest.NewServer(http.NotFoundHandler())
@@ -345,7 +345,7 @@ func TestOIDC(t *testing.T) {
 		o := NewOIDC(StaticIssuers{"misato": {issuerConfig(down.URL)}})
 		tok := signClaims(t, map[string]any{"iss": down.URL, "aud": testAud}, jwa.RS256, mustRSAKey(t, "x"), nil)
 		_, err := o.Authenticate(ctx, "misato", authRequest(tok))
-		wantStatus(t, err, 401)
+		wantKind(t, err, fhir.KindUnauthenticated)
 	})
 	t.Run("ErrIssuersUnavailable", func(t *testing.T) {
 		o := NewOIDC(failingIssuers{})
@@ -373,7 +373,7 @@ func TestOIDC(t *testing.T) {
 		}
 		issuers["misato"] = nil
 		_, err := o.Authenticate(ctx, "misato", authRequest(good))
-		wantStatus(t, err, 401)
+		wantKind(t, err, fhir.KindUnauthenticated)
 	})
 	t.Run("CachedVerificationFetchesNothing", func(t *testing.T) {
 		if _, err := o.Authenticate(ctx, "misato", authRequest(good)); err != nil {
@@ -426,10 +426,10 @@ func TestChain(t *testing.T) {
 	t.Run("ErrUnknownIssuer", func(t *testing.T) {
 		tok := signClaims(t, map[string]any{"iss": "https://evil.example", "aud": testAud}, jwa.RS256, mustRSAKey(t, "e"), nil)
 		_, err := a.Authenticate(ctx, "misato", authRequest(tok))
-		wantStatus(t, err, 401)
+		wantKind(t, err, fhir.KindUnauthenticated)
 	})
 	t.Run("ErrNoToken", func(t *testing.T) {
 		_, err := a.Authenticate(ctx, "misato", authRequest(""))
-		wantStatus(t, err, 401)
+		wantKind(t, err, fhir.KindUnauthenticated)
 	})
 }

@@ -496,7 +496,7 @@ func (s *TokenService) Authenticate(ctx context.Context, tenant string, r *http.
 		jwt.WithIssuer(s.Issuer(tenant)), jwt.WithAudience(s.FHIRBase(tenant)),
 		jwt.WithClaimValue("tenant", tenant), jwt.WithRequiredClaim(jwt.ExpirationKey))
 	if err != nil {
-		return nil, fhir.Wrap(err, http.StatusUnauthorized, fhir.IssueLogin, "invalid token: %v", err)
+		return nil, fhir.Wrap(err, fhir.KindUnauthenticated, fhir.IssueLogin, "invalid token: %v", err)
 	}
 	str := func(name string) string {
 		v, _ := tok.Get(name)

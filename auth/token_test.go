@@ -32,6 +32,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kodomohub/kodomohub/fhir"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
@@ -448,17 +449,17 @@ func TestHubTokens(t *testing.T) {
 			}
 		}
 		_, err := a.Authenticate(ctx, "kawajima", authRequest(tok))
-		wantStatus(t, err, 401)
+		wantKind(t, err, fhir.KindUnauthenticated)
 	})
 	t.Run("ErrOtherTenant", func(t *testing.T) {
 		_, err := f.svc.Authenticate(ctx, "kawajima", authRequest(tok))
-		wantStatus(t, err, 401)
+		wantKind(t, err, fhir.KindUnauthenticated)
 	})
 	t.Run("ErrExpired", func(t *testing.T) {
 		f.clock = oidcNow.Add(TokenTTL + clockSkew + time.Second)
 		defer func() { f.clock = oidcNow }()
 		_, err := f.svc.Authenticate(ctx, "misato", authRequest(tok))
-		wantStatus(t, err, 401)
+		wantKind(t, err, fhir.KindUnauthenticated)
 	})
 	t.Run("ErrClientDisabledBeforeFirstUse", func(t *testing.T) {
 		fresh := issue(t)
@@ -467,7 +468,7 @@ func TestHubTokens(t *testing.T) {
 		f.clients.Put(c)
 		defer func() { c.Disabled = false; f.clients.Put(c) }()
 		_, err := f.svc.Authenticate(ctx, "misato", authRequest(fresh))
-		wantStatus(t, err, 401)
+		wantKind(t, err, fhir.KindUnauthenticated)
 	})
 	t.Run("ErrSignedByAnotherHub", func(t *testing.T) {
 		g := mustTokenFixture(t) // another data dir: another key
@@ -476,7 +477,7 @@ func TestHubTokens(t *testing.T) {
 			t.Fatalf("%d %v", status, body)
 		}
 		_, err := f.svc.Authenticate(ctx, "misato", authRequest(body["access_token"].(string)))
-		wantStatus(t, err, 401)
+		wantKind(t, err, fhir.KindUnauthenticated)
 	})
 	t.Run("SmartConfiguration", func(t *testing.T) {
 		doc := f.svc.SmartConfiguration("misato")

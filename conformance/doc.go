@@ -61,11 +61,11 @@
 // the R4 package are not checked: mimetypes (BCP-13), currencies (ISO 4217), ucum-units
 // and the LOINC answer list LL379-9 (see Validator.UncheckedValueSets).
 //
-// Issues are collected, up to MaxIssues, and returned as a *fhir.Error with status 422:
+// Issues are collected, up to MaxIssues, and returned as a *fhir.Error of kind unprocessable (422):
 // code structure (unknown or malformed elements), required (missing elements), value
 // (primitive formats) or code-invalid (bindings), each with an expression such as
 // "Patient.name[0].given[1]" (choice elements use their JSON name: "Observation.valueQuantity").
-// A body that is not JSON at all gives status 400.
+// A body that is not JSON at all is of kind invalid (400).
 //
 // # The compiled definitions
 //

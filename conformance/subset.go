@@ -15,7 +15,6 @@
 package conformance
 
 import (
-	"net/http"
 	"slices"
 	"strings"
 
@@ -53,7 +52,7 @@ func (v *Validator) Subset(raw []byte, summary string, elements []string) ([]byt
 	}
 	n := v.s.types[typ]
 	if n == nil || !n.resource {
-		return nil, fhir.Errorf(http.StatusInternalServerError, fhir.IssueException, "cannot subset a %q", typ)
+		return nil, fhir.Errorf(fhir.KindInternal, fhir.IssueException, "cannot subset a %q", typ)
 	}
 	keep := func(key string) bool {
 		switch key {

@@ -15,7 +15,6 @@
 package conformance
 
 import (
-	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,15 +58,15 @@ func Validate(raw []byte) error { return Default().Validate(raw) }
 
 // Validate checks that raw is a FHIR R4 resource in JSON form that conforms to the base
 // StructureDefinition of its resourceType (see the package comment for the rules). It
-// returns nil when it does, a *fhir.Error with status 400 when raw is not JSON at all, and
-// otherwise a *fhir.Error with status 422 and one issue per problem found (at most
+// returns nil when it does, a *fhir.Error of kind invalid when raw is not JSON at all, and
+// otherwise a *fhir.Error of kind unprocessable and one issue per problem found (at most
 // MaxIssues).
 func (v *Validator) Validate(raw []byte) error {
 	p := getParser(raw)
 	defer putParser(p)
 	root, err := p.parse()
 	if err != nil {
-		return fhir.Errorf(http.StatusBadRequest, fhir.IssueStructure, "the body is not valid JSON: %s", p.err)
+		return fhir.Errorf(fhir.KindInvalid, fhir.IssueStructure, "the body is not valid JSON: %s", p.err)
 	}
 	w := walker{s: v.s, paths: p.paths[:0]}
 	defer func() { p.paths = w.paths[:0] }()
@@ -79,7 +78,7 @@ func (v *Validator) Validate(raw []byte) error {
 	if len(w.issues) == 0 {
 		return nil
 	}
-	return &fhir.Error{Status: http.StatusUnprocessableEntity, Issues: w.issues}
+	return &fhir.Error{Kind: fhir.KindUnprocessable, Issues: w.issues}
 }
 
 // path is a FHIRPath-like location, built on the stack and turned into a string only when

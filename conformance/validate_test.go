@@ -202,8 +202,8 @@ func TestValidate(t *testing.T) {
 			if e == nil {
 				t.Fatalf("Validate = %v, want a *fhir.Error", err)
 			}
-			if e.Status != 422 {
-				t.Errorf("status %d, want 422", e.Status)
+			if e.Kind != fhir.KindUnprocessable {
+				t.Errorf("kind %s, want unprocessable", e.Kind)
 			}
 			if len(e.Issues) != len(tt.want) {
 				t.Errorf("got %d issues, want %d: %v", len(e.Issues), len(tt.want), err)
@@ -240,7 +240,7 @@ func TestValidateNotJSON(t *testing.T) {
 		strings.Repeat("[", 200) + strings.Repeat("]", 200)} {
 		err := conformance.Validate([]byte(in))
 		e := fhir.AsError(err)
-		if e == nil || e.Status != 400 || e.Issues[0].Code != fhir.IssueStructure {
+		if e == nil || e.Kind != fhir.KindInvalid || e.Issues[0].Code != fhir.IssueStructure {
 			t.Errorf("Validate(%q) = %v, want 400 structure", in, err)
 		}
 	}
@@ -336,7 +336,7 @@ func TestValidateControlCharacters(t *testing.T) {
 				return
 			}
 			e := fhir.AsError(err)
-			if e == nil || e.Status != 422 || len(e.Issues) != 1 {
+			if e == nil || e.Kind != fhir.KindUnprocessable || len(e.Issues) != 1 {
 				t.Fatalf("Validate = %v, want a 422 with one issue", err)
 			}
 			is := e.Issues[0]
@@ -354,17 +354,17 @@ func TestValidateControlCharacters(t *testing.T) {
 // reads only the head, and is caught by Validate (422), which every write runs after Parse.
 func TestControlCharacterReachesValidator(t *testing.T) {
 	raw := []byte("{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"a\x00\"}]}")
-	if e := fhir.AsError(conformance.Validate(raw)); e == nil || e.Status != 400 || e.Issues[0].Code != fhir.IssueStructure {
+	if e := fhir.AsError(conformance.Validate(raw)); e == nil || e.Kind != fhir.KindInvalid || e.Issues[0].Code != fhir.IssueStructure {
 		t.Fatalf("raw NUL: %v, want 400 structure", e)
 	}
-	if _, err := fhir.Parse(raw, fhir.Limits{}); fhir.AsError(err) == nil || fhir.AsError(err).Status != 400 {
+	if _, err := fhir.Parse(raw, fhir.Limits{}); fhir.AsError(err) == nil || fhir.AsError(err).Kind != fhir.KindInvalid {
 		t.Fatalf("fhir.Parse accepted a raw NUL: %v", err)
 	}
 	escaped := []byte(`{"resourceType":"Patient","name":[{"family":"a\u0000"}]}`)
 	if _, err := fhir.Parse(escaped, fhir.Limits{}); err != nil {
 		t.Fatalf("fhir.Parse: %v", err)
 	}
-	if e := fhir.AsError(conformance.Validate(escaped)); e == nil || e.Status != 422 || e.Issues[0].Expression[0] != "Patient.name[0].family" {
+	if e := fhir.AsError(conformance.Validate(escaped)); e == nil || e.Kind != fhir.KindUnprocessable || e.Issues[0].Expression[0] != "Patient.name[0].family" {
 		t.Fatalf("escaped NUL: %v, want 422 at Patient.name[0].family", e)
 	}
 }

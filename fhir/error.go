@@ -18,9 +18,79 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 )
+
+// Kind says what went wrong, in terms a caller can act on, without choosing how a protocol
+// reports it: server turns a kind into an HTTP status with one table (server/httpstatus), which
+// Bundle.entry.response uses too, and a consumer of change events decides by kind whether a
+// failure is worth retrying (Kind.Transient).
+type Kind uint8
+
+// The kinds of errors. The zero Kind is KindInternal: an error made without a kind is the
+// hub's own fault.
+const (
+	KindInternal             Kind = iota // a fault of the hub; its details are never shown
+	KindInvalid                          // the request is malformed: bad syntax, bad parameter
+	KindTooCostly                        // the request is valid but asks for too much work
+	KindUnauthenticated                  // no credentials, or credentials that do not hold
+	KindForbidden                        // the caller may not do this
+	KindNotFound                         // no such resource (or one the caller may not know of)
+	KindMethodNotAllowed                 // the interaction is not defined on this target
+	KindNotAcceptable                    // no representation the caller accepts
+	KindTimeout                          // the request did not arrive in time
+	KindConflict                         // the request conflicts with the current state
+	KindGone                             // the resource was deleted
+	KindPreconditionFailed               // a condition of the request (If-Match, criteria) fails
+	KindTooLarge                         // the request body is too large
+	KindURITooLong                       // the request target is too long
+	KindUnsupportedMediaType             // the body's format is not one the hub reads
+	KindUnprocessable                    // well-formed, but not a valid resource or reference
+	KindThrottled                        // too many requests: slow down
+	KindHeadersTooLarge                  // the request's header fields are too large
+	KindNotImplemented                   // the operation is not implemented
+	KindUnavailable                      // storage or a service the hub needs is unavailable
+	kindCount
+)
+
+var kindNames = [kindCount]string{
+	KindInternal: "internal", KindInvalid: "invalid", KindTooCostly: "too-costly",
+	KindUnauthenticated: "unauthenticated", KindForbidden: "forbidden", KindNotFound: "not-found",
+	KindMethodNotAllowed: "method-not-allowed", KindNotAcceptable: "not-acceptable",
+	KindTimeout: "timeout", KindConflict: "conflict", KindGone: "gone",
+	KindPreconditionFailed: "precondition-failed", KindTooLarge: "too-large",
+	KindURITooLong: "uri-too-long", KindUnsupportedMediaType: "unsupported-media-type",
+	KindUnprocessable: "unprocessable", KindThrottled: "throttled",
+	KindHeadersTooLarge: "headers-too-large", KindNotImplemented: "not-implemented",
+	KindUnavailable: "unavailable",
+}
+
+// Kinds lists every kind, for tables that must cover them all.
+func Kinds() []Kind {
+	ks := make([]Kind, kindCount)
+	for i := range ks {
+		ks[i] = Kind(i)
+	}
+	return ks
+}
+
+func (k Kind) String() string {
+	if k < kindCount {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// Transient reports whether the same request may succeed later unchanged: the hub or its
+// storage was unavailable, too busy or too slow. Every other kind fails again until the
+// request or the data changes.
+func (k Kind) Transient() bool {
+	switch k {
+	case KindInternal, KindUnavailable, KindThrottled, KindTimeout:
+		return true
+	}
+	return false
+}
 
 // IssueType is an OperationOutcome issue code (http://hl7.org/fhir/issue-type).
 type IssueType string
@@ -72,11 +142,11 @@ type Issue struct {
 	Expression []string `json:"expression,omitempty"`
 }
 
-// Error is an error that carries the HTTP status and the OperationOutcome issues a FHIR
-// client gets for it. Every layer returns *Error (or wraps one) for a failure the client
-// caused; anything else is rendered as a 500 without internal detail.
+// Error is an error that carries its kind and the OperationOutcome issues a FHIR client gets
+// for it. Every layer returns *Error (or wraps one) for a failure the client caused; anything
+// else is an internal error, rendered without internal detail.
 type Error struct {
-	Status int
+	Kind   Kind
 	Issues []Issue
 	// Err is an optional underlying cause, kept for errors.Is/As and logs; it is never shown.
 	Err error
@@ -84,7 +154,7 @@ type Error struct {
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d", e.Status)
+	b.WriteString(e.Kind.String())
 	for i, is := range e.Issues {
 		if i == 0 {
 			b.WriteString(": ")
@@ -103,19 +173,19 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf returns an *Error with one error-severity issue.
-func Errorf(status int, code IssueType, format string, args ...any) *Error {
-	return &Error{Status: status, Issues: []Issue{{Severity: SeverityError, Code: code, Diagnostics: fmt.Sprintf(format, args...)}}}
+func Errorf(kind Kind, code IssueType, format string, args ...any) *Error {
+	return &Error{Kind: kind, Issues: []Issue{{Severity: SeverityError, Code: code, Diagnostics: fmt.Sprintf(format, args...)}}}
 }
 
 // ErrorAt returns an *Error with one issue naming the element at expression.
-func ErrorAt(status int, code IssueType, expression, format string, args ...any) *Error {
-	return &Error{Status: status, Issues: []Issue{{Severity: SeverityError, Code: code,
+func ErrorAt(kind Kind, code IssueType, expression, format string, args ...any) *Error {
+	return &Error{Kind: kind, Issues: []Issue{{Severity: SeverityError, Code: code,
 		Diagnostics: fmt.Sprintf(format, args...), Expression: []string{expression}}}}
 }
 
-// Wrap returns an *Error with the given status and issue that keeps err as its cause.
-func Wrap(err error, status int, code IssueType, format string, args ...any) *Error {
-	e := Errorf(status, code, format, args...)
+// Wrap returns an *Error with the given kind and issue that keeps err as its cause.
+func Wrap(err error, kind Kind, code IssueType, format string, args ...any) *Error {
+	e := Errorf(kind, code, format, args...)
 	e.Err = err
 	return e
 }
@@ -136,19 +206,30 @@ type OperationOutcome struct {
 	Issue        []Issue `json:"issue"`
 }
 
-// Outcome builds the OperationOutcome for err. Errors that are not *Error become a generic
-// 500 outcome: internal messages are not shown to clients.
-func Outcome(err error) (status int, oo OperationOutcome) {
-	oo.ResourceType = "OperationOutcome"
-	if e := AsError(err); e != nil && len(e.Issues) > 0 {
-		return e.Status, OperationOutcome{ResourceType: "OperationOutcome", Issue: e.Issues}
-	}
-	if e := AsError(err); e != nil {
-		return e.Status, OperationOutcome{ResourceType: "OperationOutcome", Issue: []Issue{{
-			Severity: SeverityError, Code: IssueProcessing, Diagnostics: http.StatusText(e.Status)}}}
+// Outcome gives the kind of err and the OperationOutcome a client gets for it. Errors that are
+// not *Error are KindInternal with a generic outcome: internal messages are not shown to
+// clients.
+func Outcome(err error) (Kind, OperationOutcome) {
+	oo := OperationOutcome{ResourceType: "OperationOutcome"}
+	e := AsError(err)
+	switch {
+	case e != nil && len(e.Issues) > 0:
+		oo.Issue = e.Issues
+		return e.Kind, oo
+	case e != nil:
+		oo.Issue = []Issue{{Severity: SeverityError, Code: IssueProcessing, Diagnostics: e.Kind.String()}}
+		return e.Kind, oo
 	}
 	oo.Issue = []Issue{{Severity: SeverityError, Code: IssueException, Diagnostics: "internal server error"}}
-	return http.StatusInternalServerError, oo
+	return KindInternal, oo
+}
+
+// KindOf is the kind of err: its *Error's, or KindInternal.
+func KindOf(err error) Kind {
+	if e := AsError(err); e != nil {
+		return e.Kind
+	}
+	return KindInternal
 }
 
 // Info builds an OperationOutcome with one informational issue.

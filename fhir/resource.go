@@ -18,7 +18,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"regexp"
 	"slices"
 	"strconv"
@@ -54,7 +53,7 @@ func ParseETag(s string) (int64, error) {
 	s = strings.Trim(s, `"`)
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || v < 1 {
-		return 0, Errorf(http.StatusBadRequest, IssueInvalid, "invalid version in ETag %q", s)
+		return 0, Errorf(KindInvalid, IssueInvalid, "invalid version in ETag %q", s)
 	}
 	return v, nil
 }
@@ -104,7 +103,7 @@ type Limits struct {
 var DefaultLimits = Limits{MaxDepth: 64}
 
 // Parse checks that raw is one well-formed JSON object within the limits and returns its head.
-// The errors are *Error with status 400.
+// The errors are *Error of kind invalid (too-costly for nesting too deep).
 func Parse(raw []byte, lim Limits) (Head, error) {
 	var h Head
 	if lim.MaxDepth == 0 {
@@ -121,27 +120,27 @@ func Parse(raw []byte, lim Limits) (Head, error) {
 		switch f.key {
 		case "resourceType":
 			if err := json.Unmarshal(f.value, &h.ResourceType); err != nil {
-				return h, ErrorAt(http.StatusBadRequest, IssueStructure, "resourceType", "resourceType must be a string")
+				return h, ErrorAt(KindInvalid, IssueStructure, "resourceType", "resourceType must be a string")
 			}
 		case "id":
 			h.HasID = true
 			if err := json.Unmarshal(f.value, &h.ID); err != nil {
-				return h, ErrorAt(http.StatusBadRequest, IssueStructure, "id", "id must be a string")
+				return h, ErrorAt(KindInvalid, IssueStructure, "id", "id must be a string")
 			}
 		}
 	}
 	if h.ResourceType == "" {
-		return h, Errorf(http.StatusBadRequest, IssueRequired, "the resource has no resourceType")
+		return h, Errorf(KindInvalid, IssueRequired, "the resource has no resourceType")
 	}
 	if !IsResourceType(h.ResourceType) {
-		return h, ErrorAt(http.StatusBadRequest, IssueNotSupported, "resourceType", "unknown resource type %q", h.ResourceType)
+		return h, ErrorAt(KindInvalid, IssueNotSupported, "resourceType", "unknown resource type %q", h.ResourceType)
 	}
 	if pos, c := ControlChar(h.ID); h.HasID && pos >= 0 {
-		return h, ErrorAt(http.StatusBadRequest, IssueValue, h.ResourceType+".id",
+		return h, ErrorAt(KindInvalid, IssueValue, h.ResourceType+".id",
 			"id %q: control character %U at position %d (counting characters from 0)", h.ID, c, pos)
 	}
 	if h.HasID && !ValidID(h.ID) {
-		return h, ErrorAt(http.StatusBadRequest, IssueValue, h.ResourceType+".id", "id %q does not match [A-Za-z0-9-.]{1,64}", h.ID)
+		return h, ErrorAt(KindInvalid, IssueValue, h.ResourceType+".id", "id %q does not match [A-Za-z0-9-.]{1,64}", h.ID)
 	}
 	return h, nil
 }
@@ -151,10 +150,10 @@ func checkJSON(raw []byte, maxDepth int) error {
 	if !json.Valid(raw) {
 		var v any
 		err := json.Unmarshal(raw, &v)
-		return Wrap(err, http.StatusBadRequest, IssueStructure, "the body is not valid JSON: %v", err)
+		return Wrap(err, KindInvalid, IssueStructure, "the body is not valid JSON: %v", err)
 	}
 	if !utf8.Valid(raw) {
-		return Errorf(http.StatusBadRequest, IssueStructure, "the body is not valid UTF-8: FHIR JSON is UTF-8")
+		return Errorf(KindInvalid, IssueStructure, "the body is not valid UTF-8: FHIR JSON is UTF-8")
 	}
 	depth, inString, escaped := 0, false, false
 	first := true
@@ -178,13 +177,13 @@ func checkJSON(raw []byte, maxDepth int) error {
 		case '{', '[':
 			depth++
 			if depth > maxDepth {
-				return Errorf(http.StatusBadRequest, IssueTooCostly, "JSON nesting deeper than %d levels", maxDepth)
+				return Errorf(KindTooCostly, IssueTooCostly, "JSON nesting deeper than %d levels", maxDepth)
 			}
 		case '}', ']':
 			depth--
 		}
 		if first && c != '{' {
-			return Errorf(http.StatusBadRequest, IssueStructure, "a resource must be a JSON object")
+			return Errorf(KindInvalid, IssueStructure, "a resource must be a JSON object")
 		}
 		first = false
 	}
@@ -202,7 +201,7 @@ func splitObject(raw []byte) ([]field, error) {
 	if !json.Valid(raw) {
 		var v any
 		err := json.Unmarshal(raw, &v)
-		return nil, Wrap(err, http.StatusBadRequest, IssueStructure, "the body is not valid JSON: %v", err)
+		return nil, Wrap(err, KindInvalid, IssueStructure, "the body is not valid JSON: %v", err)
 	}
 	return splitValid(raw)
 }
@@ -212,7 +211,7 @@ func splitObject(raw []byte) ([]field, error) {
 func splitValid(raw []byte) ([]field, error) {
 	i := skipSpace(raw, 0)
 	if i >= len(raw) || raw[i] != '{' {
-		return nil, Errorf(http.StatusBadRequest, IssueStructure, "a resource must be a JSON object")
+		return nil, Errorf(KindInvalid, IssueStructure, "a resource must be a JSON object")
 	}
 	i = skipSpace(raw, i+1)
 	fields := make([]field, 0, 16)
@@ -221,12 +220,12 @@ func splitValid(raw []byte) ([]field, error) {
 		key := string(raw[i+1 : end-1])
 		if escaped {
 			if err := json.Unmarshal(raw[i:end], &key); err != nil {
-				return nil, Wrap(err, http.StatusBadRequest, IssueStructure, "invalid property name")
+				return nil, Wrap(err, KindInvalid, IssueStructure, "invalid property name")
 			}
 		}
 		for _, f := range fields {
 			if f.key == key {
-				return nil, ErrorAt(http.StatusBadRequest, IssueStructure, key, "duplicate JSON property %q", key)
+				return nil, ErrorAt(KindInvalid, IssueStructure, key, "duplicate JSON property %q", key)
 			}
 		}
 		i = skipSpace(raw, end) + 1 // the colon
@@ -334,7 +333,7 @@ func Stamp(raw []byte, id string, version int64, lastUpdated time.Time) ([]byte,
 		case "id":
 		case "meta":
 			if meta, err = splitObject(f.value); err != nil {
-				return nil, ErrorAt(http.StatusBadRequest, IssueStructure, "meta", "meta must be an object")
+				return nil, ErrorAt(KindInvalid, IssueStructure, "meta", "meta must be an object")
 			}
 		default:
 			rest = append(rest, f)
@@ -413,7 +412,7 @@ func AddTag(raw []byte, system, code, display string) ([]byte, error) {
 	}
 	meta, err := splitObject(fields[at].value)
 	if err != nil {
-		return nil, ErrorAt(http.StatusBadRequest, IssueStructure, "meta", "meta must be an object")
+		return nil, ErrorAt(KindInvalid, IssueStructure, "meta", "meta must be an object")
 	}
 	found := false
 	for i, f := range meta {
@@ -423,7 +422,7 @@ func AddTag(raw []byte, system, code, display string) ([]byte, error) {
 		found = true
 		var tags []coding
 		if err := json.Unmarshal(f.value, &tags); err != nil {
-			return nil, ErrorAt(http.StatusBadRequest, IssueStructure, "meta.tag", "meta.tag must be an array of Coding")
+			return nil, ErrorAt(KindInvalid, IssueStructure, "meta.tag", "meta.tag must be an array of Coding")
 		}
 		if slices.ContainsFunc(tags, func(c coding) bool { return c.System == system && c.Code == code }) {
 			return raw, nil

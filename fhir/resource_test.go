@@ -17,7 +17,7 @@ package fhir
 import (
 	"encoding/json"
 	"errors"
-	"net/http"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -42,30 +42,30 @@ func TestStampKeepsElementsAndOrder(t *testing.T) {
 func TestParse(t *testing.T) {
 	for _, c := range []struct {
 		name, in string
-		status   int
+		kind     Kind // of the error, when typ is ""
 		typ, id  string
 	}{
 		{"OK", `{"resourceType":"Patient","id":"a-1.b"}`, 0, "Patient", "a-1.b"},
 		{"NoID", `{"resourceType":"Observation"}`, 0, "Observation", ""},
-		{"ErrSyntax", `{"resourceType":`, 400, "", ""},
-		{"ErrArray", `[]`, 400, "", ""},
-		{"ErrNoType", `{"id":"x"}`, 400, "", ""},
-		{"ErrUnknownType", `{"resourceType":"Child"}`, 400, "", ""},
-		{"ErrTypeNotString", `{"resourceType":1}`, 400, "", ""},
-		{"ErrBadID", `{"resourceType":"Patient","id":"a b"}`, 400, "", ""},
-		{"ErrLongID", `{"resourceType":"Patient","id":"` + strings.Repeat("a", 65) + `"}`, 400, "", ""},
-		{"ErrControlInID", `{"resourceType":"Patient","id":"a\u0000"}`, 400, "", ""},
-		{"ErrDuplicate", `{"resourceType":"Patient","id":"a","id":"b"}`, 400, "", ""},
-		{"ErrDeep", `{"resourceType":"Patient","x":` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + `}`, 400, "", ""},
-		{"ErrNotUTF8", "{\"resourceType\":\"Patient\",\"id\":\"x\",\"text\":\"\x8a\"}", 400, "", ""},
+		{"ErrSyntax", `{"resourceType":`, KindInvalid, "", ""},
+		{"ErrArray", `[]`, KindInvalid, "", ""},
+		{"ErrNoType", `{"id":"x"}`, KindInvalid, "", ""},
+		{"ErrUnknownType", `{"resourceType":"Child"}`, KindInvalid, "", ""},
+		{"ErrTypeNotString", `{"resourceType":1}`, KindInvalid, "", ""},
+		{"ErrBadID", `{"resourceType":"Patient","id":"a b"}`, KindInvalid, "", ""},
+		{"ErrLongID", `{"resourceType":"Patient","id":"` + strings.Repeat("a", 65) + `"}`, KindInvalid, "", ""},
+		{"ErrControlInID", `{"resourceType":"Patient","id":"a\u0000"}`, KindInvalid, "", ""},
+		{"ErrDuplicate", `{"resourceType":"Patient","id":"a","id":"b"}`, KindInvalid, "", ""},
+		{"ErrDeep", `{"resourceType":"Patient","x":` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + `}`, KindTooCostly, "", ""},
+		{"ErrNotUTF8", "{\"resourceType\":\"Patient\",\"id\":\"x\",\"text\":\"\x8a\"}", KindInvalid, "", ""},
 		{"DeepInString", `{"resourceType":"Patient","id":"x","y":"` + strings.Repeat("[", 70) + `"}`, 0, "Patient", "x"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			h, err := Parse([]byte(c.in), Limits{})
-			if c.status != 0 {
+			if c.typ == "" {
 				var fe *Error
-				if !errors.As(err, &fe) || fe.Status != c.status {
-					t.Fatalf("err %v, want status %d", err, c.status)
+				if !errors.As(err, &fe) || fe.Kind != c.kind {
+					t.Fatalf("err %v, want kind %s", err, c.kind)
 				}
 				return
 			}
@@ -101,7 +101,7 @@ func TestControlChar(t *testing.T) {
 func TestParseNamesTheControlCharacterInID(t *testing.T) {
 	_, err := Parse([]byte(`{"resourceType":"Patient","id":"p\u0001"}`), Limits{})
 	e := AsError(err)
-	if e == nil || e.Status != 400 || e.Issues[0].Code != IssueValue || e.Issues[0].Expression[0] != "Patient.id" ||
+	if e == nil || e.Kind != KindInvalid || e.Issues[0].Code != IssueValue || e.Issues[0].Expression[0] != "Patient.id" ||
 		!strings.Contains(e.Issues[0].Diagnostics, "U+0001 at position 1") {
 		t.Fatalf("got %v, want 400 value at Patient.id naming U+0001 at position 1", err)
 	}
@@ -131,14 +131,14 @@ func TestParseReference(t *testing.T) {
 }
 
 func TestOutcome(t *testing.T) {
-	status, oo := Outcome(ErrorAt(http.StatusUnprocessableEntity, IssueValue, "Patient.birthDate", "bad date %q", "x"))
+	kind, oo := Outcome(ErrorAt(KindUnprocessable, IssueValue, "Patient.birthDate", "bad date %q", "x"))
 	b, _ := json.Marshal(oo)
-	if status != 422 || string(b) != `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"value","diagnostics":"bad date \"x\"","expression":["Patient.birthDate"]}]}` {
-		t.Fatalf("%d %s", status, b)
+	if kind != KindUnprocessable || string(b) != `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"value","diagnostics":"bad date \"x\"","expression":["Patient.birthDate"]}]}` {
+		t.Fatalf("%s %s", kind, b)
 	}
-	status, oo = Outcome(errors.New("disk on fire at /var/lib/x"))
-	if status != 500 || strings.Contains(oo.Issue[0].Diagnostics, "disk") {
-		t.Fatalf("internal errors must not leak: %d %+v", status, oo)
+	kind, oo = Outcome(errors.New("disk on fire at /var/lib/x"))
+	if kind != KindInternal || strings.Contains(oo.Issue[0].Diagnostics, "disk") {
+		t.Fatalf("internal errors must not leak: %s %+v", kind, oo)
 	}
 }
 
@@ -168,4 +168,22 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("stamped resource does not parse back: %v %+v\n%s", err, h2, out)
 		}
 	})
+}
+
+func TestKinds(t *testing.T) {
+	seen := map[string]bool{}
+	for _, k := range Kinds() {
+		name := k.String()
+		if name == "" || seen[name] || strings.HasPrefix(name, "kind(") {
+			t.Errorf("kind %d is named %q", k, name)
+		}
+		seen[name] = true
+	}
+	if Kind(0) != KindInternal || KindInvalid.Transient() || !KindUnavailable.Transient() {
+		t.Errorf("the zero kind must be internal; invalid is not transient, unavailable is")
+	}
+	err := fmt.Errorf("wrapped: %w", Errorf(KindConflict, IssueConflict, "changed"))
+	if KindOf(err) != KindConflict || KindOf(errors.New("x")) != KindInternal || err.Error() != "wrapped: conflict: changed" {
+		t.Errorf("KindOf/Error: %s %s %q", KindOf(err), KindOf(errors.New("x")), err.Error())
+	}
 }

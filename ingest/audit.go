@@ -22,6 +22,7 @@ import (
 
 	"github.com/kodomohub/kodomohub/auth"
 	"github.com/kodomohub/kodomohub/fhir"
+	"github.com/kodomohub/kodomohub/server/httpstatus"
 )
 
 // trail collects what a call decided and touched, for the audit record ingest writes for
@@ -126,22 +127,23 @@ func (c *call) finish(w what, status int, err error) error {
 	defer cancel()
 	if aerr := c.audit.Append(ctx, c.tenant(), []auth.AuditRecord{r}); aerr != nil {
 		c.log.Error("audit record not written: the call fails", "tenant", c.tenant(), "err", aerr)
-		return fhir.Wrap(aerr, statusInternal, fhir.IssueException,
+		return fhir.Wrap(aerr, fhir.KindInternal, fhir.IssueException,
 			"the write could not be recorded in the audit trail")
 	}
 	return err
 }
 
+// The statuses of successful writes, named here because ingest does not import net/http.
 const (
 	statusOK      = 200
 	statusCreated = 201
 )
 
-// statusOf is the status REST answers for an outcome of interaction, or for err.
+// statusOf is the status REST answers for an outcome of interaction, or for err: the audit
+// record of a write through ingest reads as the REST write's would.
 func statusOf(o Outcome, err error) int {
 	if err != nil {
-		status, _ := fhir.Outcome(Error(err))
-		return status
+		return httpstatus.Of(fhir.KindOf(Error(err)))
 	}
 	if o.Created {
 		return statusCreated

@@ -87,35 +87,35 @@ func ParseEntries(entries []fhir.BundleEntry, base string) ([]Entry, error) {
 func parseEntry(i int, e fhir.BundleEntry, base string) (Entry, error) {
 	at := fmt.Sprintf("Bundle.entry[%d]", i)
 	if e.Request == nil {
-		return Entry{}, fhir.ErrorAt(statusBadRequest, fhir.IssueRequired, at+".request", "every entry needs a request")
+		return Entry{}, fhir.ErrorAt(fhir.KindInvalid, fhir.IssueRequired, at+".request", "every entry needs a request")
 	}
 	op := Entry{Index: i, Method: e.Request.Method, FullURL: e.FullURL}
 	u, err := url.Parse(e.Request.URL)
 	if err != nil || e.Request.URL == "" {
-		return Entry{}, fhir.ErrorAt(statusBadRequest, fhir.IssueValue, at+".request.url", "invalid request url %q", e.Request.URL)
+		return Entry{}, fhir.ErrorAt(fhir.KindInvalid, fhir.IssueValue, at+".request.url", "invalid request url %q", e.Request.URL)
 	}
 	path := u.Path
 	if u.IsAbs() {
 		rel, ok := strings.CutPrefix(e.Request.URL, base+"/")
 		if !ok {
-			return Entry{}, fhir.ErrorAt(statusBadRequest, fhir.IssueValue, at+".request.url", "%q is not on this server", e.Request.URL)
+			return Entry{}, fhir.ErrorAt(fhir.KindInvalid, fhir.IssueValue, at+".request.url", "%q is not on this server", e.Request.URL)
 		}
 		path = rel
 	}
 	segs := splitPath(path)
 	if len(segs) == 0 || !fhir.IsResourceType(segs[0]) {
-		return Entry{}, fhir.ErrorAt(statusBadRequest, fhir.IssueValue, at+".request.url", "%q does not name a resource type", e.Request.URL)
+		return Entry{}, fhir.ErrorAt(fhir.KindInvalid, fhir.IssueValue, at+".request.url", "%q does not name a resource type", e.Request.URL)
 	}
 	op.Type = segs[0]
 	if len(segs) > 1 {
 		op.ID = segs[1]
 		if !fhir.ValidID(op.ID) {
-			return Entry{}, fhir.ErrorAt(statusBadRequest, fhir.IssueValue, at+".request.url", "%q is not a valid id", op.ID)
+			return Entry{}, fhir.ErrorAt(fhir.KindInvalid, fhir.IssueValue, at+".request.url", "%q is not a valid id", op.ID)
 		}
 	}
 	if e.Request.IfNoneExist != "" {
 		if op.Method != MethodPost {
-			return Entry{}, fhir.ErrorAt(statusBadRequest, fhir.IssueInvalid, at+".request.ifNoneExist", "ifNoneExist is for POST entries")
+			return Entry{}, fhir.ErrorAt(fhir.KindInvalid, fhir.IssueInvalid, at+".request.ifNoneExist", "ifNoneExist is for POST entries")
 		}
 		op.Criteria = Criteria(op.Type, e.Request.IfNoneExist)
 	}
@@ -127,7 +127,7 @@ func parseEntry(i int, e fhir.BundleEntry, base string) (Entry, error) {
 		case MethodPut, MethodPatch, MethodDelete:
 			op.Criteria = Criteria(op.Type, u.RawQuery)
 		default:
-			return Entry{}, fhir.ErrorAt(statusBadRequest, fhir.IssueInvalid, at+".request.url",
+			return Entry{}, fhir.ErrorAt(fhir.KindInvalid, fhir.IssueInvalid, at+".request.url",
 				"a POST url takes no query; use request.ifNoneExist for a conditional create")
 		}
 		want = 1
@@ -143,20 +143,20 @@ func parseEntry(i int, e fhir.BundleEntry, base string) (Entry, error) {
 		if len(segs) == 4 && segs[2] == "_history" {
 			op.Version, err = strconv.ParseInt(segs[3], 10, 64)
 			if err != nil || op.Version < 1 {
-				return Entry{}, fhir.ErrorAt(statusBadRequest, fhir.IssueValue, at+".request.url", "invalid version in %q", e.Request.URL)
+				return Entry{}, fhir.ErrorAt(fhir.KindInvalid, fhir.IssueValue, at+".request.url", "invalid version in %q", e.Request.URL)
 			}
 			want = 4
 		}
 	case MethodPut, MethodDelete, MethodPatch:
 	default:
-		return Entry{}, fhir.ErrorAt(statusBadRequest, fhir.IssueValue, at+".request.method", "unsupported method %q", op.Method)
+		return Entry{}, fhir.ErrorAt(fhir.KindInvalid, fhir.IssueValue, at+".request.method", "unsupported method %q", op.Method)
 	}
 	if op.Method == MethodGet && len(segs) == 1 && op.Search == nil {
 		op.Search = url.Values{} // GET Type: search without criteria
 		want = 1
 	}
 	if len(segs) != want {
-		return Entry{}, fhir.ErrorAt(statusBadRequest, fhir.IssueValue, at+".request.url", "%s needs a url of the form %s", op.Method, urlShape(op.Method))
+		return Entry{}, fhir.ErrorAt(fhir.KindInvalid, fhir.IssueValue, at+".request.url", "%s needs a url of the form %s", op.Method, urlShape(op.Method))
 	}
 	if e.Request.IfMatch != "" {
 		if op.IfMatch, err = fhir.ParseETag(e.Request.IfMatch); err != nil {
@@ -166,7 +166,7 @@ func parseEntry(i int, e fhir.BundleEntry, base string) (Entry, error) {
 	switch op.Method {
 	case MethodPost, MethodPut:
 		if len(e.Resource) == 0 {
-			return Entry{}, fhir.ErrorAt(statusBadRequest, fhir.IssueRequired, at+".resource", "%s needs a resource", op.Method)
+			return Entry{}, fhir.ErrorAt(fhir.KindInvalid, fhir.IssueRequired, at+".resource", "%s needs a resource", op.Method)
 		}
 		op.Body = e.Resource
 	case MethodPatch:
@@ -203,12 +203,12 @@ func patchFromBinary(raw json.RawMessage) ([]byte, error) {
 		Data         string `json:"data"`
 	}
 	if err := json.Unmarshal(raw, &bin); err != nil || bin.ResourceType != "Binary" || bin.ContentType != MediaJSONPatch {
-		return nil, fhir.ErrorAt(statusBadRequest, fhir.IssueNotSupported, "resource",
+		return nil, fhir.ErrorAt(fhir.KindInvalid, fhir.IssueNotSupported, "resource",
 			"a PATCH entry carries a Binary with contentType %s", MediaJSONPatch)
 	}
 	b, err := base64.StdEncoding.DecodeString(bin.Data)
 	if err != nil {
-		return nil, fhir.ErrorAt(statusBadRequest, fhir.IssueValue, "resource.data", "Binary.data is not base64")
+		return nil, fhir.ErrorAt(fhir.KindInvalid, fhir.IssueValue, "resource.data", "Binary.data is not base64")
 	}
 	return b, nil
 }
@@ -291,7 +291,7 @@ func (c *call) transaction(ops []Entry, search SearchEntry) ([]Outcome, error) {
 		if op.Method != MethodGet && op.existing == nil && !op.noop {
 			k := store.Key{Type: op.Type, ID: op.ID}
 			if j, dup := touched[k]; dup {
-				return nil, fhir.ErrorAt(statusBadRequest, fhir.IssueDuplicate, fmt.Sprintf("Bundle.entry[%d]", op.Index),
+				return nil, fhir.ErrorAt(fhir.KindInvalid, fhir.IssueDuplicate, fmt.Sprintf("Bundle.entry[%d]", op.Index),
 					"%s is also changed by Bundle.entry[%d]; a transaction may change a resource once", k, ops[j].Index)
 			}
 			touched[k] = i
@@ -346,7 +346,7 @@ func (c *call) transaction(ops []Entry, search SearchEntry) ([]Outcome, error) {
 		}
 		if op.Search != nil {
 			if search == nil {
-				return nil, AtEntry(fhir.Errorf(statusBadRequest, fhir.IssueNotSupported, "search entries are not supported here"), op.Index)
+				return nil, AtEntry(fhir.Errorf(fhir.KindInvalid, fhir.IssueNotSupported, "search entries are not supported here"), op.Index)
 			}
 			run, err := search(op)
 			if err != nil {
@@ -389,7 +389,7 @@ func (c *call) transaction(ops []Entry, search SearchEntry) ([]Outcome, error) {
 			}
 			if r, ok := current[store.Key{Type: op.Type, ID: op.ID}]; ok {
 				if r.Deleted {
-					results[i] = Outcome{Read: true, Err: fhir.Errorf(statusGone, fhir.IssueDeleted, "%s/%s was deleted by this transaction", op.Type, op.ID)}
+					results[i] = Outcome{Read: true, Err: fhir.Errorf(fhir.KindGone, fhir.IssueDeleted, "%s/%s was deleted by this transaction", op.Type, op.ID)}
 				} else {
 					results[i] = Outcome{Resource: r, Read: true}
 				}
@@ -546,7 +546,7 @@ func (c *call) resolveConditionals(ops []Entry) error {
 			}
 		case MethodPatch:
 			if match == nil {
-				return AtEntry(fhir.Errorf(statusNotFound, fhir.IssueNotFound, "no %s matches %s", op.Type, op.Criteria), op.Index)
+				return AtEntry(fhir.Errorf(fhir.KindNotFound, fhir.IssueNotFound, "no %s matches %s", op.Type, op.Criteria), op.Index)
 			}
 			op.ID = match.ID
 		case MethodDelete:
@@ -597,14 +597,14 @@ func (c *call) resolveConditionalRefs(ops []Entry, repl map[string]string) error
 			}
 			typ, criteria, _ := strings.Cut(ref.ref, "?")
 			if !fhir.IsResourceType(typ) {
-				return AtEntry(fhir.Errorf(statusBadRequest, fhir.IssueInvalid, "conditional reference %q does not start with a resource type", ref.ref), op.Index)
+				return AtEntry(fhir.Errorf(fhir.KindInvalid, fhir.IssueInvalid, "conditional reference %q does not start with a resource type", ref.ref), op.Index)
 			}
 			matches, err := c.matches(typ, criteria)
 			if err != nil {
 				return AtEntry(err, op.Index)
 			}
 			if len(matches) != 1 {
-				return AtEntry(fhir.Errorf(statusPreconditionFailed, fhir.IssueNotFound,
+				return AtEntry(fhir.Errorf(fhir.KindPreconditionFailed, fhir.IssueNotFound,
 					"conditional reference %q matches %d resources; it must match exactly one", ref.ref, len(matches)), op.Index)
 			}
 			repl[ref.ref] = typ + "/" + matches[0].ID

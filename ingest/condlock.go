@@ -98,7 +98,7 @@ func (s *Ingester) claimStripe(ctx context.Context, tenant string, n int, deadli
 		case !errors.Is(err, store.ErrLeaseHeld):
 			return err
 		case time.Now().After(deadline):
-			return fhir.Errorf(statusUnavailable, fhir.IssueTransient,
+			return fhir.Errorf(fhir.KindUnavailable, fhir.IssueTransient,
 				"another conditional write with criteria like these is still running; try again")
 		}
 		select {

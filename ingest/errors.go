@@ -38,21 +38,21 @@ func Error(err error) error {
 	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return fhir.Wrap(err, statusNotFound, fhir.IssueNotFound, "%snot found", prefix)
+		return fhir.Wrap(err, fhir.KindNotFound, fhir.IssueNotFound, "%snot found", prefix)
 	case errors.Is(err, store.ErrGone):
-		return fhir.Wrap(err, statusGone, fhir.IssueDeleted, "%sthe resource has been deleted", prefix)
+		return fhir.Wrap(err, fhir.KindGone, fhir.IssueDeleted, "%sthe resource has been deleted", prefix)
 	case errors.Is(err, store.ErrVersionConflict):
-		return fhir.Wrap(err, statusPreconditionFailed, fhir.IssueConflict, "%sthe resource has changed: the version in If-Match is not the current one", prefix)
+		return fhir.Wrap(err, fhir.KindPreconditionFailed, fhir.IssueConflict, "%sthe resource has changed: the version in If-Match is not the current one", prefix)
 	case errors.Is(err, store.ErrExists):
-		return fhir.Wrap(err, statusConflict, fhir.IssueDuplicate, "%sa resource with this id exists already", prefix)
+		return fhir.Wrap(err, fhir.KindConflict, fhir.IssueDuplicate, "%sa resource with this id exists already", prefix)
 	case errors.Is(err, store.ErrReference):
 		msg := err.Error()
 		if we != nil {
 			msg = we.Err.Error()
 		}
-		return fhir.Wrap(err, statusUnprocessable, fhir.IssueInvalid, "%s%s", prefix, msg)
+		return fhir.Wrap(err, fhir.KindUnprocessable, fhir.IssueInvalid, "%s%s", prefix, msg)
 	case errors.Is(err, store.ErrUnavailable):
-		return fhir.Wrap(err, statusUnavailable, fhir.IssueTransient, "storage is unavailable; retry later")
+		return fhir.Wrap(err, fhir.KindUnavailable, fhir.IssueTransient, "storage is unavailable; retry later")
 	}
 	return err
 }
@@ -69,7 +69,7 @@ func denial(d auth.Decision) error {
 	case d.Hidden:
 		return store.ErrNotFound
 	}
-	return fhir.Errorf(statusForbidden, fhir.IssueForbidden, "%s", d.Reason)
+	return fhir.Errorf(fhir.KindForbidden, fhir.IssueForbidden, "%s", d.Reason)
 }
 
 // AtEntry rewrites err's issues to point into Bundle.entry[i]: diagnostics prefixed with the
@@ -80,7 +80,7 @@ func AtEntry(err error, i int) error {
 	if fe == nil {
 		return err
 	}
-	out := &fhir.Error{Status: fe.Status, Err: fe.Err}
+	out := &fhir.Error{Kind: fe.Kind, Err: fe.Err}
 	prefix := fmt.Sprintf("Bundle.entry[%d]", i)
 	for _, is := range fe.Issues {
 		is.Diagnostics = prefix + ": " + is.Diagnostics
@@ -102,6 +102,6 @@ func AtEntry(err error, i int) error {
 }
 
 func multipleMatches(typ, criteria string, n int) error {
-	return fhir.Errorf(statusPreconditionFailed, fhir.IssueMultiple,
+	return fhir.Errorf(fhir.KindPreconditionFailed, fhir.IssueMultiple,
 		"%s?%s matches more than one resource (%d or more); make the criteria more selective", typ, criteria, n)
 }

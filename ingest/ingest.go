@@ -27,20 +27,6 @@ import (
 	"github.com/kodomohub/kodomohub/store"
 )
 
-// HTTP statuses of the errors ingest returns (fhir.Error carries a status). Named here
-// because ingest does not import net/http.
-const (
-	statusBadRequest         = 400
-	statusForbidden          = 403
-	statusNotFound           = 404
-	statusConflict           = 409
-	statusGone               = 410
-	statusPreconditionFailed = 412
-	statusUnprocessable      = 422
-	statusInternal           = 500
-	statusUnavailable        = 503
-)
-
 // Store is what ingest needs of the storage; store.Store satisfies it.
 type Store interface {
 	Commit(ctx context.Context, tenant string, writes []store.Write) ([]store.Result, error)

@@ -32,6 +32,7 @@ import (
 	"github.com/kodomohub/kodomohub/fhir/search"
 	"github.com/kodomohub/kodomohub/ingest"
 	"github.com/kodomohub/kodomohub/server"
+	"github.com/kodomohub/kodomohub/server/httpstatus"
 	"github.com/kodomohub/kodomohub/store"
 	"github.com/kodomohub/kodomohub/store/sqlite"
 )
@@ -155,7 +156,7 @@ func statusOf(err error) int {
 	if err == nil {
 		return 0
 	}
-	status, _ := fhir.Outcome(ingest.Error(err))
+	status, _ := httpstatus.Outcome(ingest.Error(err))
 	return status
 }
 

@@ -40,7 +40,7 @@ func (in *Ingester) parse(raw []byte) (body, error) {
 	}
 	tree, err := fhirpath.Decode(raw)
 	if err != nil {
-		return body{}, fhir.Wrap(err, statusBadRequest, fhir.IssueStructure, "the body is not valid JSON")
+		return body{}, fhir.Wrap(err, fhir.KindInvalid, fhir.IssueStructure, "the body is not valid JSON")
 	}
 	return body{raw: raw, head: head, tree: tree}, nil
 }
@@ -72,15 +72,15 @@ type prepared struct {
 func (c *call) prepare(typ, id string, action store.Action, b body, idOptional bool) (prepared, error) {
 	head := b.head
 	if head.ResourceType != typ {
-		return prepared{}, fhir.ErrorAt(statusBadRequest, fhir.IssueInvalid, "resourceType",
+		return prepared{}, fhir.ErrorAt(fhir.KindInvalid, fhir.IssueInvalid, "resourceType",
 			"the resource is a %s but the URL names %s", head.ResourceType, typ)
 	}
 	if action == store.Update && !(idOptional && !head.HasID) {
 		if !head.HasID {
-			return prepared{}, fhir.ErrorAt(statusBadRequest, fhir.IssueRequired, typ+".id", "an update must carry the resource id")
+			return prepared{}, fhir.ErrorAt(fhir.KindInvalid, fhir.IssueRequired, typ+".id", "an update must carry the resource id")
 		}
 		if head.ID != id {
-			return prepared{}, fhir.ErrorAt(statusBadRequest, fhir.IssueInvalid, typ+".id",
+			return prepared{}, fhir.ErrorAt(fhir.KindInvalid, fhir.IssueInvalid, typ+".id",
 				"the id in the body (%q) differs from the id in the URL (%q)", head.ID, id)
 		}
 	}
@@ -89,7 +89,7 @@ func (c *call) prepare(typ, id string, action store.Action, b body, idOptional b
 	}
 	rs := scanRefs(b.tree, c.req.Base)
 	if len(rs.urns) > 0 {
-		e := &fhir.Error{Status: statusUnprocessable}
+		e := &fhir.Error{Kind: fhir.KindUnprocessable}
 		for _, u := range rs.urns {
 			e.Issues = append(e.Issues, fhir.Issue{Severity: fhir.SeverityError, Code: fhir.IssueNotFound,
 				Diagnostics: "reference " + u.ref + " is not resolved: a urn:uuid reference names the fullUrl of an entry of the same transaction or batch Bundle, and no entry has it",
@@ -132,7 +132,7 @@ func (c *call) checkVersions(p prepared, written func(store.Key) bool) error {
 			if errors.Is(err, store.ErrGone) {
 				what = "is a deletion"
 			}
-			return fhir.Errorf(statusUnprocessable, fhir.IssueNotFound,
+			return fhir.Errorf(fhir.KindUnprocessable, fhir.IssueNotFound,
 				"reference %s: version %s of %s %s (the tenant's referential integrity is strict)", v.ref, v.version, v.key, what)
 		default:
 			return err

@@ -90,7 +90,7 @@ func (c *call) checkReferrers(typ, id string, skip func(store.Key) bool) error {
 	case hidden:
 		by += " and others"
 	}
-	return fhir.Errorf(statusConflict, fhir.IssueConflict,
+	return fhir.Errorf(fhir.KindConflict, fhir.IssueConflict,
 		"%s/%s is referenced by %s; the tenant's referential integrity is strict, so it is not deleted while they reference it: delete them or change their references first",
 		typ, id, by)
 }

@@ -217,11 +217,11 @@ func replaceDecoded(x any, repl map[string]string) any {
 func applyJSONPatch(doc, patch []byte) ([]byte, error) {
 	p, err := jsonpatch.DecodePatch(patch)
 	if err != nil {
-		return nil, fhir.Wrap(err, statusBadRequest, fhir.IssueStructure, "invalid JSON Patch: %v", err)
+		return nil, fhir.Wrap(err, fhir.KindInvalid, fhir.IssueStructure, "invalid JSON Patch: %v", err)
 	}
 	out, err := p.Apply(doc)
 	if err != nil {
-		return nil, fhir.Wrap(err, statusUnprocessable, fhir.IssueProcessing, "the JSON Patch does not apply: %v", err)
+		return nil, fhir.Wrap(err, fhir.KindUnprocessable, fhir.IssueProcessing, "the JSON Patch does not apply: %v", err)
 	}
 	return out, nil
 }

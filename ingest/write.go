@@ -115,7 +115,7 @@ func (c *call) allowBody(op auth.Op, w store.Write) error {
 	case d.Err != nil:
 		return d.Err
 	case !d.Allowed:
-		return fhir.Errorf(statusForbidden, fhir.IssueForbidden, "%s", d.Reason)
+		return fhir.Errorf(fhir.KindForbidden, fhir.IssueForbidden, "%s", d.Reason)
 	}
 	c.rec.Accessed(auth.Body{Type: w.Type, ID: w.ID}, d)
 	return nil
@@ -127,7 +127,7 @@ func (c *call) allowBody(op auth.Op, w store.Write) error {
 func (c *call) allowWrite(op auth.Op, res fhir.Resource) error {
 	err := c.allow(op, auth.Stored{Resource: res})
 	if errors.Is(err, store.ErrNotFound) {
-		return fhir.Errorf(statusForbidden, fhir.IssueForbidden, "this token may not %s %s/%s", opVerb(op), res.Type, res.ID)
+		return fhir.Errorf(fhir.KindForbidden, fhir.IssueForbidden, "this token may not %s %s/%s", opVerb(op), res.Type, res.ID)
 	}
 	return err
 }
@@ -203,18 +203,18 @@ func (c *call) matches(typ, criteria string) ([]fhir.Resource, error) {
 	}
 	params, err := url.ParseQuery(criteria)
 	if err != nil {
-		return nil, fhir.Wrap(err, statusBadRequest, fhir.IssueInvalid, "invalid search criteria %q", criteria)
+		return nil, fhir.Wrap(err, fhir.KindInvalid, fhir.IssueInvalid, "invalid search criteria %q", criteria)
 	}
 	q, err := c.registry.ParseQuery(typ, params, search.ParseOptions{Now: c.now(), BaseURL: c.req.Base})
 	if err != nil {
 		return nil, err
 	}
 	if len(q.Clauses) == 0 {
-		return nil, fhir.Errorf(statusPreconditionFailed, fhir.IssueInvalid, "conditional criteria %q select nothing specific", criteria)
+		return nil, fhir.Errorf(fhir.KindPreconditionFailed, fhir.IssueInvalid, "conditional criteria %q select nothing specific", criteria)
 	}
 	for _, cl := range q.Clauses {
 		if cl.Chain != nil || cl.Has != nil {
-			return nil, fhir.Errorf(statusBadRequest, fhir.IssueNotSupported,
+			return nil, fhir.Errorf(fhir.KindInvalid, fhir.IssueNotSupported,
 				"conditional criteria %q: chained and _has parameters are searched by the REST server only", criteria)
 		}
 	}
@@ -244,7 +244,7 @@ func (c *call) matches(typ, criteria string) ([]fhir.Resource, error) {
 			return out, nil
 		}
 		if pages == 20 {
-			return nil, fhir.Errorf(statusBadRequest, fhir.IssueTooCostly,
+			return nil, fhir.Errorf(fhir.KindTooCostly, fhir.IssueTooCostly,
 				"conditional criteria %q: too many matches this caller may not see; make them more selective", criteria)
 		}
 		q.Cursor = page.Next
@@ -305,7 +305,7 @@ func (c *call) update(typ, id string, raw []byte, criteria string, ifMatch int64
 	var b body
 	if conditional {
 		if criteria == "" {
-			return Outcome{}, fhir.Errorf(statusBadRequest, fhir.IssueRequired, "PUT %s needs an id or search criteria", typ)
+			return Outcome{}, fhir.Errorf(fhir.KindInvalid, fhir.IssueRequired, "PUT %s needs an id or search criteria", typ)
 		}
 		unlock, err := c.conditionalLock(c.ctx, typ, criteria)
 		if err != nil {
@@ -327,7 +327,7 @@ func (c *call) update(typ, id string, raw []byte, criteria string, ifMatch int64
 		case 1:
 			id = matches[0].ID
 			if b.head.HasID && b.head.ID != id {
-				return Outcome{}, fhir.ErrorAt(statusBadRequest, fhir.IssueInvalid, typ+".id",
+				return Outcome{}, fhir.ErrorAt(fhir.KindInvalid, fhir.IssueInvalid, typ+".id",
 					"the id in the body (%q) is not the id of the resource the criteria select (%q)", b.head.ID, id)
 			}
 			if ifMatch == 0 {
@@ -360,7 +360,7 @@ func (c *call) update(typ, id string, raw []byte, criteria string, ifMatch int64
 // delete select among those the caller may see: ok false when none does.
 func (c *call) resolveConditional(method, typ, criteria string) (res fhir.Resource, ok bool, err error) {
 	if criteria == "" {
-		return res, false, fhir.Errorf(statusBadRequest, fhir.IssueRequired, "%s on %s needs an id or search criteria", method, typ)
+		return res, false, fhir.Errorf(fhir.KindInvalid, fhir.IssueRequired, "%s on %s needs an id or search criteria", method, typ)
 	}
 	matches, err := c.matches(typ, criteria)
 	switch {
@@ -388,7 +388,7 @@ func (c *call) patch(typ, id string, patch []byte, criteria string, ifMatch int6
 			return Outcome{}, err
 		}
 		if !ok {
-			return Outcome{}, fhir.Errorf(statusNotFound, fhir.IssueNotFound, "no %s matches the criteria", typ)
+			return Outcome{}, fhir.Errorf(fhir.KindNotFound, fhir.IssueNotFound, "no %s matches the criteria", typ)
 		}
 		id = match.ID
 	}

@@ -16,7 +16,6 @@ package server
 
 import (
 	"errors"
-	"net/http"
 	"sync"
 
 	"github.com/gin-gonic/gin"
@@ -71,7 +70,7 @@ func denial(d auth.Decision) error {
 	case d.Hidden:
 		return store.ErrNotFound
 	}
-	return fhir.Errorf(http.StatusForbidden, fhir.IssueForbidden, "%s", d.Reason)
+	return fhir.Errorf(fhir.KindForbidden, fhir.IssueForbidden, "%s", d.Reason)
 }
 
 // accessed records an allowed access to a resource: its patients in the audit record, and

@@ -122,7 +122,7 @@ func (s *Server) admin(c *gin.Context) {
 		}
 		var req clientRequest
 		if err := json.Unmarshal(body, &req); err != nil {
-			s.writeError(c, fhir.Errorf(http.StatusBadRequest, fhir.IssueStructure, "the body is not a client registration: %v", err))
+			s.writeError(c, fhir.Errorf(fhir.KindInvalid, fhir.IssueStructure, "the body is not a client registration: %v", err))
 			return
 		}
 		spec := auth.ClientSpec{Tenant: tenant.ID, ID: req.ID, Name: req.Name, JWKS: req.JWKS, JWKSURL: req.JWKSURL,
@@ -132,7 +132,7 @@ func (s *Server) admin(c *gin.Context) {
 		}
 		cl, err := auth.NewClient(spec, rand.Reader)
 		if err != nil {
-			s.writeError(c, fhir.Errorf(http.StatusBadRequest, fhir.IssueInvalid, "%v", err))
+			s.writeError(c, fhir.Errorf(fhir.KindInvalid, fhir.IssueInvalid, "%v", err))
 			return
 		}
 		if !decide(auth.OpCreate, grantOf(cl)) {
@@ -140,7 +140,7 @@ func (s *Server) admin(c *gin.Context) {
 		}
 		if req.ID != "" {
 			if _, err := clients.Client(ctx, tenant.ID, req.ID); err == nil {
-				s.writeError(c, fhir.Errorf(http.StatusConflict, fhir.IssueDuplicate, "client %q exists already", req.ID))
+				s.writeError(c, fhir.Errorf(fhir.KindConflict, fhir.IssueDuplicate, "client %q exists already", req.ID))
 				return
 			}
 		}
@@ -153,7 +153,7 @@ func (s *Server) admin(c *gin.Context) {
 	case c.Request.Method == http.MethodDelete && id != "":
 		cl, err := clients.Client(ctx, tenant.ID, id)
 		if errors.Is(err, auth.ErrUnknownClient) {
-			s.writeError(c, fhir.Errorf(http.StatusNotFound, fhir.IssueNotFound, "no client %q", id))
+			s.writeError(c, fhir.Errorf(fhir.KindNotFound, fhir.IssueNotFound, "no client %q", id))
 			return
 		}
 		if err != nil {

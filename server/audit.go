@@ -110,9 +110,9 @@ func (s *Server) finishAudit(c *gin.Context, status int, desc string) error {
 // is unreachable (the request may be retried), 500 otherwise.
 func auditFailed(err error) *fhir.Error {
 	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
-		return fhir.Errorf(http.StatusServiceUnavailable, fhir.IssueTransient,
+		return fhir.Errorf(fhir.KindUnavailable, fhir.IssueTransient,
 			"the access could not be recorded in the audit trail (storage unavailable), so it was not carried out; retry later")
 	}
-	return fhir.Errorf(http.StatusInternalServerError, fhir.IssueException,
+	return fhir.Errorf(fhir.KindInternal, fhir.IssueException,
 		"the access could not be recorded in the audit trail, so it was not carried out")
 }

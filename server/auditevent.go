@@ -62,9 +62,9 @@ func (rc *reqContext) auditEvents(method string, rest []string) {
 		setInteraction(rc.c, "read")
 		rc.readAudit(rest[0])
 	case method == http.MethodGet:
-		rc.fail(fhir.Errorf(http.StatusNotFound, fhir.IssueNotSupported, "the audit trail answers read and search only"))
+		rc.fail(fhir.Errorf(fhir.KindNotFound, fhir.IssueNotSupported, "the audit trail answers read and search only"))
 	default:
-		rc.fail(fhir.Errorf(http.StatusMethodNotAllowed, fhir.IssueNotSupported,
+		rc.fail(fhir.Errorf(fhir.KindMethodNotAllowed, fhir.IssueNotSupported,
 			"AuditEvent is written by the hub only: the audit trail is append-only"))
 	}
 }
@@ -84,7 +84,7 @@ func (rc *reqContext) readAudit(id string) {
 		}
 	}
 	if len(es) == 0 || es[0].Seq != seq {
-		rc.fail(fhir.Errorf(http.StatusNotFound, fhir.IssueNotFound, "no AuditEvent/%s", id))
+		rc.fail(fhir.Errorf(fhir.KindNotFound, fhir.IssueNotFound, "no AuditEvent/%s", id))
 		return
 	}
 	r, err := auth.EntryRecord(es[0])
@@ -94,7 +94,7 @@ func (rc *reqContext) readAudit(id string) {
 	}
 	if err := rc.allow(auth.OpRead, auth.AuditEntry{Record: r}); errors.Is(err, store.ErrNotFound) {
 		// another caller's record: answered as a record that does not exist
-		rc.fail(fhir.Errorf(http.StatusNotFound, fhir.IssueNotFound, "no AuditEvent/%s", id))
+		rc.fail(fhir.Errorf(fhir.KindNotFound, fhir.IssueNotFound, "no AuditEvent/%s", id))
 		return
 	} else if err != nil {
 		rc.fail(err)
@@ -199,14 +199,14 @@ func (rc *reqContext) auditQuery() (store.AuditQuery, error) {
 		params = rc.c.Request.PostForm
 	}
 	bad := func(name, format string, args ...any) error {
-		return fhir.ErrorAt(http.StatusBadRequest, fhir.IssueValue, name, format, args...)
+		return fhir.ErrorAt(fhir.KindInvalid, fhir.IssueValue, name, format, args...)
 	}
 	for name, vs := range params {
 		if !auditParams[name] {
 			if rc.prefer.Handling == "lenient" {
 				continue
 			}
-			return q, fhir.Errorf(http.StatusBadRequest, fhir.IssueNotSupported,
+			return q, fhir.Errorf(fhir.KindInvalid, fhir.IssueNotSupported,
 				"the audit trail cannot be searched by %q (it answers date, agent, patient, entity, entity-type, action, outcome)", name)
 		}
 		v := vs[len(vs)-1]
@@ -246,7 +246,7 @@ func (rc *reqContext) auditQuery() (store.AuditQuery, error) {
 		case "_cursor":
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n <= 0 {
-				return q, fhir.Wrap(errors.New("bad cursor"), http.StatusBadRequest, fhir.IssueValue, "invalid _cursor")
+				return q, fhir.Wrap(errors.New("bad cursor"), fhir.KindInvalid, fhir.IssueValue, "invalid _cursor")
 			}
 			q.Before = n
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/kodomohub/kodomohub/auth"
 	"github.com/kodomohub/kodomohub/fhir"
 	"github.com/kodomohub/kodomohub/ingest"
+	"github.com/kodomohub/kodomohub/server/httpstatus"
 	"github.com/kodomohub/kodomohub/store"
 )
 
@@ -45,17 +46,17 @@ func (rc *reqContext) bundle() {
 		return
 	}
 	if head.ResourceType != "Bundle" {
-		rc.fail(fhir.ErrorAt(http.StatusBadRequest, fhir.IssueInvalid, "resourceType",
+		rc.fail(fhir.ErrorAt(fhir.KindInvalid, fhir.IssueInvalid, "resourceType",
 			"the base URL accepts a transaction or batch Bundle, not a %s", head.ResourceType))
 		return
 	}
 	var b fhir.Bundle
 	if err := json.Unmarshal(body, &b); err != nil {
-		rc.fail(fhir.Wrap(err, http.StatusBadRequest, fhir.IssueStructure, "invalid Bundle: %v", err))
+		rc.fail(fhir.Wrap(err, fhir.KindInvalid, fhir.IssueStructure, "invalid Bundle: %v", err))
 		return
 	}
 	if len(b.Entry) > rc.limits.MaxBundleEntries {
-		rc.fail(fhir.ErrorAt(http.StatusRequestEntityTooLarge, fhir.IssueTooCostly, "Bundle.entry",
+		rc.fail(fhir.ErrorAt(fhir.KindTooLarge, fhir.IssueTooCostly, "Bundle.entry",
 			"the bundle has %d entries; at most %d are accepted", len(b.Entry), rc.limits.MaxBundleEntries))
 		return
 	}
@@ -77,7 +78,7 @@ func (rc *reqContext) bundle() {
 	case "batch":
 		outcomes, err = rc.ingest.Batch(ctx, rc.ingestRequest(), b.Entry, rc.searchEntry)
 	default:
-		err = fhir.ErrorAt(http.StatusBadRequest, fhir.IssueInvalid, "Bundle.type",
+		err = fhir.ErrorAt(fhir.KindInvalid, fhir.IssueInvalid, "Bundle.type",
 			"the base URL accepts Bundle.type transaction or batch, not %q", b.Type)
 	}
 	if err != nil {
@@ -108,7 +109,7 @@ func (rc *reqContext) responseEntry(o ingest.Outcome) fhir.BundleEntry {
 }
 
 func errorEntry(err error) fhir.BundleEntry {
-	status, oo := fhir.Outcome(storeError(err))
+	status, oo := httpstatus.Outcome(storeError(err))
 	return fhir.BundleEntry{Response: &fhir.BundleResponse{
 		Status: statusLine(status), Outcome: fhir.MarshalOutcome(oo)}}
 }

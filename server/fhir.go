@@ -30,6 +30,7 @@ import (
 	"github.com/kodomohub/kodomohub/conformance"
 	"github.com/kodomohub/kodomohub/fhir"
 	"github.com/kodomohub/kodomohub/ingest"
+	"github.com/kodomohub/kodomohub/server/httpstatus"
 	"github.com/kodomohub/kodomohub/store"
 )
 
@@ -39,12 +40,12 @@ import (
 func (s *Server) fhir(c *gin.Context) {
 	setInteraction(c, "unknown")
 	if len(c.Request.RequestURI) > s.limits.MaxURLBytes {
-		s.writeError(c, fhir.Errorf(http.StatusRequestURITooLong, fhir.IssueTooCostly,
+		s.writeError(c, fhir.Errorf(fhir.KindURITooLong, fhir.IssueTooCostly,
 			"the request URL has %d bytes; at most %d are accepted (POST a search as a form to _search)", len(c.Request.RequestURI), s.limits.MaxURLBytes))
 		return
 	}
 	if n := headerBytes(c.Request); n > s.limits.MaxHeaderBytes {
-		s.writeError(c, fhir.Errorf(http.StatusRequestHeaderFieldsTooLarge, fhir.IssueTooCostly,
+		s.writeError(c, fhir.Errorf(fhir.KindHeadersTooLarge, fhir.IssueTooCostly,
 			"the request's header fields have %d bytes; at most %d are accepted", n, s.limits.MaxHeaderBytes))
 		return
 	}
@@ -54,7 +55,7 @@ func (s *Server) fhir(c *gin.Context) {
 		_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(s.limits.BodyTimeout))
 	}
 	if _, ok := negotiate(c.Request); !ok {
-		s.writeError(c, fhir.Errorf(http.StatusNotAcceptable, fhir.IssueNotSupported,
+		s.writeError(c, fhir.Errorf(fhir.KindNotAcceptable, fhir.IssueNotSupported,
 			"this server produces application/fhir+json and application/json only"))
 		return
 	}
@@ -149,7 +150,7 @@ func (s *Server) fhir(c *gin.Context) {
 	case strings.HasPrefix(segs[0], "$"):
 		s.writeError(c, unsupportedOperation(segs[0]))
 	case !fhir.IsResourceType(segs[0]):
-		s.writeError(c, fhir.Errorf(http.StatusNotFound, fhir.IssueNotSupported, "unknown resource type %q", segs[0]))
+		s.writeError(c, fhir.Errorf(fhir.KindNotFound, fhir.IssueNotSupported, "unknown resource type %q", segs[0]))
 	case n == 1:
 		typ := segs[0]
 		switch method {
@@ -199,7 +200,7 @@ func (s *Server) fhir(c *gin.Context) {
 	case strings.HasPrefix(segs[1], "$") || (n == 3 && strings.HasPrefix(segs[2], "$") && segs[2] != "$everything"):
 		s.writeError(c, unsupportedOperation(segs[n-1]))
 	case !fhir.ValidID(segs[1]):
-		s.writeError(c, fhir.Errorf(http.StatusBadRequest, fhir.IssueValue, "%q is not a valid resource id", segs[1]))
+		s.writeError(c, fhir.Errorf(fhir.KindInvalid, fhir.IssueValue, "%q is not a valid resource id", segs[1]))
 	case n == 2:
 		typ, id := segs[0], segs[1]
 		switch method {
@@ -247,7 +248,7 @@ func (s *Server) fhir(c *gin.Context) {
 		}
 		rc.vread(segs[0], segs[1], segs[3])
 	default:
-		s.writeError(c, fhir.Errorf(http.StatusNotFound, fhir.IssueNotSupported, "no FHIR interaction at %s", c.Request.URL.Path))
+		s.writeError(c, fhir.Errorf(fhir.KindNotFound, fhir.IssueNotSupported, "no FHIR interaction at %s", c.Request.URL.Path))
 	}
 }
 
@@ -264,7 +265,7 @@ func headerBytes(r *http.Request) int {
 
 // unsupportedOperation is the answer to an operation the hub does not have.
 func unsupportedOperation(op string) error {
-	return fhir.Errorf(http.StatusNotImplemented, fhir.IssueNotSupported,
+	return fhir.Errorf(fhir.KindNotImplemented, fhir.IssueNotSupported,
 		"operation %s is not supported here; the CapabilityStatement (GET metadata) lists the operations", op)
 }
 
@@ -290,7 +291,7 @@ func reads(method string, segs []string) bool {
 func (s *Server) tenantOf(c *gin.Context) (t store.Tenant, known, ok bool) {
 	id := c.Param("tenant")
 	if !store.ValidTenantID(id) {
-		s.writeError(c, fhir.Errorf(http.StatusNotFound, fhir.IssueNotFound, "no such endpoint: %s", c.Request.URL.Path))
+		s.writeError(c, fhir.Errorf(fhir.KindNotFound, fhir.IssueNotFound, "no such endpoint: %s", c.Request.URL.Path))
 		return t, false, false
 	}
 	t, err := s.store.Tenant(c.Request.Context(), id)
@@ -307,7 +308,7 @@ func (s *Server) tenantOf(c *gin.Context) (t store.Tenant, known, ok bool) {
 // errUnauthenticated is the one answer to a request without a valid token, whatever was
 // wrong with it and whether the town exists: the reason goes to the audit record and the
 // debug log, not to the caller.
-var errUnauthenticated = fhir.Errorf(http.StatusUnauthorized, fhir.IssueLogin,
+var errUnauthenticated = fhir.Errorf(fhir.KindUnauthenticated, fhir.IssueLogin,
 	"authentication failed: this request needs a valid bearer token issued for this town")
 
 // authenticate verifies the request's token for tenant and applies the principal's rate
@@ -320,7 +321,7 @@ func (s *Server) authenticate(c *gin.Context, tenant string, known bool, st *aud
 	if known {
 		var aerr error
 		if p, aerr = s.authn.Authenticate(c.Request.Context(), tenant, c.Request); aerr != nil {
-			if fe := fhir.AsError(aerr); fe == nil || fe.Status != http.StatusUnauthorized {
+			if fe := fhir.AsError(aerr); fe == nil || fe.Kind != fhir.KindUnauthenticated {
 				s.writeError(c, aerr) // not a refusal: the verifier failed (503, 500)
 				return nil, false
 			}
@@ -357,7 +358,7 @@ func (s *Server) authenticate(c *gin.Context, tenant string, known bool, st *aud
 // tooMany answers 429 with Retry-After.
 func (s *Server) tooMany(c *gin.Context, wait time.Duration, what string) {
 	c.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-	s.writeError(c, fhir.Errorf(http.StatusTooManyRequests, fhir.IssueThrottled,
+	s.writeError(c, fhir.Errorf(fhir.KindThrottled, fhir.IssueThrottled,
 		"%s; retry after %s", what, wait.Round(time.Second)))
 }
 
@@ -370,7 +371,7 @@ func splitPath(p string) []string {
 }
 
 func methodNotAllowed(method, what string) error {
-	return fhir.Errorf(http.StatusMethodNotAllowed, fhir.IssueNotSupported, "%s is not supported on %s", method, what)
+	return fhir.Errorf(fhir.KindMethodNotAllowed, fhir.IssueNotSupported, "%s is not supported on %s", method, what)
 }
 
 // baseURL is the FHIR base of a tenant as the client sees it.
@@ -459,7 +460,7 @@ func (rc *reqContext) subset(raw []byte) ([]byte, error) {
 	switch summary {
 	case "", "true", "text", "data", "false":
 	default:
-		return nil, fhir.Errorf(http.StatusBadRequest, fhir.IssueInvalid, "_summary=%s is not one of true, text, data, false on a read", summary)
+		return nil, fhir.Errorf(fhir.KindInvalid, fhir.IssueInvalid, "_summary=%s is not one of true, text, data, false on a read", summary)
 	}
 	if (summary == "" || summary == "false") && len(elements) == 0 {
 		return raw, nil
@@ -562,7 +563,7 @@ func (rc *reqContext) validate(typ string) {
 			}
 		}
 		if body == nil {
-			rc.fail(fhir.ErrorAt(http.StatusBadRequest, fhir.IssueRequired, "Parameters.parameter", "$validate needs a parameter named resource"))
+			rc.fail(fhir.ErrorAt(fhir.KindInvalid, fhir.IssueRequired, "Parameters.parameter", "$validate needs a parameter named resource"))
 			return
 		}
 		if err := json.Unmarshal(body, &head); err != nil {
@@ -572,7 +573,7 @@ func (rc *reqContext) validate(typ string) {
 	var verr error
 	switch {
 	case head.ResourceType != typ:
-		verr = fhir.ErrorAt(http.StatusUnprocessableEntity, fhir.IssueInvalid, "resourceType", "the resource is a %q, not a %s", head.ResourceType, typ)
+		verr = fhir.ErrorAt(fhir.KindUnprocessable, fhir.IssueInvalid, "resourceType", "the resource is a %q, not a %s", head.ResourceType, typ)
 	default:
 		verr = rc.validator.Validate(body)
 	}
@@ -580,7 +581,7 @@ func (rc *reqContext) validate(typ string) {
 		rc.writeJSON(rc.c, http.StatusOK, fhir.Info("no issues: the "+typ+" is valid"))
 		return
 	}
-	status, oo := fhir.Outcome(verr)
+	status, oo := httpstatus.Outcome(verr)
 	if status != http.StatusBadRequest && status != http.StatusUnprocessableEntity {
 		rc.fail(verr)
 		return

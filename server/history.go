@@ -158,7 +158,7 @@ func (rc *reqContext) historyQuery(typ, id string) (store.HistoryQuery, error) {
 		case "_count":
 			n, perr := strconv.Atoi(v)
 			if perr != nil || n < 0 {
-				return q, fhir.Errorf(http.StatusBadRequest, fhir.IssueValue, "_count must be a non-negative integer, not %q", v)
+				return q, fhir.Errorf(fhir.KindInvalid, fhir.IssueValue, "_count must be a non-negative integer, not %q", v)
 			}
 			q.Count = min(n, rc.limits.MaxCount)
 		case "_since":
@@ -168,12 +168,12 @@ func (rc *reqContext) historyQuery(typ, id string) (store.HistoryQuery, error) {
 		case "_cursor":
 			q.Before, err = strconv.ParseInt(v, 10, 64)
 			if err != nil || q.Before < 1 {
-				err = fhir.Errorf(http.StatusBadRequest, fhir.IssueValue, "invalid paging cursor %q", v)
+				err = fhir.Errorf(fhir.KindInvalid, fhir.IssueValue, "invalid paging cursor %q", v)
 			}
 		case "_format", "_pretty":
 		default:
 			if rc.prefer.Handling != "lenient" {
-				err = fhir.Errorf(http.StatusBadRequest, fhir.IssueNotSupported, "unknown parameter %q for history", k)
+				err = fhir.Errorf(fhir.KindInvalid, fhir.IssueNotSupported, "unknown parameter %q for history", k)
 			}
 		}
 		if err != nil {
@@ -190,7 +190,7 @@ func parseInstant(name, v string) (time.Time, error) {
 			return t, nil
 		}
 	}
-	return time.Time{}, fhir.Errorf(http.StatusBadRequest, fhir.IssueValue,
+	return time.Time{}, fhir.Errorf(fhir.KindInvalid, fhir.IssueValue,
 		"%s must be a FHIR instant such as 2026-04-01T09:00:00+09:00, not %q", name, v)
 }
 

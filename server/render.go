@@ -29,6 +29,7 @@ import (
 
 	"github.com/kodomohub/kodomohub/fhir"
 	"github.com/kodomohub/kodomohub/ingest"
+	"github.com/kodomohub/kodomohub/server/httpstatus"
 )
 
 // statusClientClosed is recorded (metrics, logs) for requests whose client disconnected
@@ -80,7 +81,7 @@ func checkContentType(r *http.Request, allowed ...string) error {
 	ct := r.Header.Get("Content-Type")
 	mt, _, err := mime.ParseMediaType(ct)
 	if ct == "" || err != nil {
-		return fhir.Errorf(http.StatusUnsupportedMediaType, fhir.IssueNotSupported,
+		return fhir.Errorf(fhir.KindUnsupportedMediaType, fhir.IssueNotSupported,
 			"Content-Type must be one of %s", strings.Join(allowed, ", "))
 	}
 	for _, a := range allowed {
@@ -88,7 +89,7 @@ func checkContentType(r *http.Request, allowed ...string) error {
 			return nil
 		}
 	}
-	return fhir.Errorf(http.StatusUnsupportedMediaType, fhir.IssueNotSupported,
+	return fhir.Errorf(fhir.KindUnsupportedMediaType, fhir.IssueNotSupported,
 		"Content-Type %q is not supported here; use one of %s", mt, strings.Join(allowed, ", "))
 }
 
@@ -99,17 +100,17 @@ func (s *Server) readBody(c *gin.Context) ([]byte, error) {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, fhir.Errorf(http.StatusRequestEntityTooLarge, fhir.IssueTooLong,
+			return nil, fhir.Errorf(fhir.KindTooLarge, fhir.IssueTooLong,
 				"the request body exceeds %d bytes", s.limits.MaxBodyBytes)
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return nil, fhir.Errorf(http.StatusRequestTimeout, fhir.IssueTimeout,
+			return nil, fhir.Errorf(fhir.KindTimeout, fhir.IssueTimeout,
 				"the request body did not arrive within %s (shorter than its Content-Length, or sent too slowly)", s.limits.BodyTimeout)
 		}
-		return nil, fhir.Wrap(err, http.StatusBadRequest, fhir.IssueStructure, "cannot read the request body")
+		return nil, fhir.Wrap(err, fhir.KindInvalid, fhir.IssueStructure, "cannot read the request body")
 	}
 	if len(bytes.TrimSpace(b)) == 0 {
-		return nil, fhir.Errorf(http.StatusBadRequest, fhir.IssueRequired, "the request body is empty")
+		return nil, fhir.Errorf(fhir.KindInvalid, fhir.IssueRequired, "the request body is empty")
 	}
 	return b, nil
 }
@@ -150,7 +151,7 @@ func (s *Server) unaudited(c *gin.Context, err error) (int, []byte) {
 	for _, k := range []string{"Location", "ETag", "Last-Modified", "Content-Location"} {
 		h.Del(k)
 	}
-	status, oo := fhir.Outcome(auditFailed(err))
+	status, oo := httpstatus.Outcome(auditFailed(err))
 	return status, fhir.MarshalOutcome(oo)
 }
 
@@ -187,7 +188,7 @@ func (s *Server) writeJSON(c *gin.Context, status int, v any) {
 func (s *Server) writeError(c *gin.Context, err error) {
 	if errors.Is(context.Cause(c.Request.Context()), errReadBudget) {
 		// The read's budget ran out: whatever failed after that failed because of it.
-		err = fhir.Wrap(err, http.StatusBadRequest, fhir.IssueTooCostly,
+		err = fhir.Wrap(err, fhir.KindTooCostly, fhir.IssueTooCostly,
 			"the request took longer than the %s a read may take; make it more selective (fewer or narrower parameters, a smaller _count)", s.limits.ReadTimeout)
 	} else if c.Request.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		// The client went away: nobody reads an answer, and it is not a server failure.
@@ -197,7 +198,7 @@ func (s *Server) writeError(c *gin.Context, err error) {
 		return
 	}
 	err = storeError(err)
-	status, oo := fhir.Outcome(err)
+	status, oo := httpstatus.Outcome(err)
 	if status >= 500 {
 		s.log.Error("request failed", "path", c.Request.URL.Path, "status", status, "err", err)
 	}

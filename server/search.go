@@ -44,12 +44,12 @@ func (rc *reqContext) searchParams(post bool) (url.Values, error) {
 	}
 	ct := rc.c.Request.Header.Get("Content-Type")
 	if mt, _, err := mime.ParseMediaType(ct); ct != "" && (err != nil || mt != "application/x-www-form-urlencoded") {
-		return nil, fhir.Errorf(http.StatusUnsupportedMediaType, fhir.IssueNotSupported,
+		return nil, fhir.Errorf(fhir.KindUnsupportedMediaType, fhir.IssueNotSupported,
 			"POST _search takes application/x-www-form-urlencoded parameters")
 	}
 	rc.c.Request.Body = http.MaxBytesReader(rc.c.Writer, rc.c.Request.Body, rc.limits.MaxBodyBytes)
 	if err := rc.c.Request.ParseForm(); err != nil {
-		return nil, fhir.Wrap(err, http.StatusBadRequest, fhir.IssueStructure, "cannot read the form parameters: %v", err)
+		return nil, fhir.Wrap(err, fhir.KindInvalid, fhir.IssueStructure, "cannot read the form parameters: %v", err)
 	}
 	for k, vs := range rc.c.Request.PostForm {
 		params[k] = append(params[k], vs...)
@@ -331,7 +331,7 @@ func (rc *reqContext) visibleTotal(q *search.Query, comp *store.Compartment, tot
 	for _, t := range types {
 		if !rc.view.Narrow(t, auth.OpSearch).Exact {
 			if q.Summary == "count" {
-				return -1, fhir.Errorf(http.StatusForbidden, fhir.IssueForbidden,
+				return -1, fhir.Errorf(fhir.KindForbidden, fhir.IssueForbidden,
 					"counts are not given to a caller whose access is decided record by record (a facility roster, a patient context or several restricted scopes): page through the results instead")
 			}
 			return -1, nil
@@ -462,7 +462,7 @@ func (rc *reqContext) resolveClauses(typ string, clauses []*search.Clause) (out 
 				target = c.Param.Targets[0]
 			}
 			if target == "" {
-				return nil, false, fhir.Errorf(http.StatusBadRequest, fhir.IssueInvalid, "%s: name the type the chain goes through (%s:Type.…)", c.Key, c.Param.Code)
+				return nil, false, fhir.Errorf(fhir.KindInvalid, fhir.IssueInvalid, "%s: name the type the chain goes through (%s:Type.…)", c.Key, c.Param.Code)
 			}
 			ids, err = rc.crossed(target, c.Chain, c.Key, func(res fhir.Resource) []string { return []string{res.ID} })
 		case c.Has != nil:
@@ -516,7 +516,7 @@ func (rc *reqContext) crossed(typ string, inner *search.Clause, key string, pick
 		return nil, err
 	}
 	if len(f.matches) > maxChainTargets {
-		return nil, fhir.Errorf(http.StatusBadRequest, fhir.IssueTooCostly,
+		return nil, fhir.Errorf(fhir.KindTooCostly, fhir.IssueTooCostly,
 			"%s goes through more than %d %s resources; make it more selective", key, maxChainTargets, typ)
 	}
 	var ids []string
@@ -575,7 +575,7 @@ func (rc *reqContext) authorizeOwner(owner, id string) error {
 func (rc *reqContext) compartmentSearch(owner, id, typ string) {
 	params, ok := search.Compartment(owner)
 	if !ok {
-		rc.fail(fhir.Errorf(http.StatusNotFound, fhir.IssueNotSupported, "%s has no compartment", owner))
+		rc.fail(fhir.Errorf(fhir.KindNotFound, fhir.IssueNotSupported, "%s has no compartment", owner))
 		return
 	}
 	if err := rc.authorizeOwner(owner, id); err != nil {
@@ -590,7 +590,7 @@ func (rc *reqContext) compartmentSearch(owner, id, typ string) {
 		return
 	}
 	if _, in := params[typ]; !in {
-		rc.fail(fhir.Errorf(http.StatusBadRequest, fhir.IssueNotSupported, "%s is not in the %s compartment", typ, owner))
+		rc.fail(fhir.Errorf(fhir.KindInvalid, fhir.IssueNotSupported, "%s is not in the %s compartment", typ, owner))
 		return
 	}
 	rc.search(typ, query, comp, path)
@@ -601,7 +601,7 @@ func (rc *reqContext) compartmentSearch(owner, id, typ string) {
 func (rc *reqContext) everything(owner, id string) {
 	params, ok := search.Compartment(owner)
 	if !ok || (owner != "Patient" && owner != "Encounter") {
-		rc.fail(fhir.Errorf(http.StatusNotFound, fhir.IssueNotSupported, "$everything is defined for Patient and Encounter, not %s", owner))
+		rc.fail(fhir.Errorf(fhir.KindNotFound, fhir.IssueNotSupported, "$everything is defined for Patient and Encounter, not %s", owner))
 		return
 	}
 	if err := rc.authorizeOwner(owner, id); err != nil {
@@ -622,12 +622,12 @@ func (rc *reqContext) everything(owner, id string) {
 		case "_type", "_count", "_cursor", "_elements", "_summary":
 			query[k] = vs
 		case "start", "end":
-			rc.fail(fhir.Errorf(http.StatusNotImplemented, fhir.IssueNotSupported, "$everything %s is not supported; use _since", k))
+			rc.fail(fhir.Errorf(fhir.KindNotImplemented, fhir.IssueNotSupported, "$everything %s is not supported; use _since", k))
 			return
 		case "_format", "_pretty":
 		default:
 			if rc.prefer.Handling != "lenient" {
-				rc.fail(fhir.Errorf(http.StatusBadRequest, fhir.IssueNotSupported, "unknown parameter %q for $everything", k))
+				rc.fail(fhir.Errorf(fhir.KindInvalid, fhir.IssueNotSupported, "unknown parameter %q for $everything", k))
 				return
 			}
 		}
@@ -657,14 +657,14 @@ func (rc *reqContext) everything(owner, id string) {
 func (rc *reqContext) conditionalMatches(ctx context.Context, typ, criteria string) ([]fhir.Resource, error) {
 	params, err := url.ParseQuery(criteria)
 	if err != nil {
-		return nil, fhir.Wrap(err, http.StatusBadRequest, fhir.IssueInvalid, "invalid search criteria %q", criteria)
+		return nil, fhir.Wrap(err, fhir.KindInvalid, fhir.IssueInvalid, "invalid search criteria %q", criteria)
 	}
 	q, err := rc.registry.ParseQuery(typ, params, search.ParseOptions{Now: rc.now(), BaseURL: rc.base})
 	if err != nil {
 		return nil, err
 	}
 	if len(q.Clauses) == 0 {
-		return nil, fhir.Errorf(http.StatusPreconditionFailed, fhir.IssueInvalid, "conditional criteria %q select nothing specific", criteria)
+		return nil, fhir.Errorf(fhir.KindPreconditionFailed, fhir.IssueInvalid, "conditional criteria %q select nothing specific", criteria)
 	}
 	if err := rc.allow(auth.OpSearch, auth.Type(typ)); err != nil {
 		return nil, err
@@ -699,7 +699,7 @@ func decodePageCursor(s string) (pageCursor, error) {
 		err = json.Unmarshal(b, &pc)
 	}
 	if err != nil || len(pc.Stack) == 0 || len(pc.Stack) > maxPageStack {
-		return pc, fhir.Errorf(http.StatusBadRequest, fhir.IssueInvalid, "invalid _cursor; start the search again")
+		return pc, fhir.Errorf(fhir.KindInvalid, fhir.IssueInvalid, "invalid _cursor; start the search again")
 	}
 	return pc, nil
 }

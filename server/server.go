@@ -216,7 +216,7 @@ func New(cfg Config) *Server {
 	e.Any("/:tenant/fhir", s.fhir)
 	e.Any("/:tenant/fhir/*path", s.fhir)
 	e.NoRoute(func(c *gin.Context) {
-		s.writeError(c, fhir.Errorf(http.StatusNotFound, fhir.IssueNotFound, "no such endpoint: %s", c.Request.URL.Path))
+		s.writeError(c, fhir.Errorf(fhir.KindNotFound, fhir.IssueNotFound, "no such endpoint: %s", c.Request.URL.Path))
 	})
 	s.engine = e
 	return s
@@ -264,7 +264,7 @@ func (s *Server) ready(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {
-		s.writeError(c, fhir.Wrap(err, http.StatusServiceUnavailable, fhir.IssueTransient, "storage unavailable"))
+		s.writeError(c, fhir.Wrap(err, fhir.KindUnavailable, fhir.IssueTransient, "storage unavailable"))
 		return
 	}
 	c.String(http.StatusOK, "ready\n")
@@ -278,7 +278,7 @@ func (s *Server) recover(c *gin.Context) {
 			}
 			s.log.Error("panic in handler", "panic", r, "path", c.Request.URL.Path)
 			if !c.Writer.Written() {
-				s.writeError(c, fhir.Errorf(http.StatusInternalServerError, fhir.IssueException, "internal server error"))
+				s.writeError(c, fhir.Errorf(fhir.KindInternal, fhir.IssueException, "internal server error"))
 			}
 			c.Abort()
 		}

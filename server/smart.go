@@ -126,7 +126,7 @@ func oauthError(c *gin.Context, oe *auth.OAuthError) {
 // jwks serves the public keys that verify the hub's access tokens.
 func (s *Server) jwks(c *gin.Context) {
 	if s.tokens == nil {
-		s.writeError(c, fhir.Errorf(http.StatusNotFound, fhir.IssueNotFound, "this hub issues no tokens"))
+		s.writeError(c, fhir.Errorf(fhir.KindNotFound, fhir.IssueNotFound, "this hub issues no tokens"))
 		return
 	}
 	c.Data(http.StatusOK, "application/json", s.tokens.PublicJWKS())

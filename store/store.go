@@ -39,7 +39,7 @@ var (
 	// ErrUnavailable: the backend cannot be reached now; the request may be retried.
 	ErrUnavailable = errors.New("store: unavailable")
 	// ErrCursor: a search cursor is malformed, was not issued by this store, or belongs to
-	// another tenant or query. Backends return it wrapped in a *fhir.Error with status 400.
+	// another tenant or query. Backends return it wrapped in a *fhir.Error of kind invalid.
 	ErrCursor = errors.New("store: invalid search cursor")
 )
 
@@ -275,7 +275,7 @@ type Store interface {
 	// pages never duplicate or skip a resource that did not change; a cursor is bound to
 	// the tenant and the query (clauses, types, sort, compartment) it was issued for. A
 	// cursor that is malformed or issued for another tenant or query is ErrCursor inside a
-	// *fhir.Error with status 400. ErrNotFound for an unknown tenant.
+	// *fhir.Error of kind invalid. ErrNotFound for an unknown tenant.
 	Search(ctx context.Context, tenant string, q *search.Query, opts SearchOptions) (SearchPage, error)
 
 	// AuditLog, Records and Leases are the hub's own data beside the FHIR resources

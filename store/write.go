@@ -17,7 +17,6 @@ package store
 import (
 	"bytes"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/kodomohub/kodomohub/fhir"
@@ -30,21 +29,21 @@ import (
 // epoch (fhir.Stamp), which a backend may use as a template; nil for a delete.
 func CheckWrite(w Write) ([]byte, error) {
 	if !fhir.IsResourceType(w.Type) {
-		return nil, fhir.Errorf(http.StatusBadRequest, fhir.IssueNotSupported, "unknown resource type %q", w.Type)
+		return nil, fhir.Errorf(fhir.KindInvalid, fhir.IssueNotSupported, "unknown resource type %q", w.Type)
 	}
 	if !fhir.ValidID(w.ID) {
-		return nil, fhir.Errorf(http.StatusBadRequest, fhir.IssueValue, "id %q does not match [A-Za-z0-9-.]{1,64}", w.ID)
+		return nil, fhir.Errorf(fhir.KindInvalid, fhir.IssueValue, "id %q does not match [A-Za-z0-9-.]{1,64}", w.ID)
 	}
 	switch w.Action {
 	case Delete:
 		return nil, nil
 	case Create, Update:
 	default:
-		return nil, fhir.Errorf(http.StatusBadRequest, fhir.IssueInvalid, "unknown write action %q", w.Action)
+		return nil, fhir.Errorf(fhir.KindInvalid, fhir.IssueInvalid, "unknown write action %q", w.Action)
 	}
 	for i := range w.Index {
 		if err := checkEntry(&w.Index[i]); err != nil {
-			return nil, fhir.Errorf(http.StatusInternalServerError, fhir.IssueException, "index entry %s: %v", w.Index[i].Code, err)
+			return nil, fhir.Errorf(fhir.KindInternal, fhir.IssueException, "index entry %s: %v", w.Index[i].Code, err)
 		}
 	}
 	b, err := fhir.Stamp(w.Resource, w.ID, 1, time.UnixMilli(0))
@@ -52,7 +51,7 @@ func CheckWrite(w Write) ([]byte, error) {
 		return nil, err
 	}
 	if !bytes.HasPrefix(b, []byte(`{"resourceType":"`+w.Type+`","id":`)) {
-		return nil, fhir.ErrorAt(http.StatusBadRequest, fhir.IssueInvalid, "resourceType", "resourceType is not %s", w.Type)
+		return nil, fhir.ErrorAt(fhir.KindInvalid, fhir.IssueInvalid, "resourceType", "resourceType is not %s", w.Type)
 	}
 	return b, nil
 }

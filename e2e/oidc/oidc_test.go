@@ -17,7 +17,6 @@ package oidc_test
 import (
 	"context"
 	"encoding/base64"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -65,7 +64,7 @@ func TestOIDCProvider(t *testing.T) {
 	unauthorized := func(t *testing.T, tenant, tok string) {
 		t.Helper()
 		_, err := authenticate(o, tenant, tok)
-		if fe := fhir.AsError(err); fe == nil || fe.Status != http.StatusUnauthorized {
+		if fe := fhir.AsError(err); fe == nil || fe.Kind != fhir.KindUnauthenticated {
 			t.Fatalf("err %v, want 401", err)
 		}
 		t.Log(err)

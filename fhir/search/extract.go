@@ -40,7 +40,7 @@ func (r *Registry) Extract(resource any) ([]Entry, error) {
 	rt := resourceTypeOf(resource)
 	params := r.sorted[rt]
 	if rt == "" || params == nil {
-		return nil, fhir.Errorf(400, fhir.IssueInvalid, "search: cannot index a resource of type %q", rt)
+		return nil, fhir.Errorf(fhir.KindInvalid, fhir.IssueInvalid, "search: cannot index a resource of type %q", rt)
 	}
 	out := make([]Entry, 0, 32)
 	var errs []error

@@ -137,8 +137,12 @@ func TestParseQueryLimits(t *testing.T) {
 				return
 			}
 			fe := fhir.AsError(err)
-			if fe == nil || fe.Status != 400 {
-				t.Fatalf("err %v, want a 400 *fhir.Error", err)
+			want := fhir.KindInvalid
+			if tc.code == fhir.IssueTooCostly {
+				want = fhir.KindTooCostly
+			}
+			if fe == nil || fe.Kind != want {
+				t.Fatalf("err %v, want a %s *fhir.Error", err, want)
 			}
 			var codeOK, exprOK, diagOK bool
 			for _, is := range fe.Issues {

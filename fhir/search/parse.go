@@ -44,7 +44,7 @@ type ParseOptions struct {
 }
 
 // ParseQuery parses the parameters of a search on resourceType ("" for a system-level
-// search) into a Query. The errors are *fhir.Error with status 400 whose issues name every
+// search) into a Query. The errors are *fhir.Error of kind invalid (too-costly when every issue is) whose issues name every
 // offending parameter (expression "http."+name, and in the diagnostics):
 //
 //   - too-costly: a query beyond ParseOptions.Limits (checked first, before any value is
@@ -56,7 +56,7 @@ type ParseOptions struct {
 // The semantics of the result are documented in query.go.
 func (r *Registry) ParseQuery(resourceType string, params url.Values, opts ParseOptions) (*Query, error) {
 	if resourceType != "" && r.byType[resourceType] == nil {
-		return nil, fhir.Errorf(400, fhir.IssueNotSupported, "unknown resource type %q", resourceType)
+		return nil, fhir.Errorf(fhir.KindInvalid, fhir.IssueNotSupported, "unknown resource type %q", resourceType)
 	}
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
@@ -64,7 +64,7 @@ func (r *Registry) ParseQuery(resourceType string, params url.Values, opts Parse
 	opts.Limits = opts.Limits.withDefaults()
 	keys := slices.Sorted(maps.Keys(params))
 	if issues := checkLimits(keys, params, opts.Limits); len(issues) > 0 {
-		return nil, &fhir.Error{Status: 400, Issues: issues}
+		return nil, queryError(issues)
 	}
 	p := &parser{r: r, opts: opts, q: &Query{Type: resourceType, Count: -1}}
 	for _, key := range keys {
@@ -73,11 +73,24 @@ func (r *Registry) ParseQuery(resourceType string, params url.Values, opts Parse
 		}
 	}
 	if len(p.issues) > 0 {
-		return nil, &fhir.Error{Status: 400, Issues: p.issues}
+		return nil, queryError(p.issues)
 	}
 	slices.Sort(p.q.Ignored)
 	p.q.Ignored = slices.Compact(p.q.Ignored)
 	return p.q, nil
+}
+
+// queryError is the error of a query with issues: too costly when each issue says so,
+// invalid otherwise.
+func queryError(issues []fhir.Issue) *fhir.Error {
+	kind := fhir.KindTooCostly
+	for _, is := range issues {
+		if is.Code != fhir.IssueTooCostly {
+			kind = fhir.KindInvalid
+			break
+		}
+	}
+	return &fhir.Error{Kind: kind, Issues: issues}
 }
 
 type parser struct {

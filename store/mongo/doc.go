@@ -124,7 +124,7 @@
 // A query is one find on resources: {t, ty, live: true, $and: [clause…]}, sorted, limit
 // page+1. Plain clauses are ORs of key conditions; :not is $nor of the positive condition;
 // :missing tests the m key. Chains and _has are semi-joins with a cap: the inner query runs
-// first (at most 1000 matches, else a 400 too-costly OperationOutcome), and its ids become
+// first (at most 1000 matches, else a too-costly error), and its ids become
 // an $in of keys (chain: r keys of the targets) or of ids (_has) in the outer query; nested
 // chains nest. Compartments are an $in of the r keys of the compartment's parameters.
 // Paging is keyset-based on (sort keys, r), with the HMAC-signed cursor of store/sqlite.

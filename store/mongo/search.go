@@ -17,7 +17,6 @@ package mongo
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -740,7 +739,7 @@ func valueCond(c *search.Clause, v *search.Value) (bson.D, bool) {
 
 // tooCostly is the error of a chain or _has that matches too many resources.
 func tooCostly(what string) error {
-	return fhir.Errorf(http.StatusBadRequest, fhir.IssueTooCostly,
+	return fhir.Errorf(fhir.KindTooCostly, fhir.IssueTooCostly,
 		"%s matches more than %d resources; narrow it with more search parameters", what, maxSemiJoin)
 }
 
@@ -833,7 +832,7 @@ func compartment(cp *store.Compartment, inScope func(string) bool) (bson.D, erro
 			continue
 		}
 		if n := len(cp.Params[typ]) * len(cp.IDs); n > maxCompartmentKeys {
-			return nil, fhir.Errorf(http.StatusBadRequest, fhir.IssueTooCostly,
+			return nil, fhir.Errorf(fhir.KindTooCostly, fhir.IssueTooCostly,
 				"a compartment of %d %s resources is more than one query can run", len(cp.IDs), cp.Type)
 		}
 		ks := make([]string, 0, len(cp.Params[typ])*len(cp.IDs))

@@ -17,7 +17,6 @@ package storetest
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -461,8 +460,8 @@ func testSearchCursor(t *testing.T, s store.Store) {
 	isBad := func(what string, err error) {
 		t.Helper()
 		var fe *fhir.Error
-		if !errors.As(err, &fe) || fe.Status != http.StatusBadRequest || !errors.Is(err, store.ErrCursor) {
-			t.Errorf("%s: err = %v, want a 400 *fhir.Error wrapping store.ErrCursor", what, err)
+		if !errors.As(err, &fe) || fe.Kind != fhir.KindInvalid || !errors.Is(err, store.ErrCursor) {
+			t.Errorf("%s: err = %v, want an invalid *fhir.Error wrapping store.ErrCursor", what, err)
 		}
 	}
 	for what, tc := range map[string]struct {

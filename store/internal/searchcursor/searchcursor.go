@@ -27,7 +27,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -97,12 +96,12 @@ func mac(key []byte, scope string, payload []byte) []byte {
 }
 
 func badCursor(why string) error {
-	return &fhir.Error{Status: http.StatusBadRequest, Err: store.ErrCursor, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+	return &fhir.Error{Kind: fhir.KindInvalid, Err: store.ErrCursor, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
 		Code: fhir.IssueInvalid, Diagnostics: "invalid _cursor: " + why + "; start the search again"}}}
 }
 
 // Decode checks a cursor issued for scope with key and returns it with nkeys sort keys; a
-// bad cursor is a 400 *fhir.Error wrapping store.ErrCursor.
+// bad cursor is an invalid *fhir.Error wrapping store.ErrCursor.
 func Decode(key []byte, scope, s string, nkeys int) (*Cursor, error) {
 	p64, m64, ok := strings.Cut(s, ".")
 	if !ok {
