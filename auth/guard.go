@@ -23,6 +23,7 @@ import (
 
 	"github.com/kodomohub/kodomohub/fhir"
 	"github.com/kodomohub/kodomohub/fhir/search"
+	"github.com/kodomohub/kodomohub/store"
 )
 
 // The guard is the hub's one access decision. Every path that reveals or changes a town's
@@ -143,6 +144,21 @@ type Decision struct {
 	// Err is set when the decision could not be made (the roster could not be read); the
 	// access is denied and the failure is internal, not a refusal.
 	Err error
+}
+
+// Denial is the error of a decision: nil when allowed. A Hidden denial is store.ErrNotFound
+// (the answer for a resource that does not exist), any other a forbidden error with the
+// reason, and a decision that could not be made its internal error.
+func (d Decision) Denial() error {
+	switch {
+	case d.Err != nil:
+		return d.Err
+	case d.Allowed:
+		return nil
+	case d.Hidden:
+		return store.ErrNotFound
+	}
+	return fhir.Errorf(fhir.KindForbidden, fhir.IssueForbidden, "%s", d.Reason)
 }
 
 // Decide decides one access. It is View(ctx, p, action).Decide(action.Op, t); callers that

@@ -429,7 +429,7 @@ func (c *call) readVersion(op Entry) (fhir.Resource, error) {
 	var cur *fhir.Resource
 	if op.Version != 0 || err != nil {
 		var cerr error
-		if cur, cerr = c.lastBody(op.Type, op.ID); cerr != nil {
+		if cur, cerr = store.LastWithBody(c.ctx, c.store, c.tenant(), op.Type, op.ID); cerr != nil {
 			return res, cerr
 		}
 	}
@@ -463,7 +463,7 @@ func (c *call) entryWrite(op Entry, repl map[string]string, written func(store.K
 		if err := c.allow(auth.OpCreate, auth.Type(op.Type)); err != nil {
 			return p, false, err
 		}
-		p, err := c.prepare(op.Type, op.ID, store.Create, op.body.replace(repl), true)
+		p, err := c.prepare(op.Type, op.ID, MethodPost, op.body.replace(repl), true)
 		if err != nil {
 			return p, false, err
 		}
@@ -475,7 +475,7 @@ func (c *call) entryWrite(op Entry, repl map[string]string, written func(store.K
 		if err := c.allow(auth.OpUpdate, auth.Type(op.Type)); err != nil {
 			return p, false, err
 		}
-		p, err := c.prepare(op.Type, op.ID, store.Update, op.body.replace(repl), op.Criteria != "")
+		p, err := c.prepare(op.Type, op.ID, MethodPut, op.body.replace(repl), op.Criteria != "")
 		if err != nil {
 			return p, false, err
 		}

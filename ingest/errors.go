@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/kodomohub/kodomohub/auth"
 	"github.com/kodomohub/kodomohub/fhir"
 	"github.com/kodomohub/kodomohub/store"
 )
@@ -55,21 +54,6 @@ func Error(err error) error {
 		return fhir.Wrap(err, fhir.KindUnavailable, fhir.IssueTransient, "storage is unavailable; retry later")
 	}
 	return err
-}
-
-// denial is the error of a decision: nil when allowed. A Hidden denial is store.ErrNotFound
-// (the answer for a resource that does not exist), any other a 403 with the reason, and a
-// decision that could not be made its internal error.
-func denial(d auth.Decision) error {
-	switch {
-	case d.Err != nil:
-		return d.Err
-	case d.Allowed:
-		return nil
-	case d.Hidden:
-		return store.ErrNotFound
-	}
-	return fhir.Errorf(fhir.KindForbidden, fhir.IssueForbidden, "%s", d.Reason)
 }
 
 // AtEntry rewrites err's issues to point into Bundle.entry[i]: diagnostics prefixed with the

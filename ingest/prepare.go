@@ -62,14 +62,19 @@ type prepared struct {
 	versions []versionRef
 }
 
-// prepare checks a body for a create or update of typ/id and returns the write: the
+// prepare checks a body for a create (method POST) or an update (PUT, PATCH) of typ/id and
+// returns the write: the
 // resourceType and id, the R4 definitions (the validator, which also checks each literal
 // reference's target type), the references (no urn:uuid left unresolved), and the index
 // entries.
 //
 // idOptional lets an update body leave out the id (conditional update); a create always
 // may, as the server assigns the id.
-func (c *call) prepare(typ, id string, action store.Action, b body, idOptional bool) (prepared, error) {
+func (c *call) prepare(typ, id, method string, b body, idOptional bool) (prepared, error) {
+	action := store.Update
+	if method == MethodPost {
+		action = store.Create
+	}
 	head := b.head
 	if head.ResourceType != typ {
 		return prepared{}, fhir.ErrorAt(fhir.KindInvalid, fhir.IssueInvalid, "resourceType",
@@ -103,7 +108,7 @@ func (c *call) prepare(typ, id string, action store.Action, b body, idOptional b
 		// is valid, so it is stored and the failure is logged for the maintainers.
 		c.log.Warn("search index extraction incomplete", "type", typ, "err", err)
 	}
-	return prepared{w: store.Write{Type: typ, ID: id, Action: action, Resource: b.raw, Index: index, Refs: rs.local},
+	return prepared{w: store.Write{Type: typ, ID: id, Action: action, Resource: b.raw, Index: index, Refs: rs.local, Method: method},
 		versions: rs.versions}, nil
 }
 

@@ -99,7 +99,7 @@ func Criteria(typ, s string) string {
 func (c *call) allow(op auth.Op, t auth.Target) error {
 	d := c.view.Decide(op, t)
 	c.rec.Decided(d)
-	if err := denial(d); err != nil {
+	if err := d.Denial(); err != nil {
 		return err
 	}
 	c.rec.Accessed(t, d)
@@ -157,35 +157,10 @@ func (c *call) allowStoredWrite(op auth.Op, typ, id string) error {
 	return c.allowWrite(op, cur)
 }
 
-// lastBody returns the current version of typ/id with a body, for deciding an older version
-// or a deletion with the facts of what the resource is now (or was last): nil when the
-// resource does not exist.
-func (c *call) lastBody(typ, id string) (*fhir.Resource, error) {
-	cur, err := c.store.Read(c.ctx, c.tenant(), typ, id)
-	switch {
-	case err == nil:
-		return &cur, nil
-	case errors.Is(err, store.ErrNotFound):
-		return nil, nil
-	case !errors.Is(err, store.ErrGone):
-		return nil, err
-	}
-	for v := cur.Version - 1; v >= 1; v-- {
-		prev, err := c.store.VRead(c.ctx, c.tenant(), typ, id, v)
-		if err == nil {
-			return &prev, nil
-		}
-		if !errors.Is(err, store.ErrGone) {
-			return nil, err
-		}
-	}
-	return nil, nil
-}
-
 // goneOrHidden is the error for a deleted resource: gone when the caller could see what it
 // was, not found otherwise.
 func (c *call) goneOrHidden(deletion fhir.Resource) error {
-	cur, err := c.lastBody(deletion.Type, deletion.ID)
+	cur, err := store.LastWithBody(c.ctx, c.store, c.tenant(), deletion.Type, deletion.ID)
 	if err != nil {
 		return err
 	}
@@ -259,7 +234,7 @@ func (c *call) create(typ string, raw []byte, criteria string) (Outcome, error) 
 	if err != nil {
 		return Outcome{}, err
 	}
-	p, err := c.prepare(typ, c.newID(), store.Create, b, true)
+	p, err := c.prepare(typ, c.newID(), MethodPost, b, true)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -342,7 +317,7 @@ func (c *call) update(typ, id string, raw []byte, criteria string, ifMatch int64
 			return Outcome{}, err
 		}
 	}
-	p, err := c.prepare(typ, id, store.Update, b, conditional)
+	p, err := c.prepare(typ, id, MethodPut, b, conditional)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -432,7 +407,7 @@ func (c *call) preparePatch(typ, id string, patch []byte, ifMatch int64, repl ma
 	if err != nil {
 		return prepared{}, err
 	}
-	p, err := c.prepare(typ, id, store.Update, b, false)
+	p, err := c.prepare(typ, id, MethodPatch, b, false)
 	if err != nil {
 		return prepared{}, err
 	}
@@ -489,5 +464,5 @@ func (c *call) prepareDelete(typ, id string, ifMatch int64) (store.Write, bool, 
 	default:
 		return store.Write{}, false, err
 	}
-	return store.Write{Type: typ, ID: id, Action: store.Delete, IfMatch: ifMatch}, false, nil
+	return store.Write{Type: typ, ID: id, Action: store.Delete, IfMatch: ifMatch, Method: MethodDelete}, false, nil
 }

@@ -15,14 +15,11 @@
 package server
 
 import (
-	"errors"
 	"sync"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/kodomohub/kodomohub/auth"
-	"github.com/kodomohub/kodomohub/fhir"
-	"github.com/kodomohub/kodomohub/store"
 )
 
 // Access control of one request. Every resource a request touches is decided by the guard
@@ -53,24 +50,11 @@ const (
 func (rc *reqContext) allow(op auth.Op, t auth.Target) error {
 	d := rc.view.Decide(op, t)
 	rc.audit.decided(d)
-	if err := denial(d); err != nil {
+	if err := d.Denial(); err != nil {
 		return err
 	}
 	rc.accessed(t, d)
 	return nil
-}
-
-// denial is the error of a decision: nil when allowed.
-func denial(d auth.Decision) error {
-	switch {
-	case d.Err != nil:
-		return d.Err
-	case d.Allowed:
-		return nil
-	case d.Hidden:
-		return store.ErrNotFound
-	}
-	return fhir.Errorf(fhir.KindForbidden, fhir.IssueForbidden, "%s", d.Reason)
 }
 
 // accessed records an allowed access to a resource: its patients in the audit record, and
@@ -100,32 +84,6 @@ func (rc *reqContext) shown(op auth.Op, t auth.Stored) bool {
 	}
 	rc.accessed(t, d)
 	return true
-}
-
-// lastBody returns the current version of typ/id with a body, for deciding an older version
-// or a deletion with the facts of what the resource is now (or was last): nil when the
-// resource does not exist.
-func (rc *reqContext) lastBody(typ, id string) (*fhir.Resource, error) {
-	ctx := rc.c.Request.Context()
-	cur, err := rc.store.Read(ctx, rc.tenant.ID, typ, id)
-	switch {
-	case err == nil:
-		return &cur, nil
-	case errors.Is(err, store.ErrNotFound):
-		return nil, nil
-	case !errors.Is(err, store.ErrGone):
-		return nil, err
-	}
-	for v := cur.Version - 1; v >= 1; v-- {
-		prev, err := rc.store.VRead(ctx, rc.tenant.ID, typ, id, v)
-		if err == nil {
-			return &prev, nil
-		}
-		if !errors.Is(err, store.ErrGone) {
-			return nil, err
-		}
-	}
-	return nil, nil
 }
 
 // breakGlass raises the alert of a break-glass access: a warning in the log, the metric

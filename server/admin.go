@@ -89,7 +89,7 @@ func (s *Server) admin(c *gin.Context) {
 	decide := func(op auth.Op, g auth.ClientGrant) bool {
 		d := view.Decide(op, g)
 		st.decided(d)
-		if err := denial(d); err != nil {
+		if err := d.Denial(); err != nil {
 			s.writeError(c, err)
 			return false
 		}

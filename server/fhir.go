@@ -423,7 +423,7 @@ func (rc *reqContext) answerRead(typ, id string, res fhir.Resource, err error, c
 	var cur *fhir.Resource
 	if !current {
 		var cerr error
-		if cur, cerr = rc.lastBody(typ, id); cerr != nil {
+		if cur, cerr = store.LastWithBody(rc.c.Request.Context(), rc.store, rc.tenant.ID, typ, id); cerr != nil {
 			rc.fail(cerr)
 			return
 		}
@@ -663,7 +663,7 @@ func (rc *reqContext) patch(typ, id string) {
 // goneOrHidden is the error for a deleted resource: gone when the caller could see what it
 // was, not found otherwise.
 func (rc *reqContext) goneOrHidden(deletion fhir.Resource) error {
-	cur, err := rc.lastBody(deletion.Type, deletion.ID)
+	cur, err := store.LastWithBody(rc.c.Request.Context(), rc.store, rc.tenant.ID, deletion.Type, deletion.ID)
 	if err != nil {
 		return err
 	}

@@ -55,14 +55,14 @@ func (rc *reqContext) history(typ, id string) {
 		if c, ok := currents[k]; ok {
 			return c, nil
 		}
-		c, err := rc.lastBody(v.Type, v.ID)
+		c, err := store.LastWithBody(rc.c.Request.Context(), rc.store, rc.tenant.ID, v.Type, v.ID)
 		currents[k] = c
 		return c, err
 	}
 	if id != "" {
 		// An instance's history is about what the resource is about: one the caller may not
 		// see has no history for it, as one that never existed.
-		cur, err := rc.lastBody(typ, id)
+		cur, err := store.LastWithBody(rc.c.Request.Context(), rc.store, rc.tenant.ID, typ, id)
 		if err == nil && cur == nil {
 			_, err = rc.store.VRead(ctx, rc.tenant.ID, typ, id, 1)
 		}
@@ -77,6 +77,7 @@ func (rc *reqContext) history(typ, id string) {
 	}
 	want := q.Count
 	var shown []fhir.Resource
+	var requests []store.VersionRequest // how each version shown was written
 	var next, last int64 // last: the change sequence of the last version shown
 	for want > 0 {
 		q.Count = want - len(shown) + 1
@@ -106,6 +107,7 @@ func (rc *reqContext) history(typ, id string) {
 			}
 			rc.shown(auth.OpRead, auth.Stored{Resource: v, Current: cur})
 			shown = append(shown, v)
+			requests = append(requests, page.Requests[i])
 			last = page.Seqs[i]
 		}
 		if full {
@@ -119,8 +121,8 @@ func (rc *reqContext) history(typ, id string) {
 	}
 	b := fhir.Bundle{ResourceType: "Bundle", ID: rc.newID(), Type: "history",
 		Timestamp: fhir.FormatInstant(rc.now())}
-	for _, v := range shown {
-		b.Entry = append(b.Entry, rc.historyEntry(v))
+	for i, v := range shown {
+		b.Entry = append(b.Entry, rc.historyEntry(v, requests[i]))
 	}
 	b.Link = append(b.Link, fhir.BundleLink{Relation: "self", URL: rc.selfURL(nil)})
 	if next != 0 {
@@ -130,19 +132,34 @@ func (rc *reqContext) history(typ, id string) {
 	rc.writeBundle(&b)
 }
 
-func (rc *reqContext) historyEntry(v fhir.Resource) fhir.BundleEntry {
+// historyEntry is the entry of version v, written by the request req: its method as the
+// client sent it (a create by PUT is a PUT, a PATCH a PATCH) and the status it was answered.
+// Versions written before the stores kept the method show POST for a first version and PUT
+// for the others.
+func (rc *reqContext) historyEntry(v fhir.Resource, req store.VersionRequest) fhir.BundleEntry {
 	e := fhir.BundleEntry{FullURL: rc.base + "/" + v.Type + "/" + v.ID}
 	e.Response = &fhir.BundleResponse{Etag: v.ETag(), LastModified: fhir.FormatInstant(v.LastUpdated)}
+	method := req.Method
 	switch {
 	case v.Deleted:
-		e.Request = &fhir.BundleRequest{Method: http.MethodDelete, URL: v.Type + "/" + v.ID}
+		method = http.MethodDelete
+	case method == "" && v.Version == 1:
+		method = http.MethodPost
+	case method == "":
+		method = http.MethodPut
+	}
+	url := v.Type + "/" + v.ID
+	if method == http.MethodPost {
+		url = v.Type
+	}
+	e.Request = &fhir.BundleRequest{Method: method, URL: url}
+	switch {
+	case v.Deleted:
 		e.Response.Status = "200 OK" // what a DELETE answers (204 only when return=minimal asked)
-	case v.Version == 1:
-		e.Request = &fhir.BundleRequest{Method: http.MethodPost, URL: v.Type}
+	case req.Created:
 		e.Response.Status = "201 Created"
 		e.Resource = v.Raw
 	default:
-		e.Request = &fhir.BundleRequest{Method: http.MethodPut, URL: v.Type + "/" + v.ID}
 		e.Response.Status = "200 OK"
 		e.Resource = v.Raw
 	}

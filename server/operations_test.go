@@ -143,21 +143,50 @@ func TestHeaderAndBodyLimits(t *testing.T) {
 }
 
 // A history entry of a deletion reports what the DELETE answered.
-func TestHistoryOfADeletion(t *testing.T) {
+// TestHistoryNamesEachRequest: each history entry names the request that wrote its version
+// and the status it was answered: a create by PUT is a PUT answered 201, a PATCH a PATCH, a
+// deletion a DELETE answered 200, a create again after it a PUT answered 201 (outside tests
+// found POST, PUT and 204 for these).
+func TestHistoryNamesEachRequest(t *testing.T) {
 	h := mustHub(t, store.IntegrityOff, server.Limits{})
 	wantStatus(t, h.put("/misato/fhir/Patient/p1", `{"resourceType":"Patient","id":"p1"}`), http.StatusCreated)
-	del := h.do(req{method: "DELETE", path: "/misato/fhir/Patient/p1"})
-	wantStatus(t, del, http.StatusOK)
-	var b struct {
-		Entry []struct {
-			Request  struct{ Method string }
-			Response struct{ Status string }
+	wantStatus(t, h.do(req{method: "PATCH", path: "/misato/fhir/Patient/p1", body: `[{"op":"add","path":"/gender","value":"female"}]`,
+		header: map[string]string{"Content-Type": "application/json-patch+json"}}), http.StatusOK)
+	wantStatus(t, h.put("/misato/fhir/Patient/p1", `{"resourceType":"Patient","id":"p1","gender":"male"}`), http.StatusOK)
+	wantStatus(t, h.do(req{method: "DELETE", path: "/misato/fhir/Patient/p1"}), http.StatusOK)
+	wantStatus(t, h.put("/misato/fhir/Patient/p1", `{"resourceType":"Patient","id":"p1"}`), http.StatusCreated)
+	created := h.post("/misato/fhir/Patient", `{"resourceType":"Patient"}`)
+	wantStatus(t, created, http.StatusCreated)
+	wantStatus(t, h.post("/misato/fhir", `{"resourceType":"Bundle","type":"transaction","entry":[
+		{"resource":{"resourceType":"Patient","id":"p2"},"request":{"method":"PUT","url":"Patient/p2"}},
+		{"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}}]}`), http.StatusOK)
+	type entry struct {
+		Request  struct{ Method, URL string }
+		Response struct{ Status string }
+	}
+	history := func(path string) []entry {
+		t.Helper()
+		var b struct{ Entry []entry }
+		if err := json.Unmarshal(h.get(path).body, &b); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		return b.Entry
+	}
+	got := history("/misato/fhir/Patient/p1/_history")
+	want := []string{"PUT Patient/p1 201", "DELETE Patient/p1 200", "PUT Patient/p1 200", "PATCH Patient/p1 200", "PUT Patient/p1 201"}
+	if len(got) != len(want) {
+		t.Fatalf("%d entries, want %d: %+v", len(got), len(want), got)
+	}
+	for i, e := range got {
+		if line := e.Request.Method + " " + e.Request.URL + " " + e.Response.Status[:3]; line != want[i] {
+			t.Errorf("entry %d: %s, want %s", i, line, want[i])
 		}
 	}
-	if err := json.Unmarshal(h.get("/misato/fhir/Patient/p1/_history").body, &b); err != nil || len(b.Entry) != 2 {
-		t.Fatalf("history: %v, %d entries", err, len(b.Entry))
-	}
-	if e := b.Entry[0]; e.Request.Method != "DELETE" || !strings.HasPrefix(e.Response.Status, "200") {
-		t.Errorf("the deletion's entry: %s %s, want DELETE answered 200", e.Request.Method, e.Response.Status)
+	all := history("/misato/fhir/Patient/_history")
+	// A transaction writes its POSTs before its PUTs: newest first, the PUT comes first.
+	if len(all) != 8 || all[0].Request.Method != "PUT" || all[0].Request.URL != "Patient/p2" || all[0].Response.Status != "201 Created" ||
+		all[1].Request.Method != "POST" || all[1].Request.URL != "Patient" || all[1].Response.Status != "201 Created" ||
+		all[2].Request.Method != "POST" || all[2].Response.Status != "201 Created" {
+		t.Errorf("type history, newest first: %+v", all)
 	}
 }

@@ -122,6 +122,9 @@ type Write struct {
 	// Refs are the local references of Resource. On a strict tenant each must name a resource
 	// whose current version is not a delete, or one created in the same Commit (ErrReference).
 	Refs []Key
+	// Method is the request that made the write, as Bundle.entry.request.method names it
+	// (POST, PUT, PATCH, DELETE). The store keeps it with the version, for history.
+	Method string
 }
 
 // Result is the outcome of one Write.
@@ -179,8 +182,20 @@ type HistoryPage struct {
 	Versions []fhir.Resource
 	// Seqs[i] is the change sequence of Versions[i].
 	Seqs []int64
+	// Requests[i] says how Versions[i] was written.
+	Requests []VersionRequest
 	// Next is the Before value of the following page, or 0 at the end.
 	Next int64
+}
+
+// VersionRequest is how a version was written, for its history entry.
+type VersionRequest struct {
+	// Method is the Write.Method of the version; empty for versions written without one
+	// (before the stores kept it).
+	Method string
+	// Created is true when the version made the resource exist: its first version, or the
+	// first after a delete.
+	Created bool
 }
 
 // SearchOptions are the server's settings of one Search.

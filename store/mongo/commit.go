@@ -75,6 +75,7 @@ type verDoc struct {
 	Ts  int64         `bson:"ts"`
 	Act int32         `bson:"act"`
 	Raw []byte        `bson:"raw,omitempty"`
+	M   string        `bson:"m,omitempty"` // store.Write.Method
 	R   int64         `bson:"r"`
 	Tx  string        `bson:"tx,omitempty"`
 	La  int64         `bson:"la,omitempty"`
@@ -352,6 +353,9 @@ func (s *Store) try(ctx context.Context, tn store.Tenant, writes []store.Write, 
 			{Key: "act", Value: pv.act}, {Key: "r", Value: pv.st.r}, {Key: "tx", Value: tx}, {Key: "la", Value: now}}
 		if pv.raw != nil {
 			d = append(d, bson.E{Key: "raw", Value: pv.raw})
+		}
+		if w.Method != "" {
+			d = append(d, bson.E{Key: "m", Value: w.Method})
 		}
 		if pv.st.written[len(pv.st.written)-1] == i { // the resource's last version: what it becomes
 			d = append(d, bson.E{Key: "ik", Value: nonNil(pv.ik)}, bson.E{Key: "ix", Value: nonNil(pv.ix)}, bson.E{Key: "sk", Value: nonNilD(pv.sk)})

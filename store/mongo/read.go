@@ -212,6 +212,7 @@ func (s *Store) History(ctx context.Context, tenant string, q store.HistoryQuery
 		}
 		p.Versions = append(p.Versions, v.resource())
 		p.Seqs = append(p.Seqs, v.Seq)
+		p.Requests = append(p.Requests, store.VersionRequest{Method: v.M, Created: v.Act == actCreate})
 	}
 	if err := cur.Err(); err != nil {
 		return store.HistoryPage{}, unavailable("History", err)

@@ -41,9 +41,10 @@
 //	                                row): every read and search result looks it up by rid.
 //	resource_ix (rid PK, ix)         the encoded index rows of each resource's current version
 //	                                (none when it has no index rows).
-//	version  (seq PK, rid, type, ver, action, ts, raw)      every version, keyed by its change
-//	                                sequence: it is also the outbox (Events reads it in seq
-//	                                order). raw is the stamped JSON, NULL for a delete.
+//	version  (seq PK, rid, type, ver, action, ts, raw, method)  every version, keyed by its
+//	                                change sequence: it is also the outbox (Events reads it in
+//	                                seq order). raw is the stamped JSON, NULL for a delete;
+//	                                method the request's (store.Write.Method), NULL if none.
 //	                                UNIQUE INDEX version_rid (rid, ver); INDEX version_type (type, seq).
 //	param    (pid PK, type, code, ptype, kind, span, multi) search parameters seen: UNIQUE (type, code,
 //	                                ptype, kind). span: the largest hi - lo of the param's sp_date

@@ -138,7 +138,7 @@ func (s *Store) History(ctx context.Context, tenant string, q store.HistoryQuery
 		args = append(args, at, at)
 	}
 	args = append(args, count+1)
-	rows, err := db.QueryContext(ctx, `SELECT v.seq, v.type, r.id, v.ver, v.action, v.ts, v.raw
+	rows, err := db.QueryContext(ctx, `SELECT v.seq, v.type, r.id, v.ver, v.action, v.ts, v.raw, coalesce(v.method, '')
 		FROM version v JOIN resource r ON r.rid = v.rid
 		WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT ?`, args...)
 	if err != nil {
@@ -150,7 +150,8 @@ func (s *Store) History(ctx context.Context, tenant string, q store.HistoryQuery
 		var r fhir.Resource
 		var seq, ts int64
 		var act int
-		if err := rows.Scan(&seq, &r.Type, &r.ID, &r.Version, &act, &ts, (*[]byte)(&r.Raw)); err != nil {
+		var method string
+		if err := rows.Scan(&seq, &r.Type, &r.ID, &r.Version, &act, &ts, (*[]byte)(&r.Raw), &method); err != nil {
 			return store.HistoryPage{}, unavailable("History", err)
 		}
 		if len(p.Versions) == count {
@@ -163,6 +164,7 @@ func (s *Store) History(ctx context.Context, tenant string, q store.HistoryQuery
 		}
 		p.Versions = append(p.Versions, r)
 		p.Seqs = append(p.Seqs, seq)
+		p.Requests = append(p.Requests, store.VersionRequest{Method: method, Created: act == actCreate})
 	}
 	if err := rows.Err(); err != nil {
 		return store.HistoryPage{}, unavailable("History", err)

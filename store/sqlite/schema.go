@@ -298,6 +298,11 @@ ALTER TABLE resource8 RENAME TO resource;
 CREATE UNIQUE INDEX resource_key ON resource (type, id);
 CREATE INDEX resource_live ON resource (type, deleted);
 `,
+	// 9: each version keeps the method of the request that wrote it (store.Write.Method), so
+	// that a history entry names it: a create by PUT, a PATCH. NULL for older versions.
+	9: `
+ALTER TABLE version ADD COLUMN method TEXT;
+`,
 }
 
 // connectBusy bounds the retries of a first connection that got SQLITE_BUSY.

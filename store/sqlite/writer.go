@@ -610,7 +610,11 @@ func (t *tenantDB) apply(ctx context.Context, r *request, now int64) ([]store.Re
 		if res.Raw != nil {
 			raw = []byte(res.Raw)
 		}
-		vargs = append(vargs, s.seq, s.rid, w.Type, s.ver, act, now, raw)
+		var method any
+		if w.Method != "" {
+			method = w.Method
+		}
+		vargs = append(vargs, s.seq, s.rid, w.Type, s.ver, act, now, raw, method)
 		nv++
 		switch act {
 		case actCreate:
@@ -625,7 +629,7 @@ func (t *tenantDB) apply(ctx context.Context, r *request, now int64) ([]store.Re
 			return nil, nil, err
 		}
 	}
-	if err := t.insertRows(ctx, "INTO version (seq, rid, type, ver, action, ts, raw)", "", 7, vargs); err != nil {
+	if err := t.insertRows(ctx, "INTO version (seq, rid, type, ver, action, ts, raw, method)", "", 8, vargs); err != nil {
 		return nil, nil, err
 	}
 	added, err := t.writeIndex(ctx, order)

@@ -61,6 +61,7 @@ func Run(t *testing.T, newData func(t *testing.T) Opener) {
 		{"History/UnknownInstanceIsErrNotFound", testHistoryUnknown},
 		{"History/Since", testHistorySince},
 		{"History/At", testHistoryAt},
+		{"History/KeepsEachRequest", testHistoryRequests},
 		{"History/PagingWithoutDriftWhileWriting", testHistoryPaging},
 		{"Events/StrictlyIncreasingAndComplete", testEvents},
 		{"Integrity/StrictRejectsUnresolved", testIntegrityStrict},
@@ -189,8 +190,8 @@ func mustHistory(t testing.TB, s store.Store, tenant string, q store.HistoryQuer
 	if err != nil {
 		t.Fatalf("History(%+v): %v", q, err)
 	}
-	if len(p.Seqs) != len(p.Versions) {
-		t.Fatalf("History: %d seqs for %d versions", len(p.Seqs), len(p.Versions))
+	if len(p.Seqs) != len(p.Versions) || len(p.Requests) != len(p.Versions) {
+		t.Fatalf("History: %d seqs and %d requests for %d versions", len(p.Seqs), len(p.Requests), len(p.Versions))
 	}
 	return p
 }
@@ -762,6 +763,27 @@ func testHistoryOrder(t *testing.T, s store.Store) {
 		if e.Seq != seq || e.Type != v.Type || e.ID != v.ID || e.Version != v.Version {
 			t.Fatalf("event %+v does not match history entry %d %s/%s v%d", e, seq, v.Type, v.ID, v.Version)
 		}
+	}
+}
+
+// testHistoryRequests: each version keeps the method of the write that made it and whether it
+// made the resource exist, for its history entry.
+func testHistoryRequests(t *testing.T, s store.Store) {
+	mustTenant(t, s, "misato", "")
+	with := func(w store.Write, method string) store.Write { w.Method = method; return w }
+	mustCommit(t, s, "misato", with(update("Patient", "p1", []byte(`{"resourceType":"Patient","id":"p1"}`)), "PUT"))
+	mustCommit(t, s, "misato", with(update("Patient", "p1", []byte(`{"resourceType":"Patient","id":"p1","gender":"male"}`)), "PATCH"))
+	mustCommit(t, s, "misato", with(del("Patient", "p1"), "DELETE"))
+	mustCommit(t, s, "misato", with(update("Patient", "p1", []byte(`{"resourceType":"Patient","id":"p1"}`)), "PUT"),
+		update("Patient", "p2", []byte(`{"resourceType":"Patient","id":"p2"}`))) // no method: as versions written before
+	p := mustHistory(t, s, "misato", store.HistoryQuery{Type: "Patient", ID: "p1"})
+	want := []store.VersionRequest{{Method: "PUT", Created: true}, {Method: "DELETE", Created: false}, {Method: "PATCH", Created: false}, {Method: "PUT", Created: true}}
+	if !slices.Equal(p.Requests, want) {
+		t.Errorf("p1's requests, newest first: %+v, want %+v", p.Requests, want)
+	}
+	p = mustHistory(t, s, "misato", store.HistoryQuery{Type: "Patient", ID: "p2"})
+	if !slices.Equal(p.Requests, []store.VersionRequest{{Created: true}}) {
+		t.Errorf("p2's requests: %+v, want one without a method that created it", p.Requests)
 	}
 }
 
