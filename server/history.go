@@ -78,7 +78,7 @@ func (rc *reqContext) history(typ, id string) {
 	want := q.Count
 	var shown []fhir.Resource
 	var requests []store.VersionRequest // how each version shown was written
-	var next, last int64 // last: the change sequence of the last version shown
+	var next, last int64                // last: the change sequence of the last version shown
 	for want > 0 {
 		q.Count = want - len(shown) + 1
 		page, err := rc.store.History(ctx, rc.tenant.ID, q)
