@@ -12,10 +12,14 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-// Package audit makes a tenant's audit trail checkable by someone who does not trust the store
-// it is kept in: signed checkpoints of its hash chain, kept in the store and elsewhere, the
-// background Checkpointer that makes them while a server runs, the key files, and Verify, which
-// checks a trail against its sealed head, every checkpoint it is given and its search index.
+// Package audit is the audit trail: the record of one audited access (Record, record.go), its
+// canonical bytes and its R4 AuditEvent form, the per-tenant hash chain that links the
+// records (NextLink, Chain, VerifyChain), the Sink that takes them (StoreSink over a store's
+// audit log, MemSink for tests), and what makes the trail checkable by someone who does not
+// trust the store it is kept in: signed checkpoints of its hash chain, kept in the store and
+// elsewhere, the background Checkpointer that makes them while a server runs, the key files,
+// and Verify, which checks a trail against its sealed head, every checkpoint it is given and
+// its search index.
 //
 // # Why
 //

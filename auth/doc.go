@@ -26,13 +26,12 @@
 //     costs no I/O. A denial that depends on the resource is Hidden: callers answer it as if
 //     the resource did not exist (docs/security.md). The admin API's grants (grant.go) are
 //     decided by the same guard.
-//   - The audit trail: AuditRecord, its AuditEvent form, the per-tenant hash chain
-//     (NextLink, AuditChain, VerifyChain) and the AuditSink the store implements.
 //   - RateLimiter, a token bucket per client or person.
 //
 // What auth needs from storage it declares as small interfaces (Issuers, ClientStore,
-// ReplayCache, Roster, AuditSink, SecretStore); in-memory versions serve tests and single
+// ReplayCache, Roster, SecretStore); in-memory versions serve tests and single
 // processes. The server calls an Authenticator once per request and the guard once per
 // resource access (every bundle entry, every search result, every version in a history
-// page); every later feature calls the same guard.
+// page); every later feature calls the same guard. What was decided is recorded by package
+// audit.
 package auth

@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kodomohub/kodomohub/audit"
 	"github.com/kodomohub/kodomohub/fhir"
 	"github.com/kodomohub/kodomohub/fhir/search"
 	"github.com/kodomohub/kodomohub/store"
@@ -111,7 +112,7 @@ type Body struct {
 type AuditTrail struct{}
 
 // AuditEntry is one record of the audit trail.
-type AuditEntry struct{ Record AuditRecord }
+type AuditEntry struct{ Record audit.Record }
 
 // ClientGrant is the registration (or the disabling, or the listing) of a SMART backend
 // services client by an admin: the privileges the client would hold.
@@ -432,7 +433,7 @@ func (v *View) AuditAgent() string {
 
 // decideAuditEntry decides one record of the audit trail: an auditor reads every record, any
 // other role only the records of its own requests (same subject and issuer).
-func (v *View) decideAuditEntry(op Op, r AuditRecord) Decision {
+func (v *View) decideAuditEntry(op Op, r audit.Record) Decision {
 	if d := v.decideAuditTrail(op); !d.Allowed {
 		return d
 	}

@@ -23,6 +23,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kodomohub/kodomohub/audit"
 	"github.com/kodomohub/kodomohub/fhir"
 	"github.com/kodomohub/kodomohub/fhir/fhirpath"
 	"github.com/kodomohub/kodomohub/fhir/search"
@@ -199,11 +200,11 @@ func TestGuard(t *testing.T) {
 		{"ErrStaffWritesAuditEvent", staff, OpCreate, Type("AuditEvent"), Declared{}, false, false, "written by the hub only"},
 		{"ErrStaffReadsStoredAuditEvent", staff, OpRead, Stored{Resource: stored("AuditEvent", "a1", 1, "")}, Declared{}, false, true, "audit trail"},
 		{"OKAuditorSearchesTrail", auditor, OpSearch, AuditTrail{}, Declared{}, true, false, "auditor"},
-		{"OKAuditorReadsAnyRecord", auditor, OpRead, AuditEntry{Record: AuditRecord{Subject: "someone", Issuer: "idp"}}, Declared{}, true, false, ""},
-		{"OKNurseryReadsItsOwnRecord", nursery, OpRead, AuditEntry{Record: AuditRecord{Subject: "u1", Issuer: "idp"}}, Declared{}, true, false, "own request"},
-		{"ErrNurseryReadsOthersRecord", nursery, OpRead, AuditEntry{Record: AuditRecord{Subject: "u2", Issuer: "idp"}}, Declared{}, false, true, "another caller"},
-		{"ErrSameSubjectOtherIssuer", nursery, OpRead, AuditEntry{Record: AuditRecord{Subject: "u1", Issuer: "other"}}, Declared{}, false, true, "another caller"},
-		{"ErrAnonymousRecords", nursery, OpRead, AuditEntry{Record: AuditRecord{}}, Declared{}, false, true, ""},
+		{"OKAuditorReadsAnyRecord", auditor, OpRead, AuditEntry{Record: audit.Record{Subject: "someone", Issuer: "idp"}}, Declared{}, true, false, ""},
+		{"OKNurseryReadsItsOwnRecord", nursery, OpRead, AuditEntry{Record: audit.Record{Subject: "u1", Issuer: "idp"}}, Declared{}, true, false, "own request"},
+		{"ErrNurseryReadsOthersRecord", nursery, OpRead, AuditEntry{Record: audit.Record{Subject: "u2", Issuer: "idp"}}, Declared{}, false, true, "another caller"},
+		{"ErrSameSubjectOtherIssuer", nursery, OpRead, AuditEntry{Record: audit.Record{Subject: "u1", Issuer: "other"}}, Declared{}, false, true, "another caller"},
+		{"ErrAnonymousRecords", nursery, OpRead, AuditEntry{Record: audit.Record{}}, Declared{}, false, true, ""},
 		{"ErrAuditorReadsPatient", auditor, OpRead, Type("Patient"), Declared{}, false, false, "may not access Patient"},
 
 		// Vendors, patient apps, restricted scopes, researchers.

@@ -18,6 +18,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/kodomohub/kodomohub/audit"
 )
 
 // Hub roles, carried by tokens (the role claim) and client registrations.
@@ -73,10 +75,10 @@ const (
 	ConfidentialityV     = "V"
 )
 
-// Purpose-of-use codes (v3 ActReason) the hub uses in audit records.
+// Purpose-of-use codes (v3 ActReason) the hub uses in audit records (package audit's).
 const (
-	PurposeOfUseSystem = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
-	PurposeBreakGlass  = "BTG"
+	PurposeOfUseSystem = audit.PurposeOfUseSystem
+	PurposeBreakGlass  = audit.PurposeBreakGlass
 )
 
 // rule is one role's row of the policy table.

@@ -20,6 +20,8 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/kodomohub/kodomohub/audit"
+
 	"github.com/kodomohub/kodomohub/auth"
 	"github.com/kodomohub/kodomohub/fhir"
 	"github.com/kodomohub/kodomohub/server/httpstatus"
@@ -106,8 +108,8 @@ func (c *call) finish(w what, status int, err error) error {
 	case action == "U" && status == statusCreated:
 		action = "C"
 	}
-	r := auth.AuditRecord{Tenant: c.tenant(), Recorded: c.now().UTC(), Action: action, Interaction: w.interaction,
-		Outcome: auth.OutcomeFor(status), Status: status, Address: c.req.Address, Purpose: c.req.Declared.Purpose,
+	r := audit.Record{Tenant: c.tenant(), Recorded: c.now().UTC(), Action: action, Interaction: w.interaction,
+		Outcome: audit.OutcomeFor(status), Status: status, Address: c.req.Address, Purpose: c.req.Declared.Purpose,
 		Decision: t.decision, ResourceType: w.typ, ResourceID: w.id, Query: w.query,
 		Patients: slices.Clone(t.patients), RequestID: c.req.RequestID}
 	if t.breakGlass {
@@ -125,7 +127,7 @@ func (c *call) finish(w what, status int, err error) error {
 	t.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), c.auditTimeout)
 	defer cancel()
-	if aerr := c.audit.Append(ctx, c.tenant(), []auth.AuditRecord{r}); aerr != nil {
+	if aerr := c.audit.Append(ctx, c.tenant(), []audit.Record{r}); aerr != nil {
 		c.log.Error("audit record not written: the call fails", "tenant", c.tenant(), "err", aerr)
 		return fhir.Wrap(aerr, fhir.KindInternal, fhir.IssueException,
 			"the write could not be recorded in the audit trail")

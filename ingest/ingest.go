@@ -19,6 +19,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/kodomohub/kodomohub/audit"
+
 	"github.com/google/uuid"
 
 	"github.com/kodomohub/kodomohub/auth"
@@ -67,7 +69,7 @@ type Config struct {
 	Guard Guard
 	// Audit receives the audit record of each call made without a Recorder (adapters, the
 	// risk engine, linkage, handover); nil records nothing.
-	Audit auth.AuditSink
+	Audit audit.Sink
 	// AuditTimeout bounds the append of one audit record (default 5 s).
 	AuditTimeout time.Duration
 	// MaxDepth is the deepest JSON nesting accepted (default fhir.DefaultLimits).
@@ -86,7 +88,7 @@ type Ingester struct {
 	validator    Validator
 	registry     *search.Registry
 	guard        Guard
-	audit        auth.AuditSink
+	audit        audit.Sink
 	auditTimeout time.Duration
 	limits       fhir.Limits
 	log          *slog.Logger

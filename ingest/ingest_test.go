@@ -26,6 +26,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kodomohub/kodomohub/audit"
+
 	"github.com/kodomohub/kodomohub/auth"
 	"github.com/kodomohub/kodomohub/conformance"
 	"github.com/kodomohub/kodomohub/fhir"
@@ -43,8 +45,8 @@ type town struct {
 	t         *testing.T
 	st        store.Store
 	in        *ingest.Ingester
-	inAudit   *auth.MemAuditSink
-	restAudit *auth.MemAuditSink
+	inAudit   *audit.MemSink
+	restAudit *audit.MemSink
 	url       string
 	dev       *auth.Dev
 }
@@ -65,7 +67,7 @@ func mustTown(t *testing.T, integrity string) *town {
 		t.Fatal(err)
 	}
 	guard := &auth.Guard{Roster: &auth.StoreRoster{Store: st}}
-	tw := &town{t: t, st: st, dev: dev, inAudit: &auth.MemAuditSink{}, restAudit: &auth.MemAuditSink{}}
+	tw := &town{t: t, st: st, dev: dev, inAudit: &audit.MemSink{}, restAudit: &audit.MemSink{}}
 	tw.in = ingest.New(ingest.Config{Store: st, Validator: conformance.Default(), Guard: guard, Audit: tw.inAudit})
 	srv := server.New(server.Config{Store: st, Validator: conformance.Default(), Auth: dev, Guard: guard,
 		Audit: tw.restAudit, TrustHost: true, Version: "test"})
@@ -121,7 +123,7 @@ func (tw *town) rest(method, path, token, body string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-func last(t *testing.T, sink *auth.MemAuditSink) auth.AuditRecord {
+func last(t *testing.T, sink *audit.MemSink) audit.Record {
 	t.Helper()
 	recs := sink.Records("misato")
 	if len(recs) == 0 {
@@ -132,7 +134,7 @@ func last(t *testing.T, sink *auth.MemAuditSink) auth.AuditRecord {
 
 // sameRecord compares what an audit record says about a write (not when, from which address
 // or at which chain position).
-func sameRecord(t *testing.T, what string, rest, in auth.AuditRecord) {
+func sameRecord(t *testing.T, what string, rest, in audit.Record) {
 	t.Helper()
 	type view struct {
 		Action, Interaction, Outcome, Decision, BreakGlass string
@@ -140,7 +142,7 @@ func sameRecord(t *testing.T, what string, rest, in auth.AuditRecord) {
 		Subject, Issuer, Role, Facility, ResourceType, Rid string
 		Patients                                           string
 	}
-	v := func(r auth.AuditRecord) view {
+	v := func(r audit.Record) view {
 		return view{r.Action, r.Interaction, r.Outcome, r.Decision, r.BreakGlass, r.Status, r.Subject, r.Issuer,
 			r.Role, r.Facility, r.ResourceType, r.ResourceID, strings.Join(r.Patients, ",")}
 	}
@@ -243,7 +245,7 @@ func TestDecidedAndAuditedAsREST(t *testing.T) {
 			sameRecord(t, tc.name, last(t, tw.restAudit), last(t, tw.inAudit))
 		})
 	}
-	if r := last(t, tw.inAudit); !strings.Contains(r.Decision, "written by the hub only") || r.Outcome != auth.OutcomeMinorFailure {
+	if r := last(t, tw.inAudit); !strings.Contains(r.Decision, "written by the hub only") || r.Outcome != audit.OutcomeMinorFailure {
 		t.Errorf("the record of the refused AuditEvent transaction: %+v", r)
 	}
 	// Nothing was written for the refused writes: one Observation each way, both on the roster.
@@ -269,7 +271,7 @@ func TestAuditFailureFailsTheCall(t *testing.T) {
 
 type failingSink struct{}
 
-func (failingSink) Append(context.Context, string, []auth.AuditRecord) error {
+func (failingSink) Append(context.Context, string, []audit.Record) error {
 	return errors.New("disk full")
 }
 

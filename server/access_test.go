@@ -25,6 +25,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kodomohub/kodomohub/audit"
+
 	"github.com/kodomohub/kodomohub/auth"
 	"github.com/kodomohub/kodomohub/server"
 	"github.com/kodomohub/kodomohub/store"
@@ -34,10 +36,10 @@ import (
 type failingAudit struct {
 	mu   sync.Mutex
 	fail bool
-	mem  auth.MemAuditSink
+	mem  audit.MemSink
 }
 
-func (f *failingAudit) Append(ctx context.Context, tenant string, rs []auth.AuditRecord) error {
+func (f *failingAudit) Append(ctx context.Context, tenant string, rs []audit.Record) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fail {
@@ -76,13 +78,13 @@ func TestAuditEveryRequestAndFailClosed(t *testing.T) {
 	read := recs[2]
 	if read.Action != "R" || read.Interaction != "read" || read.Subject != "staff-1" || read.Role != auth.RoleMunicipalStaff ||
 		read.Purpose != "TREAT" || read.RequestID != "r-1" || read.ResourceType != "Observation" || read.ResourceID != "o1" ||
-		len(read.Patients) != 1 || read.Patients[0] != "Patient/p1" || read.Outcome != auth.OutcomeSuccess || read.Decision == "" {
+		len(read.Patients) != 1 || read.Patients[0] != "Patient/p1" || read.Outcome != audit.OutcomeSuccess || read.Decision == "" {
 		t.Errorf("read record %+v", read)
 	}
-	if denied := recs[3]; denied.Outcome != auth.OutcomeMinorFailure || denied.Status != 401 || denied.Subject != "" {
+	if denied := recs[3]; denied.Outcome != audit.OutcomeMinorFailure || denied.Status != 401 || denied.Subject != "" {
 		t.Errorf("refused record %+v", denied)
 	}
-	if err := auth.VerifyChain(auth.Records(recs)); err != nil {
+	if err := audit.VerifyChain(audit.Each(recs)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -103,7 +105,7 @@ func TestAuditEveryRequestAndFailClosed(t *testing.T) {
 func TestAuditTrailServedAsAuditEvent(t *testing.T) {
 	h := mustHubWith(t, store.IntegrityOff, func(c *server.Config) {
 		c.Guard = &auth.Guard{}
-		c.Audit = auth.StoreAudit{Log: c.Store}
+		c.Audit = audit.StoreSink{Log: c.Store}
 	})
 	h.token["misato"] = h.mintWith(auth.DevClaims{Tenant: "misato", Subject: "staff-1", Scope: "user/*.cruds", Role: auth.RoleMunicipalStaff})
 	h.put("/misato/fhir/Patient/p1", `{"resourceType":"Patient","id":"p1"}`)
@@ -160,7 +162,7 @@ func TestAuditTrailServedAsAuditEvent(t *testing.T) {
 	if r := h.do(req{method: "GET", path: "/misato/fhir/Patient/p1", token: auditor}); r.StatusCode != 403 {
 		t.Errorf("auditor reading a child: %s", r.Status)
 	}
-	if _, err := auth.VerifyAuditLog(context.Background(), h.store, "misato"); err != nil {
+	if _, err := audit.VerifyLog(context.Background(), h.store, "misato"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -210,7 +212,7 @@ func (h *hub) mintWith(c auth.DevClaims) string {
 func TestAdminClientsAPI(t *testing.T) {
 	h := mustHubWith(t, store.IntegrityOff, func(c *server.Config) {
 		c.Guard = &auth.Guard{}
-		c.Audit = auth.StoreAudit{Log: c.Store}
+		c.Audit = audit.StoreSink{Log: c.Store}
 	})
 	admin := h.mintWith(auth.DevClaims{Tenant: "misato", Subject: "admin-1", Scope: "user/*.cruds", Role: auth.RoleMunicipalAdmin})
 	orgAdmin := h.mintWith(auth.DevClaims{Tenant: "misato", Subject: "admin-2", Scope: "user/Organization.rs", Role: auth.RoleMunicipalAdmin})
@@ -294,7 +296,7 @@ func TestBreakGlassNeedsReasonAndIsRecorded(t *testing.T) {
 	}
 	recs := sink.mem.Records("misato")
 	last := recs[len(recs)-1]
-	if last.BreakGlass != "夜間の緊急安否確認" || !strings.Contains(last.Decision, "break-glass") || last.Outcome != auth.OutcomeSuccess {
+	if last.BreakGlass != "夜間の緊急安否確認" || !strings.Contains(last.Decision, "break-glass") || last.Outcome != audit.OutcomeSuccess {
 		t.Errorf("audit record of the break-glass read: %+v", last)
 	}
 	if ev := string(last.AuditEvent("x")); !strings.Contains(ev, `"BTG"`) {

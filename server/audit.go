@@ -21,9 +21,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kodomohub/kodomohub/audit"
+
 	"github.com/gin-gonic/gin"
 
-	"github.com/kodomohub/kodomohub/auth"
 	"github.com/kodomohub/kodomohub/fhir"
 	"github.com/kodomohub/kodomohub/store"
 )
@@ -80,8 +81,8 @@ func (s *Server) finishAudit(c *gin.Context, status int, desc string) error {
 	case action == "U" && status == http.StatusCreated:
 		action = "C" // an update that created the resource
 	}
-	r := auth.AuditRecord{Tenant: st.tenant, Recorded: s.now().UTC(), Action: action, Interaction: interaction,
-		Outcome: auth.OutcomeFor(status), Status: status, Address: c.ClientIP(),
+	r := audit.Record{Tenant: st.tenant, Recorded: s.now().UTC(), Action: action, Interaction: interaction,
+		Outcome: audit.OutcomeFor(status), Status: status, Address: c.ClientIP(),
 		Purpose: c.GetHeader(HeaderPurposeOfUse), Decision: st.decision, BreakGlass: st.breakGlass,
 		ResourceType: st.typ, ResourceID: st.id, VersionID: st.vid, Query: c.Request.URL.RawQuery,
 		Patients: st.patients, RequestID: c.GetHeader("X-Request-Id")}
@@ -98,7 +99,7 @@ func (s *Server) finishAudit(c *gin.Context, status int, desc string) error {
 	// The access happened even when the client has gone away: record it regardless.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), s.auditTimeout)
 	defer cancel()
-	if err := s.audit.Append(ctx, st.tenant, []auth.AuditRecord{r}); err != nil {
+	if err := s.audit.Append(ctx, st.tenant, []audit.Record{r}); err != nil {
 		s.metrics.auditFailures.Inc()
 		s.log.Error("audit record not written: request failed", "tenant", st.tenant, "path", c.Request.URL.Path, "err", err)
 		return err

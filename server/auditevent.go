@@ -21,6 +21,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kodomohub/kodomohub/audit"
+
 	"github.com/kodomohub/kodomohub/auth"
 	"github.com/kodomohub/kodomohub/fhir"
 	"github.com/kodomohub/kodomohub/fhir/search"
@@ -45,28 +47,13 @@ var auditParams = map[string]bool{"date": true, "agent": true, "patient": true, 
 	"entity-type": true, "action": true, "outcome": true, "_count": true, "_cursor": true,
 	"_format": true, "_pretty": true}
 
-// auditEvents serves /{tenant}/fhir/AuditEvent[/...].
-func (rc *reqContext) auditEvents(method string, rest []string) {
-	switch {
-	case len(rest) == 0 && method == http.MethodGet:
-		setInteraction(rc.c, "search-type")
-		rc.searchAudit()
-	case len(rest) == 1 && rest[0] == "_search" && method == http.MethodPost:
-		setInteraction(rc.c, "search-type")
-		if _, err := rc.searchParams(true); err != nil {
-			rc.fail(err)
-			return
-		}
-		rc.searchAudit()
-	case len(rest) == 1 && method == http.MethodGet:
-		setInteraction(rc.c, "read")
-		rc.readAudit(rest[0])
-	case method == http.MethodGet:
-		rc.fail(fhir.Errorf(fhir.KindNotFound, fhir.IssueNotSupported, "the audit trail answers read and search only"))
-	default:
-		rc.fail(fhir.Errorf(fhir.KindMethodNotAllowed, fhir.IssueNotSupported,
-			"AuditEvent is written by the hub only: the audit trail is append-only"))
+// postSearchAudit serves POST AuditEvent/_search: the form must be one.
+func (rc *reqContext) postSearchAudit() {
+	if _, err := rc.searchParams(true); err != nil {
+		rc.fail(err)
+		return
 	}
+	rc.searchAudit()
 }
 
 func (rc *reqContext) readAudit(id string) {
@@ -87,7 +74,7 @@ func (rc *reqContext) readAudit(id string) {
 		rc.fail(fhir.Errorf(fhir.KindNotFound, fhir.IssueNotFound, "no AuditEvent/%s", id))
 		return
 	}
-	r, err := auth.EntryRecord(es[0])
+	r, err := audit.EntryRecord(es[0])
 	if err != nil {
 		rc.fail(err)
 		return
@@ -109,7 +96,7 @@ func (rc *reqContext) readAudit(id string) {
 }
 
 func (rc *reqContext) auditEvent(e store.AuditEntry) ([]byte, error) {
-	r, err := auth.EntryRecord(e)
+	r, err := audit.EntryRecord(e)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +139,7 @@ func (rc *reqContext) searchAudit() {
 		}
 		full := false
 		for _, e := range es {
-			r, err := auth.EntryRecord(e)
+			r, err := audit.EntryRecord(e)
 			if err != nil {
 				rc.fail(err)
 				return

@@ -112,144 +112,23 @@ func (s *Server) fhir(c *gin.Context) {
 			st.vid = segs[3]
 		}
 	}
-	if len(segs) > 0 && segs[0] == "AuditEvent" {
-		rc.auditEvents(method, segs[1:])
+	r, m, err := dispatch(method, segs)
+	if err != nil {
+		s.writeError(c, err)
 		return
 	}
+	setInteraction(c, r.interaction)
+	r.serve(rc, m)
+}
 
-	switch n := len(segs); {
-	case n == 0:
-		switch method {
-		case http.MethodPost:
-			setInteraction(c, "bundle")
-			rc.bundle()
-		case http.MethodGet:
-			setInteraction(c, "search-system")
-			rc.search("", c.Request.URL.Query(), nil, "")
-		default:
-			s.writeError(c, methodNotAllowed(method, "the base URL"))
-		}
-	case n == 1 && segs[0] == "_search":
-		setInteraction(c, "search-system")
-		if method != http.MethodPost {
-			s.writeError(c, methodNotAllowed(method, "_search"))
-			return
-		}
-		if params, err := rc.searchParams(true); err != nil {
-			rc.fail(err)
-		} else {
-			rc.search("", params, nil, "")
-		}
-	case n == 1 && segs[0] == "_history":
-		setInteraction(c, "history-system")
-		if method != http.MethodGet {
-			s.writeError(c, methodNotAllowed(method, "_history"))
-			return
-		}
-		rc.history("", "")
-	case strings.HasPrefix(segs[0], "$"):
-		s.writeError(c, unsupportedOperation(segs[0]))
-	case !fhir.IsResourceType(segs[0]):
-		s.writeError(c, fhir.Errorf(fhir.KindNotFound, fhir.IssueNotSupported, "unknown resource type %q", segs[0]))
-	case n == 1:
-		typ := segs[0]
-		switch method {
-		case http.MethodPost:
-			setInteraction(c, "create")
-			rc.create(typ)
-		case http.MethodGet:
-			setInteraction(c, "search-type")
-			rc.search(typ, c.Request.URL.Query(), nil, typ)
-		case http.MethodPut:
-			setInteraction(c, "update-conditional")
-			rc.update(typ, "")
-		case http.MethodPatch:
-			setInteraction(c, "patch-conditional")
-			rc.patch(typ, "")
-		case http.MethodDelete:
-			setInteraction(c, "delete-conditional")
-			rc.delete(typ, "")
-		default:
-			s.writeError(c, methodNotAllowed(method, typ))
-		}
-	case n == 2 && segs[1] == "_search":
-		setInteraction(c, "search-type")
-		if method != http.MethodPost {
-			s.writeError(c, methodNotAllowed(method, "_search"))
-			return
-		}
-		if params, err := rc.searchParams(true); err != nil {
-			rc.fail(err)
-		} else {
-			rc.search(segs[0], params, nil, segs[0])
-		}
-	case n == 2 && segs[1] == "_history":
-		setInteraction(c, "history-type")
-		if method != http.MethodGet {
-			s.writeError(c, methodNotAllowed(method, "_history"))
-			return
-		}
-		rc.history(segs[0], "")
-	case (n == 2 && segs[1] == "$validate") || (n == 3 && segs[2] == "$validate" && fhir.ValidID(segs[1])):
-		setInteraction(c, "validate")
-		if method != http.MethodPost {
-			s.writeError(c, methodNotAllowed(method, "$validate"))
-			return
-		}
-		rc.validate(segs[0])
-	case strings.HasPrefix(segs[1], "$") || (n == 3 && strings.HasPrefix(segs[2], "$") && segs[2] != "$everything"):
-		s.writeError(c, unsupportedOperation(segs[n-1]))
-	case !fhir.ValidID(segs[1]):
-		s.writeError(c, fhir.Errorf(fhir.KindInvalid, fhir.IssueValue, "%q is not a valid resource id", segs[1]))
-	case n == 2:
-		typ, id := segs[0], segs[1]
-		switch method {
-		case http.MethodGet:
-			setInteraction(c, "read")
-			rc.read(typ, id)
-		case http.MethodPut:
-			setInteraction(c, "update")
-			rc.update(typ, id)
-		case http.MethodPatch:
-			setInteraction(c, "patch")
-			rc.patch(typ, id)
-		case http.MethodDelete:
-			setInteraction(c, "delete")
-			rc.delete(typ, id)
-		default:
-			s.writeError(c, methodNotAllowed(method, typ+"/"+id))
-		}
-	case n == 3 && segs[2] == "_history":
-		setInteraction(c, "history-instance")
-		if method != http.MethodGet {
-			s.writeError(c, methodNotAllowed(method, "_history"))
-			return
-		}
-		rc.history(segs[0], segs[1])
-	case n == 3 && segs[2] == "$everything":
-		setInteraction(c, "everything")
-		if method != http.MethodGet {
-			s.writeError(c, methodNotAllowed(method, "$everything"))
-			return
-		}
-		rc.everything(segs[0], segs[1])
-	case n == 3 && (segs[2] == "*" || fhir.IsResourceType(segs[2])):
-		setInteraction(c, "search-compartment")
-		if method != http.MethodGet {
-			s.writeError(c, methodNotAllowed(method, "a compartment"))
-			return
-		}
-		rc.compartmentSearch(segs[0], segs[1], segs[2])
-	case n == 4 && segs[2] == "_history":
-		setInteraction(c, "vread")
-		if method != http.MethodGet {
-			s.writeError(c, methodNotAllowed(method, "_history"))
-			return
-		}
-		rc.vread(segs[0], segs[1], segs[3])
-	default:
-		s.writeError(c, fhir.Errorf(fhir.KindNotFound, fhir.IssueNotSupported, "no FHIR interaction at %s", c.Request.URL.Path))
+// postSearch serves POST [type]/_search: the parameters of the form and of the URL.
+func (rc *reqContext) postSearch(typ string) {
+	params, err := rc.searchParams(true)
+	if err != nil {
+		rc.fail(err)
+		return
 	}
+	rc.search(typ, params, nil, typ)
 }
 
 // headerBytes is the size of r's header fields as sent ("Name: value\r\n" each).

@@ -26,14 +26,9 @@ import (
 	"github.com/kodomohub/kodomohub/store"
 )
 
-// The interactions the dispatcher in fhir.go serves, as the CapabilityStatement names them.
-// The statement is built from these lists, so it says what the router does.
-var (
-	typeInteractions   = []string{"read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type"}
-	systemInteractions = []string{"transaction", "batch", "history-system", "search-system"}
-)
-
-// Spec returns the CapabilityStatement description of a tenant whose FHIR base is base.
+// Spec returns the CapabilityStatement description of a tenant whose FHIR base is base. Its
+// interactions and operations are read from the route table (routes.go), so that the
+// statement says what the router does.
 func (s *Server) Spec(tenant store.Tenant, base string) conformance.ServerSpec {
 	spec := conformance.ServerSpec{
 		Name:                      "Kodomohub",
@@ -45,7 +40,7 @@ func (s *Server) Spec(tenant store.Tenant, base string) conformance.ServerSpec {
 		FHIRVersion:               "4.0.1",
 		Formats:                   []string{mimeFHIRJSON, mimeJSON},
 		PatchFormats:              []string{mimeJSONPatch},
-		SystemInteractions:        systemInteractions,
+		SystemInteractions:        capabilities(systemLevel),
 	}
 	revIncludes := map[string][]string{} // target type → "Source:param"
 	for _, t := range fhir.ResourceTypes {
@@ -71,7 +66,7 @@ func (s *Server) Spec(tenant store.Tenant, base string) conformance.ServerSpec {
 		rs := conformance.ResourceSpec{
 			Type:              t,
 			Profile:           "http://hl7.org/fhir/StructureDefinition/" + t,
-			Interactions:      typeInteractions,
+			Interactions:      capabilities(typeLevel, instanceLevel),
 			Versioning:        "versioned",
 			ReadHistory:       true,
 			UpdateCreate:      true,
@@ -81,12 +76,7 @@ func (s *Server) Spec(tenant store.Tenant, base string) conformance.ServerSpec {
 			ConditionalDelete: "single",
 			SearchInclude:     []string{"*"},
 			SearchRevInclude:  revIncludes[t],
-			Operations:        []conformance.Operation{{Name: "validate", Definition: "http://hl7.org/fhir/OperationDefinition/Resource-validate"}},
-		}
-		switch t {
-		case "Patient", "Encounter":
-			rs.Operations = append(rs.Operations, conformance.Operation{Name: "everything",
-				Definition: "http://hl7.org/fhir/OperationDefinition/" + t + "-everything"})
+			Operations:        operations(t),
 		}
 		for _, p := range s.registry.Params(t) {
 			if !p.Searchable() {
@@ -128,7 +118,7 @@ func auditEventSpec(reg *search.Registry) conformance.ResourceSpec {
 	rs := conformance.ResourceSpec{
 		Type:              "AuditEvent",
 		Profile:           "http://hl7.org/fhir/StructureDefinition/AuditEvent",
-		Interactions:      []string{"read", "search-type"},
+		Interactions:      typeCapabilities("AuditEvent"),
 		Versioning:        "no-version",
 		ConditionalRead:   "not-supported",
 		ConditionalDelete: "not-supported",

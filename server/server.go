@@ -20,6 +20,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/kodomohub/kodomohub/audit"
+
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
@@ -88,7 +90,7 @@ type Config struct {
 	Guard *auth.Guard
 	// Audit receives one record per request that touches a tenant's data; nil records
 	// nothing (unit tests of other concerns).
-	Audit auth.AuditSink
+	Audit audit.Sink
 	// AuditTimeout bounds the append of one audit record (default 5 s).
 	AuditTimeout time.Duration
 	// Tokens, when set, serves the SMART Backend Services token endpoint
@@ -123,7 +125,7 @@ type Server struct {
 	registry     *search.Registry
 	authn        auth.Authenticator
 	guard        *auth.Guard
-	audit        auth.AuditSink
+	audit        audit.Sink
 	tokens       *auth.TokenService
 	limiter      *auth.RateLimiter
 	rate         auth.Rate

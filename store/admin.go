@@ -58,7 +58,7 @@ type AuditEntry struct {
 	Seq int64
 	// Time is when the access happened; the caller sets it.
 	Time time.Time
-	// Record is the caller's encoding of the record (auth.AuditRecord.Canonical); the store
+	// Record is the caller's encoding of the record (audit.Record.Canonical); the store
 	// keeps it byte for byte.
 	Record []byte
 	// Hash is AuditLink(previous entry's Hash or AuditGenesis, Seq, Record); the store sets it.

@@ -414,7 +414,7 @@ func runAuditVerify(ctx context.Context, fs *pflag.FlagSet, o *auditVerifyFlags,
 		return fmt.Errorf("audit trail of %s: %w", tenant, err)
 	}
 	// The records themselves: their search fields must be theirs (auth's format).
-	if _, err := auth.VerifyAuditLog(ctx, st, tenant); err != nil {
+	if _, err := audit.VerifyLog(ctx, st, tenant); err != nil {
 		r.Problems = append(r.Problems, "records: "+err.Error())
 	}
 	printReport(stdout, r)

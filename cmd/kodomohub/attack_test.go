@@ -36,6 +36,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kodomohub/kodomohub/audit"
+
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
@@ -605,7 +607,7 @@ func attackMatrix(t *testing.T, h *hub) {
 
 	// Every attack left an audit record in the town it was aimed at, with a failed outcome
 	// or a note that results were withheld.
-	records := map[string][]auth.AuditRecord{}
+	records := map[string][]audit.Record{}
 	for _, tenant := range []string{"misato", "kawajima"} {
 		var after int64
 		for {
@@ -617,7 +619,7 @@ func attackMatrix(t *testing.T, h *hub) {
 				break
 			}
 			for _, e := range es {
-				r, err := auth.EntryRecord(e)
+				r, err := audit.EntryRecord(e)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -625,7 +627,7 @@ func attackMatrix(t *testing.T, h *hub) {
 				after = e.Seq
 			}
 		}
-		if _, err := auth.VerifyAuditLog(ctx, h.st, tenant); err != nil {
+		if _, err := audit.VerifyLog(ctx, h.st, tenant); err != nil {
 			t.Errorf("audit chain of %s: %v", tenant, err)
 		}
 	}
@@ -638,7 +640,7 @@ func attackMatrix(t *testing.T, h *hub) {
 		}
 		recorded := false
 		for _, r := range rs {
-			if r.Outcome != auth.OutcomeSuccess || strings.Contains(r.Decision, "withheld") || a.name == "conditional update matching another town" ||
+			if r.Outcome != audit.OutcomeSuccess || strings.Contains(r.Decision, "withheld") || a.name == "conditional update matching another town" ||
 				strings.HasPrefix(a.name, "search by") || strings.HasPrefix(a.name, "chain to") || strings.HasPrefix(a.name, "_has from") ||
 				strings.HasPrefix(a.name, "_revinclude") || a.name == "system history" || a.name == "transaction reading another town's id" ||
 				a.name == "nursery conditional update of an off-roster record" || a.name == "facility client reads the audit trail of others" ||

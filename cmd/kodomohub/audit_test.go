@@ -62,12 +62,12 @@ func TestAuditVerifyCatchesTampering(t *testing.T) {
 	if err := st.CreateTenant(ctx, store.Tenant{ID: "misato", Name: "美里町"}); err != nil {
 		t.Fatal(err)
 	}
-	sink := auth.StoreAudit{Log: st}
+	sink := audit.StoreSink{Log: st}
 	for i, who := range []string{"staff-1", "staff-2", "tampered-one", "staff-3"} {
-		r := auth.AuditRecord{Recorded: time.Now(), Action: "R", Interaction: "read", Outcome: auth.OutcomeSuccess,
+		r := audit.Record{Recorded: time.Now(), Action: "R", Interaction: "read", Outcome: audit.OutcomeSuccess,
 			Status: 200, Subject: who, Role: auth.RoleMunicipalStaff, ResourceType: "Patient", ResourceID: "p1",
 			Patients: []string{"Patient/p1"}, Decision: "test " + string(rune('a'+i))}
-		if err := sink.Append(ctx, "misato", []auth.AuditRecord{r}); err != nil {
+		if err := sink.Append(ctx, "misato", []audit.Record{r}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -130,7 +130,7 @@ func runBenchAuth(ctx context.Context, o *benchAuthFlags, stdout, stderr io.Writ
 	off := server.New(server.Config{Store: st, Validator: validator, Auth: openAuth{staff}, Guard: &auth.Guard{NoPolicy: true}, Logger: log})
 	on := server.New(server.Config{Store: st, Validator: validator, Auth: dev, Logger: log,
 		Guard: &auth.Guard{Roster: &auth.StoreRoster{Store: st}},
-		Audit: auth.StoreAudit{Log: st}})
+		Audit: audit.StoreSink{Log: st}})
 	token, err := dev.Mint(auth.DevClaims{Tenant: tenant, Subject: "bench-staff", Scope: "user/*.cruds",
 		Role: auth.RoleMunicipalStaff, TTL: 24 * time.Hour})
 	if err != nil {

@@ -28,6 +28,8 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/kodomohub/kodomohub/audit"
+
 	"github.com/goccy/go-yaml"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
@@ -343,7 +345,7 @@ func newServer(ctx context.Context, st store.Store, f *serveFlags, log *slog.Log
 		Validator: validator,
 		Auth:      auth.Chain(people, tokens),
 		Guard:     &auth.Guard{Roster: &auth.StoreRoster{Store: st}},
-		Audit:     auth.StoreAudit{Log: st},
+		Audit:     audit.StoreSink{Log: st},
 		Tokens:    tokens,
 		RateLimit: f.rate,
 		Limits:    f.limits,

@@ -25,7 +25,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kodomohub/kodomohub/auth"
+	"github.com/kodomohub/kodomohub/audit"
+
 	"github.com/kodomohub/kodomohub/store"
 	"github.com/kodomohub/kodomohub/store/sqlite"
 )
@@ -37,7 +38,7 @@ const auditCrashDirEnv = "KODOMOHUB_SQLITE_AUDIT_CRASH_DIR"
 func auditCrashEntries(who string, g, i int) []store.AuditEntry {
 	es := make([]store.AuditEntry, 1+i%3)
 	for k := range es {
-		r := auth.AuditRecord{Recorded: time.Now(), Action: "R", Outcome: "0", Subject: fmt.Sprintf("%s-%d-%d-%d", who, g, i, k)}
+		r := audit.Record{Recorded: time.Now(), Action: "R", Outcome: "0", Subject: fmt.Sprintf("%s-%d-%d-%d", who, g, i, k)}
 		es[k] = store.AuditEntry{Time: r.Recorded, Record: r.Canonical(), Agent: r.Subject, Action: "R", Outcome: "0"}
 	}
 	return es
@@ -138,7 +139,7 @@ func TestAuditKillAppenderProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	head, err := auth.VerifyAuditLog(ctx, s, "misato")
+	head, err := audit.VerifyLog(ctx, s, "misato")
 	if err != nil {
 		t.Fatalf("VerifyAuditLog after the kill: %v", err)
 	}

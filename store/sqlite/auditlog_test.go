@@ -29,13 +29,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kodomohub/kodomohub/auth"
+	"github.com/kodomohub/kodomohub/audit"
+
 	"github.com/kodomohub/kodomohub/store"
 	"github.com/kodomohub/kodomohub/store/storetest"
 )
 
 // These tests damage the files of an audit trail the way a crash or a person would, and check
-// what readers, the next append and auth.VerifyAuditLog make of it.
+// what readers, the next append and audit.VerifyLog make of it.
 
 // syncModes runs a test with the log fdatasynced (FULL) and not (NORMAL).
 func syncModes(t *testing.T, fn func(t *testing.T, opts Options)) {
@@ -94,13 +95,13 @@ func (a *auditTrail) open(t *testing.T) *Store {
 func (a *auditTrail) logPath() string  { return filepath.Join(a.dir, "tenants", "misato.audit") }
 func (a *auditTrail) headPath() string { return filepath.Join(a.dir, "tenants", "misato.audit-head") }
 
-// records returns n records as the server writes them (auth.AuditRecord.Canonical), numbered
+// records returns n records as the server writes them (audit.Record.Canonical), numbered
 // on from the last ones.
-func (a *auditTrail) records(n int) []auth.AuditRecord {
-	rs := make([]auth.AuditRecord, n)
+func (a *auditTrail) records(n int) []audit.Record {
+	rs := make([]audit.Record, n)
 	for i := range rs {
 		k := a.next + i
-		rs[i] = auth.AuditRecord{Recorded: time.Date(2025, 4, 1, 9, 0, k, 0, time.UTC), Action: "R", Interaction: "read",
+		rs[i] = audit.Record{Recorded: time.Date(2025, 4, 1, 9, 0, k, 0, time.UTC), Action: "R", Interaction: "read",
 			Outcome: "0", Status: 200, Subject: fmt.Sprintf("staff-%04d", k), ClientID: "dashboard",
 			ResourceType: "Observation", ResourceID: fmt.Sprint("o", k), Patients: []string{fmt.Sprint("Patient/c", k%3)}}
 	}
@@ -111,7 +112,7 @@ func (a *auditTrail) records(n int) []auth.AuditRecord {
 // appendN appends n records in one AppendAudit.
 func (a *auditTrail) appendN(t *testing.T, s *Store, n int) error {
 	t.Helper()
-	return auth.StoreAudit{Log: s}.Append(context.Background(), "misato", a.records(n))
+	return audit.StoreSink{Log: s}.Append(context.Background(), "misato", a.records(n))
 }
 
 func (a *auditTrail) mustAppend(t *testing.T, s *Store, n int) {
@@ -121,10 +122,10 @@ func (a *auditTrail) mustAppend(t *testing.T, s *Store, n int) {
 	}
 }
 
-// mustVerify checks the chain with auth.VerifyAuditLog and that it ends at entry want.
+// mustVerify checks the chain with audit.VerifyLog and that it ends at entry want.
 func mustVerify(t *testing.T, s *Store, want int64) {
 	t.Helper()
-	head, err := auth.VerifyAuditLog(context.Background(), s, "misato")
+	head, err := audit.VerifyLog(context.Background(), s, "misato")
 	if err != nil {
 		t.Fatalf("VerifyAuditLog: %v", err)
 	}
@@ -137,13 +138,13 @@ func mustVerify(t *testing.T, s *Store, want int64) {
 	}
 }
 
-// mustBreakAt checks that auth.VerifyAuditLog reports a break at seq.
+// mustBreakAt checks that audit.VerifyLog reports a break at seq.
 func mustBreakAt(t *testing.T, s *Store, seq int64) {
 	t.Helper()
-	_, err := auth.VerifyAuditLog(context.Background(), s, "misato")
-	var ce *auth.ChainError
+	_, err := audit.VerifyLog(context.Background(), s, "misato")
+	var ce *audit.ChainError
 	if !errors.As(err, &ce) || ce.Seq != seq {
-		t.Fatalf("VerifyAuditLog: %v, want a *auth.ChainError at seq %d", err, seq)
+		t.Fatalf("VerifyAuditLog: %v, want a *audit.ChainError at seq %d", err, seq)
 	}
 }
 
@@ -293,7 +294,7 @@ func testAdoptsWholeAppends(t *testing.T, opts Options) {
 
 // TestAuditLogCutIsRefused removes entries from the end of the log: appends fail (the hub fails
 // closed), in the process that saw the entries and in one opened afterwards, and
-// auth.VerifyAuditLog reports where the chain breaks.
+// audit.VerifyLog reports where the chain breaks.
 func TestAuditLogCutIsRefused(t *testing.T) {
 	for _, c := range []struct {
 		name string
@@ -359,7 +360,7 @@ func TestAuditLogCutIsRefused(t *testing.T) {
 		if err := a.appendN(t, s, 1); !errors.Is(err, store.ErrUnavailable) {
 			t.Fatalf("AppendAudit without the head: %v, want ErrUnavailable", err)
 		}
-		if _, err := auth.VerifyAuditLog(context.Background(), s, "misato"); err == nil {
+		if _, err := audit.VerifyLog(context.Background(), s, "misato"); err == nil {
 			t.Fatal("VerifyAuditLog passes without the head file")
 		}
 	})
@@ -412,11 +413,11 @@ func TestAuditLogTwoStoresAppendAndIndex(t *testing.T) {
 		go func() {
 			var err error
 			for r := 0; r < rounds && err == nil; r++ {
-				rs := make([]auth.AuditRecord, 1+r%3)
+				rs := make([]audit.Record, 1+r%3)
 				for k := range rs {
-					rs[k] = auth.AuditRecord{Recorded: time.Now(), Action: "R", Outcome: "0", Subject: fmt.Sprint("store-", i%2)}
+					rs[k] = audit.Record{Recorded: time.Now(), Action: "R", Outcome: "0", Subject: fmt.Sprint("store-", i%2)}
 				}
-				err = auth.StoreAudit{Log: s}.Append(context.Background(), "misato", rs)
+				err = audit.StoreSink{Log: s}.Append(context.Background(), "misato", rs)
 			}
 			errs <- err
 		}()

@@ -218,7 +218,7 @@
 // mapping is an error, never a crash) means that entries were removed: the process logs it as an
 // error and refuses every later append (ErrUnavailable; the server then answers 503 and carries
 // out nothing) until an operator has looked; readers still return what is stored, so
-// auth.VerifyAuditLog reports where the chain breaks. A frame whose CRC fails below the head
+// audit.VerifyLog reports where the chain breaks. A frame whose CRC fails below the head
 // is returned as stored (its hash then fails verification); one that does not decode ends what
 // readers return. With Synchronous NORMAL nothing is fsynced, and a power loss can leave the
 // log shorter than a head that reached the disk: the trail then counts as cut (use FULL where

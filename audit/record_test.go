@@ -12,7 +12,7 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package auth
+package audit
 
 import (
 	"bytes"
@@ -26,14 +26,14 @@ import (
 	"time"
 )
 
-func mustAuditTrail(tb testing.TB, n int) (*MemAuditSink, []AuditRecord) {
+func mustAuditTrail(tb testing.TB, n int) (*MemSink, []Record) {
 	tb.Helper()
-	sink := &MemAuditSink{}
-	var in []AuditRecord
+	sink := &MemSink{}
+	var in []Record
 	for i := range n {
-		in = append(in, AuditRecord{Recorded: oidcNow.Add(time.Duration(i) * time.Second), Action: "R",
+		in = append(in, Record{Recorded: recordedAt.Add(time.Duration(i) * time.Second), Action: "R",
 			Interaction: "read", Outcome: OutcomeSuccess, Status: 200, Subject: fmt.Sprintf("staff-%d", i),
-			Issuer: "https://idp.misato.example", ClientID: "dashboard", Role: RoleMunicipalStaff,
+			Issuer: "https://idp.misato.example", ClientID: "dashboard", Role: "municipal-staff",
 			ResourceType: "Observation", ResourceID: fmt.Sprint(i), Patients: []string{"Patient/child-1"},
 			Decision: "role municipal-staff with scopes allowing read on Observation"})
 	}
@@ -49,10 +49,10 @@ func mustAuditTrail(tb testing.TB, n int) (*MemAuditSink, []AuditRecord) {
 
 func TestAuditChain(t *testing.T) {
 	sink, recs := mustAuditTrail(t, 6)
-	if err := VerifyChain(Records(recs)); err != nil {
+	if err := VerifyChain(Each(recs)); err != nil {
 		t.Fatalf("intact chain: %v", err)
 	}
-	if err := VerifyChainHead(Records(recs), sink.Head("misato")); err != nil {
+	if err := VerifyChainHead(Each(recs), sink.Head("misato")); err != nil {
 		t.Fatalf("intact chain against its head: %v", err)
 	}
 	for i, r := range recs {
@@ -67,44 +67,44 @@ func TestAuditChain(t *testing.T) {
 			t.Fatalf("err %v, want a break at seq %d", err, seq)
 		}
 	}
-	clone := func() []AuditRecord { return append([]AuditRecord(nil), recs...) }
+	clone := func() []Record { return append([]Record(nil), recs...) }
 	for _, c := range []struct {
 		name   string
-		tamper func([]AuditRecord) []AuditRecord
+		tamper func([]Record) []Record
 		seq    int64
 	}{
-		{"ErrChangedRecord", func(rs []AuditRecord) []AuditRecord {
+		{"ErrChangedRecord", func(rs []Record) []Record {
 			rs[2].Subject = "someone-else"
 			return rs
 		}, 3},
-		{"ErrChangedOutcome", func(rs []AuditRecord) []AuditRecord {
+		{"ErrChangedOutcome", func(rs []Record) []Record {
 			rs[4].Outcome, rs[4].Status = OutcomeMinorFailure, 403
 			return rs
 		}, 5},
-		{"ErrChangedPatients", func(rs []AuditRecord) []AuditRecord {
+		{"ErrChangedPatients", func(rs []Record) []Record {
 			rs[0].Patients = nil
 			return rs
 		}, 1},
-		{"ErrDeletedRecord", func(rs []AuditRecord) []AuditRecord {
+		{"ErrDeletedRecord", func(rs []Record) []Record {
 			return append(rs[:3], rs[4:]...)
 		}, 4},
-		{"ErrDeletedFirst", func(rs []AuditRecord) []AuditRecord { return rs[1:] }, 1},
-		{"ErrSwappedRecords", func(rs []AuditRecord) []AuditRecord {
+		{"ErrDeletedFirst", func(rs []Record) []Record { return rs[1:] }, 1},
+		{"ErrSwappedRecords", func(rs []Record) []Record {
 			rs[1], rs[2] = rs[2], rs[1]
 			return rs
 		}, 2},
-		{"ErrSwappedAndRenumbered", func(rs []AuditRecord) []AuditRecord {
+		{"ErrSwappedAndRenumbered", func(rs []Record) []Record {
 			rs[1], rs[2] = rs[2], rs[1]
 			rs[1].Seq, rs[2].Seq = 2, 3
 			return rs
 		}, 2},
-		{"ErrInsertedRecord", func(rs []AuditRecord) []AuditRecord {
+		{"ErrInsertedRecord", func(rs []Record) []Record {
 			forged := rs[3]
 			forged.Subject = "ghost"
 			forged.Hash = NextLink(rs[2].Hash, 4, forged.Canonical()) // correctly linked to its predecessor
-			return append(rs[:3], append([]AuditRecord{forged}, rs[3:]...)...)
+			return append(rs[:3], append([]Record{forged}, rs[3:]...)...)
 		}, 5},
-		{"ErrRehashedRecord", func(rs []AuditRecord) []AuditRecord {
+		{"ErrRehashedRecord", func(rs []Record) []Record {
 			// Changed and rehashed: the next record no longer links to it.
 			rs[2].Decision = "nothing to see"
 			rs[2].Hash = NextLink(rs[1].Hash, 3, rs[2].Canonical())
@@ -112,27 +112,27 @@ func TestAuditChain(t *testing.T) {
 		}, 4},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			brokenAt(t, VerifyChain(Records(c.tamper(clone()))), c.seq)
+			brokenAt(t, VerifyChain(Each(c.tamper(clone()))), c.seq)
 		})
 	}
 	t.Run("ErrTruncatedTailAgainstHead", func(t *testing.T) {
-		if err := VerifyChain(Records(recs[:5])); err != nil {
+		if err := VerifyChain(Each(recs[:5])); err != nil {
 			t.Fatalf("a prefix is a valid chain by itself: %v", err)
 		}
-		brokenAt(t, VerifyChainHead(Records(recs[:5]), sink.Head("misato")), 6)
+		brokenAt(t, VerifyChainHead(Each(recs[:5]), sink.Head("misato")), 6)
 	})
 	t.Run("ErrReadFailure", func(t *testing.T) {
 		boom := errors.New("disk")
-		err := VerifyChain(func(yield func(AuditRecord, error) bool) {
+		err := VerifyChain(func(yield func(Record, error) bool) {
 			yield(recs[0], nil)
-			yield(AuditRecord{}, boom)
+			yield(Record{}, boom)
 		})
 		if !errors.Is(err, boom) {
 			t.Fatalf("err %v", err)
 		}
 	})
 	t.Run("OKTenantsChainedApart", func(t *testing.T) {
-		sink.Append(context.Background(), "kawajima", []AuditRecord{{Recorded: oidcNow, Action: "R", Outcome: "0"}})
+		sink.Append(context.Background(), "kawajima", []Record{{Recorded: recordedAt, Action: "R", Outcome: "0"}})
 		k := sink.Records("kawajima")
 		if k[0].Seq != 1 || !bytes.Equal(k[0].PrevHash, GenesisHash) {
 			t.Fatalf("%+v", k[0])
@@ -159,7 +159,7 @@ func TestAuditRecordCanonical(t *testing.T) {
 	r.Query = "name=やまだ&birthdate=ge2020-01-01&_include=Observation:subject<>"
 	r.Recorded = time.Date(2026, 4, 1, 18, 0, 0, 120000000, time.FixedZone("JST", 9*3600))
 	b := r.Canonical()
-	back, err := DecodeAuditRecord(b)
+	back, err := DecodeRecord(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func TestAuditRecordCanonical(t *testing.T) {
 	if bytes.Contains(b, []byte("hash")) {
 		t.Fatalf("the hash is part of the hashed bytes: %s", b)
 	}
-	if _, err := DecodeAuditRecord([]byte(`{"v":2}`)); err == nil {
+	if _, err := DecodeRecord([]byte(`{"v":2}`)); err == nil {
 		t.Fatal("unknown format accepted")
 	}
 }
@@ -214,16 +214,16 @@ func TestAuditEvent(t *testing.T) {
 		"action":                              "R",
 		"outcome":                             "0",
 		"recorded":                            "2026-04-01T09:00:01Z",
-		"extension.0.url":                     AuditChainExtension,
+		"extension.0.url":                     ChainExtension,
 		"extension.0.extension.0.valueString": "2",
 		"extension.0.extension.1.valueBase64Binary": base64.StdEncoding.EncodeToString(staff.Hash),
 		"extension.0.extension.2.valueBase64Binary": base64.StdEncoding.EncodeToString(recs[0].Hash),
-		"extension.1.url":                      AuditDecisionExtension,
+		"extension.1.url":                      DecisionExtension,
 		"extension.1.extension.2.valueString":  "一時保護の判断",
 		"agent.0.requestor":                    true,
 		"agent.0.who.identifier.value":         "staff-1",
 		"agent.0.who.identifier.system":        "https://idp.misato.example",
-		"agent.0.role.0.coding.0.code":         RoleMunicipalStaff,
+		"agent.0.role.0.coding.0.code":         "municipal-staff",
 		"agent.0.purposeOfUse.0.coding.0.code": "TREAT",
 		"agent.0.purposeOfUse.1.coding.0.code": PurposeBreakGlass,
 		"agent.0.network.address":              "192.0.2.7",
@@ -247,8 +247,8 @@ func TestAuditEvent(t *testing.T) {
 	}
 
 	t.Run("BackendClientIsRequestor", func(t *testing.T) {
-		r := AuditRecord{Recorded: oidcNow, Action: "C", Interaction: "create", Outcome: OutcomeFor(403), Status: 403,
-			Subject: "nursery-sys", ClientID: "nursery-sys", Role: RoleFacility, Facility: "Organization/nursery-1",
+		r := Record{Recorded: recordedAt, Action: "C", Interaction: "create", Outcome: OutcomeFor(403), Status: 403,
+			Subject: "nursery-sys", ClientID: "nursery-sys", Role: "facility", Facility: "Organization/nursery-1",
 			ResourceType: "Observation", Decision: "Patient/child-2 is not on the roster of Organization/nursery-1"}
 		var ev map[string]any
 		json.Unmarshal(r.AuditEvent("kodomohub"), &ev)
@@ -270,3 +270,6 @@ func TestOutcomeFor(t *testing.T) {
 		}
 	}
 }
+
+// recordedAt is the time of the test records.
+var recordedAt = time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)

@@ -12,16 +12,16 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package auth
+package audit
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"iter"
-	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -31,7 +31,7 @@ import (
 
 // Audit trail.
 //
-// Every request that touches a person's data yields one AuditRecord (a search or a bundle may
+// Every request that touches a person's data yields one Record (a search or a bundle may
 // yield one per resource type or entry, as the server decides). The records of a tenant form
 // a hash chain: record n carries
 //
@@ -44,14 +44,14 @@ import (
 // tail is detected only against a head (seq and hash) kept elsewhere: VerifyChainHead.
 //
 // The served form of a record is an R4 AuditEvent in the IHE Basic Audit Log Patterns shape
-// (AuditEvent), carrying the chain position and hash in the extension AuditChainExtension:
+// (AuditEvent), carrying the chain position and hash in the extension ChainExtension:
 //
 //	{"url": "https://kodomohub.jp/fhir/StructureDefinition/audit-chain", "extension": [
 //	  {"url": "seq", "valueString": "42"},             // decimal; R4 integer is 32-bit
 //	  {"url": "hash", "valueBase64Binary": "…"},       // hash_n
 //	  {"url": "previous", "valueBase64Binary": "…"}]}  // hash_{n-1}, when known
 //
-// and the policy decision in AuditDecisionExtension:
+// and the policy decision in DecisionExtension:
 //
 //	{"url": "https://kodomohub.jp/fhir/StructureDefinition/audit-decision", "extension": [
 //	  {"url": "reason", "valueString": "role facility …; Patient/1 on the roster of …"},
@@ -60,10 +60,16 @@ import (
 
 // Extension URLs of the hub's AuditEvents.
 const (
-	AuditChainExtension    = "https://kodomohub.jp/fhir/StructureDefinition/audit-chain"
-	AuditDecisionExtension = "https://kodomohub.jp/fhir/StructureDefinition/audit-decision"
+	ChainExtension    = "https://kodomohub.jp/fhir/StructureDefinition/audit-chain"
+	DecisionExtension = "https://kodomohub.jp/fhir/StructureDefinition/audit-decision"
 	// RoleSystem is the code system of hub roles in AuditEvent.agent.role.
 	RoleSystem = "https://kodomohub.jp/fhir/CodeSystem/role"
+)
+
+// Purpose-of-use codes (v3 ActReason) of the records.
+const (
+	PurposeOfUseSystem = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+	PurposeBreakGlass  = "BTG"
 )
 
 // AuditEvent outcome codes (http://hl7.org/fhir/audit-event-outcome).
@@ -81,14 +87,14 @@ func OutcomeFor(status int) string {
 		return OutcomeSuccess
 	case status < 500:
 		return OutcomeMinorFailure
-	case status == http.StatusServiceUnavailable:
+	case status == 503: // Service Unavailable
 		return OutcomeMajorFailure
 	}
 	return OutcomeSeriousFailure
 }
 
-// AuditRecord is one audited access.
-type AuditRecord struct {
+// Record is one audited access.
+type Record struct {
 	// Seq is the record's position in its tenant's chain, from 1; assigned when chained.
 	Seq      int64
 	Tenant   string
@@ -163,8 +169,8 @@ const canonicalVersion = 1
 
 // Canonical returns the bytes of r that the chain hashes: compact JSON with a fixed field
 // order, times in UTC with RFC 3339 nanoseconds, without Hash and PrevHash.
-// DecodeAuditRecord(r.Canonical()).Canonical() equals r.Canonical().
-func (r AuditRecord) Canonical() []byte {
+// DecodeRecord(r.Canonical()).Canonical() equals r.Canonical().
+func (r Record) Canonical() []byte {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
@@ -178,20 +184,20 @@ func (r AuditRecord) Canonical() []byte {
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
-// DecodeAuditRecord parses canonical bytes back into a record (without hashes).
-func DecodeAuditRecord(canonical []byte) (AuditRecord, error) {
+// DecodeRecord parses canonical bytes back into a record (without hashes).
+func DecodeRecord(canonical []byte) (Record, error) {
 	var c canonicalRecord
 	if err := json.Unmarshal(canonical, &c); err != nil {
-		return AuditRecord{}, fmt.Errorf("auth: audit record: %w", err)
+		return Record{}, fmt.Errorf("auth: audit record: %w", err)
 	}
 	if c.V != canonicalVersion {
-		return AuditRecord{}, fmt.Errorf("auth: audit record format %d", c.V)
+		return Record{}, fmt.Errorf("auth: audit record format %d", c.V)
 	}
 	rec, err := time.Parse(time.RFC3339Nano, c.Recorded)
 	if err != nil {
-		return AuditRecord{}, fmt.Errorf("auth: audit record: %w", err)
+		return Record{}, fmt.Errorf("auth: audit record: %w", err)
 	}
-	return AuditRecord{Seq: c.Seq, Tenant: c.Tenant, Recorded: rec, Action: c.Action,
+	return Record{Seq: c.Seq, Tenant: c.Tenant, Recorded: rec, Action: c.Action,
 		Interaction: c.Interaction, Outcome: c.Outcome, OutcomeDesc: c.OutcomeDesc, Status: c.Status,
 		Subject: c.Subject, Issuer: c.Issuer, ClientID: c.ClientID, Role: c.Role, Facility: c.Facility,
 		Address: c.Address, Purpose: c.Purpose, Decision: c.Decision, BreakGlass: c.BreakGlass,
@@ -209,28 +215,28 @@ func NextLink(prevHash []byte, seq int64, record []byte) []byte {
 	return store.AuditLink(prevHash, seq, record)
 }
 
-// ChainHead is the end of a tenant's chain: the last sequence number and its hash. Seq 0
+// Head is the end of a tenant's chain: the last sequence number and its hash. Seq 0
 // with GenesisHash is the empty chain.
-type ChainHead struct {
+type Head struct {
 	Seq  int64
 	Hash []byte
 }
 
-// AuditChain appends records to one tenant's chain in memory: the store uses the same rule
+// Chain appends records to one tenant's chain in memory: the store uses the same rule
 // (NextLink) inside its own transaction.
-type AuditChain struct {
-	Head ChainHead
+type Chain struct {
+	Head Head
 }
 
 // Append sets r's Seq, PrevHash and Hash to continue the chain and advances the head.
-func (c *AuditChain) Append(r *AuditRecord) {
+func (c *Chain) Append(r *Record) {
 	if c.Head.Hash == nil {
 		c.Head.Hash = GenesisHash
 	}
 	r.Seq = c.Head.Seq + 1
 	r.PrevHash = c.Head.Hash
 	r.Hash = NextLink(r.PrevHash, r.Seq, r.Canonical())
-	c.Head = ChainHead{Seq: r.Seq, Hash: r.Hash}
+	c.Head = Head{Seq: r.Seq, Hash: r.Hash}
 }
 
 // ChainError says where a chain breaks.
@@ -254,8 +260,8 @@ type Link struct {
 
 // VerifyLinks checks stored links in order from seq 1 and returns the head they end at. The
 // first problem is returned as a *ChainError; an error from links is returned as is.
-func VerifyLinks(links iter.Seq2[Link, error]) (ChainHead, error) {
-	head := ChainHead{Hash: GenesisHash}
+func VerifyLinks(links iter.Seq2[Link, error]) (Head, error) {
+	head := Head{Hash: GenesisHash}
 	for l, err := range links {
 		if err != nil {
 			return head, err
@@ -266,7 +272,7 @@ func VerifyLinks(links iter.Seq2[Link, error]) (ChainHead, error) {
 		}
 		// A record chained in memory carries its sequence number; one appended to a store is
 		// encoded before the store assigns it (seq 0), and the hash binds it either way.
-		if rec, err := DecodeAuditRecord(l.Record); err != nil {
+		if rec, err := DecodeRecord(l.Record); err != nil {
 			return head, &ChainError{Seq: want, Problem: "the record does not decode: " + err.Error()}
 		} else if rec.Seq != 0 && rec.Seq != l.Seq {
 			return head, &ChainError{Seq: want, Problem: "the record carries another sequence number"}
@@ -274,20 +280,20 @@ func VerifyLinks(links iter.Seq2[Link, error]) (ChainHead, error) {
 		if !bytes.Equal(NextLink(head.Hash, l.Seq, l.Record), l.Hash) {
 			return head, &ChainError{Seq: want, Problem: "the hash does not match the record and its predecessor"}
 		}
-		head = ChainHead{Seq: l.Seq, Hash: l.Hash}
+		head = Head{Seq: l.Seq, Hash: l.Hash}
 	}
 	return head, nil
 }
 
 // VerifyChain checks a tenant's records in order from seq 1 (see VerifyLinks).
-func VerifyChain(records iter.Seq2[AuditRecord, error]) error {
+func VerifyChain(records iter.Seq2[Record, error]) error {
 	_, err := VerifyLinks(recordLinks(records))
 	return err
 }
 
 // VerifyChainHead checks the records and that they end at head, which catches a truncated
 // tail. head is kept apart from the records (the tenant catalog, an exported log).
-func VerifyChainHead(records iter.Seq2[AuditRecord, error], head ChainHead) error {
+func VerifyChainHead(records iter.Seq2[Record, error], head Head) error {
 	got, err := VerifyLinks(recordLinks(records))
 	if err != nil {
 		return err
@@ -296,7 +302,7 @@ func VerifyChainHead(records iter.Seq2[AuditRecord, error], head ChainHead) erro
 }
 
 // checkHead compares the end of a verified chain with the head kept apart from it.
-func checkHead(got, head ChainHead) error {
+func checkHead(got, head Head) error {
 	switch {
 	case got.Seq != head.Seq:
 		return &ChainError{Seq: got.Seq + 1, Problem: fmt.Sprintf("the chain ends at seq %d, the head says %d", got.Seq, head.Seq)}
@@ -306,7 +312,7 @@ func checkHead(got, head ChainHead) error {
 	return nil
 }
 
-func recordLinks(records iter.Seq2[AuditRecord, error]) iter.Seq2[Link, error] {
+func recordLinks(records iter.Seq2[Record, error]) iter.Seq2[Link, error] {
 	return func(yield func(Link, error) bool) {
 		for r, err := range records {
 			if !yield(Link{Seq: r.Seq, Record: r.Canonical(), Hash: r.Hash}, err) {
@@ -317,8 +323,8 @@ func recordLinks(records iter.Seq2[AuditRecord, error]) iter.Seq2[Link, error] {
 }
 
 // Records returns an iterator over a slice of records, for VerifyChain.
-func Records(rs []AuditRecord) iter.Seq2[AuditRecord, error] {
-	return func(yield func(AuditRecord, error) bool) {
+func Each(rs []Record) iter.Seq2[Record, error] {
+	return func(yield func(Record, error) bool) {
 		for _, r := range rs {
 			if !yield(r, nil) {
 				return
@@ -327,32 +333,32 @@ func Records(rs []AuditRecord) iter.Seq2[AuditRecord, error] {
 	}
 }
 
-// AuditSink stores audit records. The store implements it: Append assigns each record the
+// Sink stores audit records. The store implements it: Append assigns each record the
 // tenant's next sequence number, chains it (NextLink from the stored head), and stores the
 // records and the new head atomically, in order, serialised per tenant; either all records
 // are stored or none and an error is returned, and the server then fails the request.
 // Records are append-only: no method changes or deletes them.
-type AuditSink interface {
-	Append(ctx context.Context, tenant string, records []AuditRecord) error
+type Sink interface {
+	Append(ctx context.Context, tenant string, records []Record) error
 }
 
-// MemAuditSink is an in-memory AuditSink for tests and single processes.
-type MemAuditSink struct {
+// MemSink is an in-memory Sink for tests and single processes.
+type MemSink struct {
 	mu     sync.Mutex
-	chains map[string]*AuditChain
-	recs   map[string][]AuditRecord
+	chains map[string]*Chain
+	recs   map[string][]Record
 }
 
-// Append implements AuditSink.
-func (m *MemAuditSink) Append(_ context.Context, tenant string, records []AuditRecord) error {
+// Append implements Sink.
+func (m *MemSink) Append(_ context.Context, tenant string, records []Record) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.chains == nil {
-		m.chains, m.recs = map[string]*AuditChain{}, map[string][]AuditRecord{}
+		m.chains, m.recs = map[string]*Chain{}, map[string][]Record{}
 	}
 	c := m.chains[tenant]
 	if c == nil {
-		c = &AuditChain{}
+		c = &Chain{}
 		m.chains[tenant] = c
 	}
 	for _, r := range records {
@@ -365,20 +371,20 @@ func (m *MemAuditSink) Append(_ context.Context, tenant string, records []AuditR
 }
 
 // Records returns a copy of tenant's records in chain order.
-func (m *MemAuditSink) Records(tenant string) []AuditRecord {
+func (m *MemSink) Records(tenant string) []Record {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return append([]AuditRecord(nil), m.recs[tenant]...)
+	return append([]Record(nil), m.recs[tenant]...)
 }
 
 // Head returns tenant's chain head.
-func (m *MemAuditSink) Head(tenant string) ChainHead {
+func (m *MemSink) Head(tenant string) Head {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if c := m.chains[tenant]; c != nil {
 		return c.Head
 	}
-	return ChainHead{Hash: GenesisHash}
+	return Head{Hash: GenesisHash}
 }
 
 // AuditEvent returns r as an R4 AuditEvent (IHE Basic Audit Log Patterns, RESTful
@@ -387,7 +393,7 @@ func (m *MemAuditSink) Head(tenant string) ChainHead {
 // network address, the facility the caller acts for, the hub as the server agent and source
 // observer, and entities for the patients, the resource and the query (base64). observer
 // names the hub (e.g. its base URL).
-func (r AuditRecord) AuditEvent(observer string) json.RawMessage {
+func (r Record) AuditEvent(observer string) json.RawMessage {
 	type obj = map[string]any
 	coding := func(system, code, display string) obj {
 		c := obj{"system": system, "code": code}
@@ -418,7 +424,7 @@ func (r AuditRecord) AuditEvent(observer string) json.RawMessage {
 		if r.PrevHash != nil {
 			sub = append(sub, obj{"url": "previous", "valueBase64Binary": base64.StdEncoding.EncodeToString(r.PrevHash)})
 		}
-		ext = append(ext, obj{"url": AuditChainExtension, "extension": sub})
+		ext = append(ext, obj{"url": ChainExtension, "extension": sub})
 	}
 	if r.Decision != "" || r.Status != 0 || r.BreakGlass != "" {
 		var sub []obj
@@ -431,7 +437,7 @@ func (r AuditRecord) AuditEvent(observer string) json.RawMessage {
 		if r.BreakGlass != "" {
 			sub = append(sub, obj{"url": "breakGlass", "valueString": r.BreakGlass})
 		}
-		ext = append(ext, obj{"url": AuditDecisionExtension, "extension": sub})
+		ext = append(ext, obj{"url": DecisionExtension, "extension": sub})
 	}
 	if ext != nil {
 		ev["extension"] = ext
@@ -472,7 +478,7 @@ func (r AuditRecord) AuditEvent(observer string) json.RawMessage {
 	}
 	if r.ClientID != "" || !person {
 		a := obj{"type": obj{"coding": []obj{coding("http://dicom.nema.org/resources/ontology/DCM", "110153", "Source Role ID")}},
-			"who": who(r.Issuer, cmpOr(r.ClientID, r.Subject)), "requestor": !person}
+			"who": who(r.Issuer, cmp.Or(r.ClientID, r.Subject)), "requestor": !person}
 		if !person {
 			if r.Role != "" {
 				a["role"] = []obj{{"coding": []obj{coding(RoleSystem, r.Role, "")}}}
