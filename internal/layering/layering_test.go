@@ -117,3 +117,42 @@ func TestLayers(t *testing.T) {
 		}
 	}
 }
+
+// TestLicenceNotice: every Go file, generated ones too, starts with the notice the Apache
+// License 2.0 asks for (LICENSE).
+func TestLicenceNotice(t *testing.T) {
+	want, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	notice, _, ok := strings.Cut(string(want), "\n\n")
+	if !ok || !strings.Contains(notice, "Apache License, Version 2.0") {
+		t.Fatalf("doc.go does not start with the notice: %q", notice)
+	}
+	checked := 0
+	err = filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && (d.Name() == ".git" || d.Name() == "node_modules"):
+			return filepath.SkipDir
+		case d.IsDir() || !strings.HasSuffix(path, ".go"):
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if !strings.HasPrefix(string(b), notice+"\n\n") {
+			t.Errorf("%s does not start with the licence notice", path)
+		}
+		checked++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked < 100 {
+		t.Fatalf("checked %d files", checked)
+	}
+}
