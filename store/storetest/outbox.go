@@ -112,7 +112,7 @@ func obTenant(t testing.TB, s store.Store, id string) {
 // events that followed.
 func obCommit(t testing.TB, s store.Store, tenant, prefix string, n int) []store.Event {
 	t.Helper()
-	before := obEvents(t, s, tenant, 0)
+	before := allEvents(t, s, tenant)
 	for i := range n {
 		id := fmt.Sprint(prefix, i)
 		_, err := s.Commit(obCtx, tenant, []store.Write{{Type: "Patient", ID: id, Action: store.Update,
@@ -125,27 +125,11 @@ func obCommit(t testing.TB, s store.Store, tenant, prefix string, n int) []store
 	if len(before) > 0 {
 		after = before[len(before)-1].Seq
 	}
-	evs := obEvents(t, s, tenant, after)
+	evs := eventsAfter(t, s, tenant, after)
 	if len(evs) != n {
 		t.Fatalf("%d events after %d commits", len(evs), n)
 	}
 	return evs
-}
-
-func obEvents(t testing.TB, s store.Store, tenant string, after int64) []store.Event {
-	t.Helper()
-	var evs []store.Event
-	for {
-		page, err := s.Events(obCtx, tenant, after, 100)
-		if err != nil {
-			t.Fatalf("Events: %v", err)
-		}
-		if len(page) == 0 {
-			return evs
-		}
-		evs = append(evs, page...)
-		after = page[len(page)-1].Seq
-	}
 }
 
 func sameLease(a, b store.Lease) bool {
@@ -378,7 +362,7 @@ func testOutboxInOrder(t *testing.T, open Opener) {
 	if _, err := s.Commit(obCtx, "misato", []store.Write{{Type: "Patient", ID: "p0", Action: store.Delete}}); err != nil {
 		t.Fatal(err)
 	}
-	m = obEvents(t, s, "misato", 0)
+	m = allEvents(t, s, "misato")
 	k := obCommit(t, s, "kawajima", "k", 2)
 	var h handled
 	l := newLoop(t, s, "A", clock.Now, h.recorder("A", nil), func(c *outbox.Config) { c.Batch, c.AckEvery = 3, 2 })

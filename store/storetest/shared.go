@@ -16,7 +16,6 @@ package storetest
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -166,45 +165,7 @@ func testSharedIfMatch(t *testing.T, open opener) {
 	a, b := twoStores(t, open)
 	mustCommit(t, b, "misato", create("Basic", "c", []byte(`{"resourceType":"Basic","n":0}`)))
 	const workers, each = 4, 5
-	var wg sync.WaitGroup
-	errs := make(chan error, workers)
-	for w := range workers {
-		s := []store.Store{a, b}[w%2]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < each; {
-				cur, err := s.Read(ctx, "misato", "Basic", "c")
-				if err != nil {
-					errs <- err
-					return
-				}
-				var v struct{ N int }
-				json.Unmarshal(cur.Raw, &v)
-				_, err = s.Commit(ctx, "misato", []store.Write{{Type: "Basic", ID: "c", Action: store.Update, IfMatch: cur.Version,
-					Resource: fmt.Appendf(nil, `{"resourceType":"Basic","n":%d}`, v.N+1)}})
-				switch {
-				case errors.Is(err, store.ErrVersionConflict):
-				case err != nil:
-					errs <- err
-					return
-				default:
-					i++
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	got := mustRead(t, a, "misato", "Basic", "c")
-	var v struct{ N int }
-	json.Unmarshal(got.Raw, &v)
-	if got.Version != 1+workers*each || v.N != workers*each {
-		t.Fatalf("counter at v%d n=%d, want v%d n=%d: an update was lost", got.Version, v.N, 1+workers*each, workers*each)
-	}
+	countConcurrently(t, []store.Store{a, b}, "c", workers, each)
 	evs := allEvents(t, b, "misato")
 	if len(evs) != 1+workers*each {
 		t.Fatalf("%d events, want %d", len(evs), 1+workers*each)

@@ -213,8 +213,13 @@ func allHistory(t testing.TB, s store.Store, tenant string, q store.HistoryQuery
 
 func allEvents(t testing.TB, s store.Store, tenant string) []store.Event {
 	t.Helper()
+	return eventsAfter(t, s, tenant, 0)
+}
+
+// eventsAfter reads every event after seq after, in pages of 7.
+func eventsAfter(t testing.TB, s store.Store, tenant string, after int64) []store.Event {
+	t.Helper()
 	var evs []store.Event
-	after := int64(0)
 	for {
 		page, err := s.Events(ctx, tenant, after, 7)
 		if err != nil {
@@ -1046,15 +1051,23 @@ func mustVRead(t testing.TB, s store.Store, tenant, typ, id string, v int64) fhi
 func testConcurrentIfMatch(t *testing.T, s store.Store) {
 	mustTenant(t, s, "misato", "")
 	mustCommit(t, s, "misato", create("Basic", "counter", []byte(`{"resourceType":"Basic","n":0}`)))
-	const workers, each = 6, 8
+	countConcurrently(t, []store.Store{s}, "counter", 6, 8)
+}
+
+// countConcurrently has workers goroutines (taking the stores in turns) each add 1, each
+// times, to the counter Basic/id of misato by read and If-Match update, retrying on
+// ErrVersionConflict; then checks that no update was lost.
+func countConcurrently(t *testing.T, stores []store.Store, id string, workers, each int) {
+	t.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)
 	for w := range workers {
+		s := stores[w%len(stores)]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := 0; i < each; {
-				cur, err := s.Read(ctx, "misato", "Basic", "counter")
+				cur, err := s.Read(ctx, "misato", "Basic", id)
 				if err != nil {
 					errs <- err
 					return
@@ -1062,7 +1075,7 @@ func testConcurrentIfMatch(t *testing.T, s store.Store) {
 				var v struct{ N int }
 				json.Unmarshal(cur.Raw, &v)
 				body := fmt.Appendf(nil, `{"resourceType":"Basic","n":%d,"by":%d}`, v.N+1, w)
-				_, err = s.Commit(ctx, "misato", []store.Write{{Type: "Basic", ID: "counter", Action: store.Update,
+				_, err = s.Commit(ctx, "misato", []store.Write{{Type: "Basic", ID: id, Action: store.Update,
 					IfMatch: cur.Version, Resource: body}})
 				switch {
 				case errors.Is(err, store.ErrVersionConflict):
@@ -1080,10 +1093,10 @@ func testConcurrentIfMatch(t *testing.T, s store.Store) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	got := mustRead(t, s, "misato", "Basic", "counter")
+	got := mustRead(t, stores[0], "misato", "Basic", id)
 	var v struct{ N int }
 	json.Unmarshal(got.Raw, &v)
-	if got.Version != 1+workers*each || v.N != workers*each {
+	if got.Version != int64(1+workers*each) || v.N != workers*each {
 		t.Fatalf("counter at v%d n=%d, want v%d n=%d: an update was lost", got.Version, v.N, 1+workers*each, workers*each)
 	}
 }
