@@ -110,6 +110,12 @@ func TestLayers(t *testing.T) {
 				}
 			}
 		}
+		// fhir/r4 is the only importer of the samply models (STYLE.md: use them at the edges).
+		if path != "fhir/r4" && slices.ContainsFunc(p.imports, func(im string) bool {
+			return strings.HasPrefix(im, "github.com/samply/")
+		}) {
+			t.Errorf("%s imports the samply models; use fhir/r4", path)
+		}
 		if under(path, "ingest") || under(path, "audit") || under(path, "outbox") {
 			if slices.Contains(p.imports, "net/http") {
 				t.Errorf("%s imports net/http", path)
