@@ -1,0 +1,179 @@
+// Copyright 2026 The kodomohub Authors
+//
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package mapping
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/text/width"
+)
+
+// value is an evaluated argument: its value (nil, a string, json.Number, bool, or a JSON
+// object or list as map[string]any / []any) and the column it came from, which an error
+// about it names.
+type value struct {
+	v      any
+	column string
+}
+
+// str is the value as text ("" for nil).
+func (v value) str() string {
+	switch x := v.v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case json.Number:
+		return x.String()
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	b, _ := json.Marshal(v.v)
+	return string(b)
+}
+
+// function is one function templates may call. call gets the evaluated arguments and
+// returns the value (nil removes the element) or an error about the row.
+type function struct {
+	minArgs, maxArgs int // maxArgs -1: any number
+	// codeMap: the first argument names a code map of the spec (not an expression).
+	codeMap bool
+	doc     string
+	call    func(c *evalCtx, args []value) (any, error)
+}
+
+func (f *function) arity() string {
+	switch {
+	case f.maxArgs < 0:
+		return fmt.Sprintf("at least %d arguments", f.minArgs)
+	case f.minArgs == f.maxArgs:
+		return fmt.Sprintf("%d arguments", f.minArgs)
+	}
+	return fmt.Sprintf("%d to %d arguments", f.minArgs, f.maxArgs)
+}
+
+// funcs are the functions of templates. Those about Japanese data (dates, names, addresses,
+// sex, 続柄) are in jpfuncs.go.
+var funcs = map[string]*function{}
+
+func register(name string, f *function) {
+	if _, dup := funcs[name]; dup {
+		panic("mapping: function " + name + " registered twice")
+	}
+	funcs[name] = f
+}
+
+func funcList() string {
+	names := make([]string, 0, len(funcs))
+	for n := range funcs {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
+}
+
+func init() {
+	register("code", &function{minArgs: 2, maxArgs: 2, codeMap: true,
+		doc: "code(map, x): the code map's code for x's value; a value the map does not have is an error",
+		call: func(c *evalCtx, a []value) (any, error) {
+			s := strings.TrimSpace(a[1].str())
+			if s == "" {
+				return nil, nil
+			}
+			m := c.spec.Codes[a[0].str()]
+			if code, ok := m[s]; ok {
+				return code, nil
+			}
+			if code, ok := m[width.Fold.String(s)]; ok {
+				return code, nil
+			}
+			return nil, fmt.Errorf("%q is not one of the values of %s (%s)", s, a[0].str(), strings.Join(sortedKeys(m), ", "))
+		}})
+	register("int", &function{minArgs: 1, maxArgs: 1,
+		doc: "int(x): an integer (full-width digits accepted)",
+		call: func(c *evalCtx, a []value) (any, error) {
+			s := strings.TrimSpace(width.Fold.String(a[0].str()))
+			if s == "" {
+				return nil, nil
+			}
+			n, err := strconv.ParseInt(s, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not an integer", a[0].str())
+			}
+			return json.Number(strconv.FormatInt(n, 10)), nil
+		}})
+	register("decimal", &function{minArgs: 1, maxArgs: 1,
+		doc: "decimal(x): a decimal number as written (full-width digits accepted)",
+		call: func(c *evalCtx, a []value) (any, error) {
+			s := strings.TrimSpace(width.Fold.String(a[0].str()))
+			if s == "" {
+				return nil, nil
+			}
+			if _, err := strconv.ParseFloat(s, 64); err != nil || strings.ContainsAny(s, "eEinfINFxX_") {
+				return nil, fmt.Errorf("%q is not a decimal number", a[0].str())
+			}
+			s = strings.TrimPrefix(s, "+")
+			if strings.HasPrefix(s, ".") {
+				s = "0" + s
+			}
+			return json.Number(s), nil
+		}})
+	register("bool", &function{minArgs: 1, maxArgs: 1,
+		doc: "bool(x): true for 1, 有, あり, ○, 〇, はい, true, yes; false for 0, 無, なし, ×, いいえ, false, no",
+		call: func(c *evalCtx, a []value) (any, error) {
+			s := strings.ToLower(strings.TrimSpace(width.Fold.String(a[0].str())))
+			switch s {
+			case "":
+				return nil, nil
+			case "1", "有", "あり", "○", "〇", "はい", "true", "yes", "y":
+				return true, nil
+			case "0", "無", "なし", "×", "いいえ", "false", "no", "n":
+				return false, nil
+			}
+			return nil, fmt.Errorf("%q is not a yes/no value", a[0].str())
+		}})
+	register("first", &function{minArgs: 1, maxArgs: -1,
+		doc: "first(x, …): the first non-empty value",
+		call: func(c *evalCtx, a []value) (any, error) {
+			for _, v := range a {
+				if v.str() != "" {
+					return v.v, nil
+				}
+			}
+			return nil, nil
+		}})
+	register("text", &function{minArgs: 1, maxArgs: 1,
+		doc: "text(x): x without surrounding spaces (full-width ones too)",
+		call: func(c *evalCtx, a []value) (any, error) {
+			s := strings.TrimSpace(strings.Trim(a[0].str(), "\u3000 "))
+			if s == "" {
+				return nil, nil
+			}
+			return s, nil
+		}})
+}
+
+func sortedKeys(m map[string]string) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
