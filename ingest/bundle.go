@@ -307,7 +307,8 @@ func (c *call) transaction(ops []Entry, search SearchEntry) ([]Outcome, error) {
 
 	// Authorize and prepare every write before anything is stored.
 	var writes []store.Write
-	var writeOp []int // writes[k] comes from ops[writeOp[k]]
+	var writeOp []int                        // writes[k] comes from ops[writeOp[k]]
+	current := map[store.Key]fhir.Resource{} // what the transaction leaves current, for its reads
 	results := make([]Outcome, len(ops))
 	for _, pass := range []string{MethodDelete, MethodPost, MethodPut, MethodPatch} {
 		for i, op := range ops {
@@ -328,6 +329,11 @@ func (c *call) transaction(ops []Entry, search SearchEntry) ([]Outcome, error) {
 			}
 			if noop {
 				results[i] = Outcome{Noop: true}
+				continue
+			}
+			if p.unchanged != nil {
+				results[i] = Outcome{Resource: *p.unchanged, Unchanged: true}
+				current[store.Key{Type: op.Type, ID: op.ID}] = *p.unchanged
 				continue
 			}
 			writes = append(writes, p.w)
@@ -368,8 +374,12 @@ func (c *call) transaction(ops []Entry, search SearchEntry) ([]Outcome, error) {
 		results[i] = Outcome{Resource: res, Read: true}
 	}
 
-	if len(writes) > 0 {
-		stored, err := c.store.Commit(c.ctx, c.tenant(), writes)
+	if len(writes) > 0 || len(current) > 0 {
+		var stored []store.Result
+		var err error
+		if len(writes) > 0 {
+			stored, err = c.store.Commit(c.ctx, c.tenant(), writes)
+		}
 		if err != nil {
 			var we *store.WriteError
 			if errors.As(err, &we) && we.Index >= 0 && we.Index < len(writeOp) {
@@ -377,7 +387,6 @@ func (c *call) transaction(ops []Entry, search SearchEntry) ([]Outcome, error) {
 			}
 			return nil, err
 		}
-		current := map[store.Key]fhir.Resource{}
 		for k, r := range stored {
 			op := ops[writeOp[k]]
 			results[writeOp[k]] = Outcome{Resource: r.Resource, Created: r.Created, Noop: r.Noop}
@@ -480,12 +489,14 @@ func (c *call) entryWrite(op Entry, repl map[string]string, written func(store.K
 			return p, false, err
 		}
 		p.w.IfMatch = op.IfMatch
-		if err := c.allowStoredWrite(auth.OpUpdate, op.Type, op.ID); err != nil {
+		cur, err := c.allowStoredWrite(auth.OpUpdate, op.Type, op.ID)
+		if err != nil {
 			return p, false, err
 		}
 		if err := c.allowBody(auth.OpUpdate, p.w); err != nil {
 			return p, false, err
 		}
+		p.unchanged = unchangedBy(cur, p.w)
 		return p, false, c.checkVersions(p, written)
 	case MethodPatch:
 		for _, o := range []auth.Op{auth.OpUpdate, auth.OpRead} {

@@ -167,6 +167,10 @@ type Outcome struct {
 	Existing bool
 	// Noop: a delete found nothing to delete (or nothing the caller may see).
 	Noop bool
+	// Unchanged: an update or patch whose result is the current version's content (meta's
+	// versionId and lastUpdated aside); nothing was written and Resource is that version.
+	// Importing a file again creates no versions.
+	Unchanged bool
 	// Read: a GET entry; Resource is what it read.
 	Read bool
 	// Searchset is the result of a GET Type?params entry, from the caller's SearchEntry.

@@ -60,6 +60,9 @@ func (b body) replace(repl map[string]string) body {
 type prepared struct {
 	w        store.Write
 	versions []versionRef
+	// unchanged is the current version when the write would store the same content
+	// (unchangedBy): nothing is written.
+	unchanged *fhir.Resource
 }
 
 // prepare checks a body for a create (method POST) or an update (PUT, PATCH) of typ/id and

@@ -146,15 +146,15 @@ func opVerb(op auth.Op) string {
 
 // allowStoredWrite decides op on the current version of typ/id when there is one: an update
 // must not take over a resource the caller may not touch.
-func (c *call) allowStoredWrite(op auth.Op, typ, id string) error {
+func (c *call) allowStoredWrite(op auth.Op, typ, id string) (*fhir.Resource, error) {
 	cur, err := c.store.Read(c.ctx, c.tenant(), typ, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrGone):
-		return nil
+		return nil, nil
 	case err != nil:
-		return err
+		return nil, err
 	}
-	return c.allowWrite(op, cur)
+	return &cur, c.allowWrite(op, cur)
 }
 
 // goneOrHidden is the error for a deleted resource: gone when the caller could see what it
@@ -265,6 +265,9 @@ func (c *call) commitOne(p prepared, written func(store.Key) bool) (Outcome, err
 	if err := c.checkVersions(p, written); err != nil {
 		return Outcome{}, err
 	}
+	if p.unchanged != nil {
+		return Outcome{Resource: *p.unchanged, Unchanged: true}, nil
+	}
 	results, err := c.store.Commit(c.ctx, c.tenant(), []store.Write{p.w})
 	if err != nil {
 		return Outcome{}, err
@@ -321,13 +324,15 @@ func (c *call) update(typ, id string, raw []byte, criteria string, ifMatch int64
 	if err != nil {
 		return Outcome{}, err
 	}
-	if err := c.allowStoredWrite(auth.OpUpdate, typ, id); err != nil {
+	cur, err := c.allowStoredWrite(auth.OpUpdate, typ, id)
+	if err != nil {
 		return Outcome{}, err
 	}
 	if err := c.allowBody(auth.OpUpdate, p.w); err != nil {
 		return Outcome{}, err
 	}
 	p.w.IfMatch = ifMatch
+	p.unchanged = unchangedBy(cur, p.w)
 	return c.commitOne(p, nil)
 }
 
@@ -415,6 +420,7 @@ func (c *call) preparePatch(typ, id string, patch []byte, ifMatch int64, repl ma
 		return prepared{}, err
 	}
 	p.w.IfMatch = cur.Version
+	p.unchanged = unchangedBy(&cur, p.w)
 	return p, nil
 }
 
