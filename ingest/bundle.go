@@ -377,7 +377,12 @@ func (c *call) transaction(ops []Entry, search SearchEntry) ([]Outcome, error) {
 	if len(writes) > 0 || len(current) > 0 {
 		var stored []store.Result
 		var err error
-		if len(writes) > 0 {
+		switch {
+		case len(writes) > 0 && c.req.DryRun:
+			for _, w := range writes {
+				stored = append(stored, store.Result{Resource: fhir.Resource{Type: w.Type, ID: w.ID, Raw: w.Resource, Deleted: w.Action == store.Delete}})
+			}
+		case len(writes) > 0:
 			stored, err = c.store.Commit(c.ctx, c.tenant(), writes)
 		}
 		if err != nil {

@@ -153,6 +153,10 @@ type Request struct {
 	// Address and RequestID go to the audit record ingest writes (the source of the data:
 	// an adapter's file, a client address).
 	Address, RequestID string
+	// DryRun checks, decides and audits every write as usual but stores nothing: an
+	// outcome's Resource is the body that would have been written (unstamped), and checks
+	// that only the store makes (strict referential integrity, If-Match) are not made.
+	DryRun bool
 }
 
 // Outcome is what one operation or bundle entry did.

@@ -268,6 +268,9 @@ func (c *call) commitOne(p prepared, written func(store.Key) bool) (Outcome, err
 	if p.unchanged != nil {
 		return Outcome{Resource: *p.unchanged, Unchanged: true}, nil
 	}
+	if c.req.DryRun {
+		return Outcome{Resource: fhir.Resource{Type: p.w.Type, ID: p.w.ID, Raw: p.w.Resource}}, nil
+	}
 	results, err := c.store.Commit(c.ctx, c.tenant(), []store.Write{p.w})
 	if err != nil {
 		return Outcome{}, err

@@ -15,6 +15,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -35,20 +36,20 @@ import (
 )
 
 func newTenantCmd() *cobra.Command {
-	c := groupCmd("tenant", "Register and list tenants (towns)")
-	c.AddCommand(newTenantCreateCmd(), newTenantListCmd())
+	c := groupCmd("tenant", "Register, configure and list tenants (towns)")
+	c.AddCommand(newTenantCreateCmd(), newTenantConfigureCmd(), newTenantListCmd())
 	return c
 }
 
 func newTenantCreateCmd() *cobra.Command {
 	var sf storageFlags
-	var name, integrity string
+	var name, integrity, lg string
 	c := &cobra.Command{
-		Use:   "create ID --name NAME",
+		Use:   "create ID --name NAME [--lg-code CODE]",
 		Short: "Register a tenant (town)",
 		Long: `Register a tenant: a town whose data is its own (on the embedded store, its own file).
 Its FHIR base is /ID/fhir. A server running on the same data sees it at once.`,
-		Example: "  kodomohub tenant create misato --name 美里町 --data ./data",
+		Example: "  kodomohub tenant create misato --name 美里町 --lg-code 113816 --data ./data",
 		RunE: func(c *cobra.Command, pos []string) error {
 			if len(pos) != 1 {
 				return fmt.Errorf("%w: tenant create ID --name NAME", errUsage)
@@ -65,7 +66,10 @@ Its FHIR base is /ID/fhir. A server running on the same data sees it at once.`,
 				return err
 			}
 			defer st.Close()
-			err = st.CreateTenant(ctx, store.Tenant{ID: pos[0], Name: name, ReferentialIntegrity: integrity})
+			if lg != "" && !store.ValidLGCode(lg) {
+				return fmt.Errorf("%w: --lg-code %q: want the 6-digit local government code, its check digit last (misato: 113816)", errUsage, lg)
+			}
+			err = st.CreateTenant(ctx, store.Tenant{ID: pos[0], Name: name, ReferentialIntegrity: integrity, LGCode: lg})
 			if errors.Is(err, store.ErrExists) {
 				return fmt.Errorf("tenant %q exists already", pos[0])
 			}
@@ -80,6 +84,57 @@ Its FHIR base is /ID/fhir. A server running on the same data sees it at once.`,
 	sf.register(fs)
 	fs.StringVar(&name, "name", "", "display name of the town, e.g. 美里町")
 	fs.StringVar(&integrity, "referential-integrity", store.IntegrityStrict, "strict: local references must resolve; off: not checked")
+	fs.StringVar(&lg, "lg-code", "", "the town's 6-digit local government code (全国地方公共団体コード), needed by imports")
+	return c
+}
+
+func newTenantConfigureCmd() *cobra.Command {
+	var sf storageFlags
+	var name, lg string
+	c := &cobra.Command{
+		Use:   "configure ID [--name NAME] [--lg-code CODE]",
+		Short: "Change a tenant's settings",
+		Long: `Change a tenant's settings: its display name, its local government code (needed before
+its first import: the town's identifier systems carry it). A server running on the same data
+sees the change within a second.`,
+		Example: "  kodomohub tenant configure misato --lg-code 113816 --data ./data",
+		RunE: func(c *cobra.Command, pos []string) error {
+			if len(pos) != 1 {
+				return fmt.Errorf("%w: tenant configure ID [--name NAME] [--lg-code CODE]", errUsage)
+			}
+			if !c.Flags().Changed("name") && !c.Flags().Changed("lg-code") {
+				return fmt.Errorf("%w: nothing to change: give --name or --lg-code", errUsage)
+			}
+			if lg != "" && !store.ValidLGCode(lg) {
+				return fmt.Errorf("%w: --lg-code %q: want the 6-digit local government code, its check digit last (misato: 113816)", errUsage, lg)
+			}
+			ctx := c.Context()
+			st, err := sf.open(slog.New(slog.NewTextHandler(c.ErrOrStderr(), nil)))
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			t, err := st.Tenant(ctx, pos[0])
+			if err != nil {
+				return fmt.Errorf("tenant %q: %w", pos[0], err)
+			}
+			if c.Flags().Changed("name") {
+				t.Name = name
+			}
+			if c.Flags().Changed("lg-code") {
+				t.LGCode = lg
+			}
+			if err := st.UpdateTenant(ctx, t); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.OutOrStdout(), "configured tenant %s (%s), local government code %s\n", t.ID, t.Name, cmp.Or(t.LGCode, "none"))
+			return nil
+		},
+	}
+	fs := c.Flags()
+	sf.register(fs)
+	fs.StringVar(&name, "name", "", "display name of the town")
+	fs.StringVar(&lg, "lg-code", "", "the town's 6-digit local government code")
 	return c
 }
 
@@ -87,7 +142,7 @@ func newTenantListCmd() *cobra.Command {
 	var sf storageFlags
 	c := &cobra.Command{
 		Use:   "list",
-		Short: "List the tenants: id, name and referential integrity, tab-separated",
+		Short: "List the tenants: id, name, referential integrity and local government code, tab-separated",
 		Args:  noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			st, err := sf.open(slog.New(slog.NewTextHandler(c.ErrOrStderr(), nil)))
@@ -100,7 +155,7 @@ func newTenantListCmd() *cobra.Command {
 				return err
 			}
 			for _, t := range ts {
-				fmt.Fprintf(c.OutOrStdout(), "%s\t%s\t%s\n", t.ID, t.Name, t.ReferentialIntegrity)
+				fmt.Fprintf(c.OutOrStdout(), "%s\t%s\t%s\t%s\n", t.ID, t.Name, t.ReferentialIntegrity, cmp.Or(t.LGCode, "-"))
 			}
 			return nil
 		},

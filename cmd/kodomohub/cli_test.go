@@ -110,7 +110,7 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{"NoCommand", nil, "kodomohub [command]", "no command"},
 		{"UnknownCommand", []string{"serv"}, "kodomohub [command]", `unknown command "serv" for "kodomohub" (did you mean serve?)`},
-		{"GroupWithoutCommand", []string{"tenant"}, "kodomohub tenant [command]", "needs a command: create, list"},
+		{"GroupWithoutCommand", []string{"tenant"}, "kodomohub tenant [command]", "needs a command: configure, create, list"},
 		{"UnknownSubcommand", []string{"bench", "write"}, "kodomohub bench [command]", `unknown command "write"`},
 		{"BenchWithoutCommand", []string{"bench"}, "kodomohub bench [command]", "needs a command: auth, ingest, read, search"},
 		{"FlagOfAnotherCommand", []string{"tenant", "list", "--name", "x"}, "kodomohub tenant list", "unknown flag: --name"},

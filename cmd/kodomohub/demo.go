@@ -31,8 +31,8 @@ import (
 
 // demoTenants are the two towns of the reference deployment.
 var demoTenants = []store.Tenant{
-	{ID: "misato", Name: "美里町", ReferentialIntegrity: store.IntegrityStrict},
-	{ID: "kawajima", Name: "川島町", ReferentialIntegrity: store.IntegrityStrict},
+	{ID: "misato", Name: "美里町", ReferentialIntegrity: store.IntegrityStrict, LGCode: "113816"},
+	{ID: "kawajima", Name: "川島町", ReferentialIntegrity: store.IntegrityStrict, LGCode: "113468"},
 }
 
 // demoFlags are the flags demo's help shows. demo takes serve's other flags too, as it

@@ -87,7 +87,7 @@ type Store struct {
 	audits map[string]*auditQueue // per tenant: the group append of this process
 
 	tmu    sync.RWMutex
-	tcache map[string]store.Tenant
+	tcache map[string]cachedTenant
 
 	stripes [256]sync.Mutex // in-process key locks: writers of one process queue here, not on the server
 
@@ -189,7 +189,7 @@ func Open(ctx context.Context, uri string, opts Options) (*Store, error) {
 		txns: db.Collection("txns"), locks: db.Collection("locks"), open: db.Collection("open"), res: db.Collection("resources"), vers: db.Collection("versions"),
 		audit: db.Collection("audit"), auditHead: db.Collection("audithead"), auditTx: db.Collection("audittx"),
 		records: db.Collection("records"), onceKeys: db.Collection("once"), leases: db.Collection("leases"),
-		tcache: map[string]store.Tenant{}, seqs: map[string]*seqState{}, states: map[string]string{},
+		tcache: map[string]cachedTenant{}, seqs: map[string]*seqState{}, states: map[string]string{},
 		audits: map[string]*auditQueue{}, stop: make(chan struct{})}
 	// The server first: the expiry index of once is a TTL index on MongoDB only. When it does
 	// not answer, the recovery loop asks again and creates the indexes once it does.
@@ -319,6 +319,7 @@ type tenantDoc struct {
 	ID        string `bson:"_id"`
 	Name      string `bson:"name"`
 	Integrity string `bson:"ri"`
+	LGCode    string `bson:"lg,omitempty"`
 	Created   int64  `bson:"created"`
 }
 
@@ -339,7 +340,7 @@ func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) error {
 		options.UpdateOne().SetUpsert(true)); err != nil && !mongodrv.IsDuplicateKeyError(err) {
 		return unavailable("CreateTenant", err)
 	}
-	_, err = s.tenants.InsertOne(ctx, tenantDoc{ID: t.ID, Name: t.Name, Integrity: t.ReferentialIntegrity, Created: t.Created.UnixMilli()})
+	_, err = s.tenants.InsertOne(ctx, tenantDoc{ID: t.ID, Name: t.Name, Integrity: t.ReferentialIntegrity, LGCode: t.LGCode, Created: t.Created.UnixMilli()})
 	switch {
 	case mongodrv.IsDuplicateKeyError(err):
 		return fmt.Errorf("store/mongo: tenant %q: %w", t.ID, store.ErrExists)
@@ -347,35 +348,67 @@ func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) error {
 		return unavailable("CreateTenant", err)
 	}
 	s.tmu.Lock()
-	s.tcache[t.ID] = t
+	s.tcache[t.ID] = cachedTenant{t, time.Now()}
 	s.tmu.Unlock()
 	return nil
 }
 
-func (d tenantDoc) tenant() store.Tenant {
-	return store.Tenant{ID: d.ID, Name: d.Name, ReferentialIntegrity: d.Integrity, Created: time.UnixMilli(d.Created).UTC()}
+// UpdateTenant implements store.Store.
+func (s *Store) UpdateTenant(ctx context.Context, t store.Tenant) error {
+	t, err := store.CheckTenant(t)
+	if err != nil {
+		return fmt.Errorf("store/mongo: %w", err)
+	}
+	res, err := s.tenants.UpdateOne(ctx, bson.D{{Key: "_id", Value: t.ID}}, bson.D{{Key: "$set", Value: bson.D{
+		{Key: "name", Value: t.Name}, {Key: "ri", Value: t.ReferentialIntegrity}, {Key: "lg", Value: t.LGCode}}}})
+	switch {
+	case err != nil:
+		return unavailable("UpdateTenant", err)
+	case res.MatchedCount == 0:
+		return fmt.Errorf("store/mongo: tenant %q: %w", t.ID, store.ErrNotFound)
+	}
+	s.tmu.Lock()
+	delete(s.tcache, t.ID)
+	s.tmu.Unlock()
+	return nil
 }
 
-// Tenant implements store.Store. Tenants are never changed once created, so a tenant found
-// once is answered from memory; an unknown id is looked up in the database every time.
+// cachedTenant is a tenant as read at a time: it is read again after tenantCheck.
+type cachedTenant struct {
+	t  store.Tenant
+	at time.Time
+}
+
+// tenantCheck is how long a tenant read from the database is answered from memory.
+const tenantCheck = time.Second
+
+func (d tenantDoc) tenant() store.Tenant {
+	return store.Tenant{ID: d.ID, Name: d.Name, ReferentialIntegrity: d.Integrity, LGCode: d.LGCode, Created: time.UnixMilli(d.Created).UTC()}
+}
+
+// Tenant implements store.Store. A tenant read from the database is answered from memory
+// for tenantCheck, so that a change by another process (UpdateTenant) is seen within it; an
+// unknown id is looked up in the database every time.
 func (s *Store) Tenant(ctx context.Context, id string) (store.Tenant, error) {
 	s.tmu.RLock()
-	t, ok := s.tcache[id]
+	c, ok := s.tcache[id]
 	s.tmu.RUnlock()
-	if ok {
-		return t, nil
+	if ok && time.Since(c.at) < tenantCheck {
+		return c.t, nil
 	}
 	var d tenantDoc
 	err := s.tenants.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
 	switch {
 	case errors.Is(err, mongodrv.ErrNoDocuments):
 		return store.Tenant{}, fmt.Errorf("store/mongo: tenant %q: %w", id, store.ErrNotFound)
+	case err != nil && ok:
+		return c.t, nil // the database is busy: the cached value is still the best answer
 	case err != nil:
 		return store.Tenant{}, unavailable("Tenant", err)
 	}
-	t = d.tenant()
+	t := d.tenant()
 	s.tmu.Lock()
-	s.tcache[id] = t
+	s.tcache[id] = cachedTenant{t, time.Now()}
 	s.tmu.Unlock()
 	return t, nil
 }

@@ -41,6 +41,10 @@ CREATE TABLE secret (
 	value BLOB NOT NULL
 ) WITHOUT ROWID;
 `,
+	// 2: the town's local government code (store.Tenant.LGCode).
+	2: `
+ALTER TABLE tenant ADD COLUMN lg TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // tenantMigrations build each tenants/<id>.db.

@@ -214,8 +214,8 @@ func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) error {
 		t.Created = s.opts.Now()
 	}
 	t.Created = t.Created.Truncate(time.Millisecond).UTC()
-	res, err := s.cat.ExecContext(ctx, `INSERT INTO tenant (id, name, integrity, created) VALUES (?, ?, ?, ?)
-		ON CONFLICT DO NOTHING`, t.ID, t.Name, t.ReferentialIntegrity, t.Created.UnixMilli())
+	res, err := s.cat.ExecContext(ctx, `INSERT INTO tenant (id, name, integrity, created, lg) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`, t.ID, t.Name, t.ReferentialIntegrity, t.Created.UnixMilli(), t.LGCode)
 	if err != nil {
 		return unavailable("CreateTenant", err)
 	}
@@ -254,6 +254,26 @@ func (s *Store) Tenant(ctx context.Context, id string) (store.Tenant, error) {
 	return t, nil
 }
 
+// UpdateTenant implements store.Store.
+func (s *Store) UpdateTenant(ctx context.Context, t store.Tenant) error {
+	t, err := store.CheckTenant(t)
+	if err != nil {
+		return fmt.Errorf("store/sqlite: %w", err)
+	}
+	res, err := s.cat.ExecContext(ctx, `UPDATE tenant SET name = ?, integrity = ?, lg = ? WHERE id = ?`,
+		t.Name, t.ReferentialIntegrity, t.LGCode, t.ID)
+	if err != nil {
+		return unavailable("UpdateTenant", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("store/sqlite: tenant %q: %w", t.ID, store.ErrNotFound)
+	}
+	if err := s.reloadTenants(ctx, true); err != nil {
+		return unavailable("UpdateTenant", err)
+	}
+	return nil
+}
+
 // Tenants implements store.Store.
 func (s *Store) Tenants(ctx context.Context) ([]store.Tenant, error) {
 	if err := s.reloadTenants(ctx, true); err != nil {
@@ -285,7 +305,7 @@ func (s *Store) reloadTenants(ctx context.Context, force bool) error {
 		s.checked = time.Now()
 		return nil
 	}
-	rows, err := s.cat.QueryContext(ctx, "SELECT id, name, integrity, created FROM tenant")
+	rows, err := s.cat.QueryContext(ctx, "SELECT id, name, integrity, created, lg FROM tenant")
 	if err != nil {
 		return err
 	}
@@ -294,7 +314,7 @@ func (s *Store) reloadTenants(ctx context.Context, force bool) error {
 	for rows.Next() {
 		var t store.Tenant
 		var created int64
-		if err := rows.Scan(&t.ID, &t.Name, &t.ReferentialIntegrity, &created); err != nil {
+		if err := rows.Scan(&t.ID, &t.Name, &t.ReferentialIntegrity, &created, &t.LGCode); err != nil {
 			return err
 		}
 		t.Created = time.UnixMilli(created).UTC()

@@ -103,7 +103,7 @@ func TestMigrationsIdempotent(t *testing.T) {
 		}
 		s.Close()
 	}
-	for f, want := range map[string]int{"catalog.db": 1, "tenants/misato.db": 9} {
+	for f, want := range map[string]int{"catalog.db": 2, "tenants/misato.db": 9} {
 		db, err := sql.Open("sqlite", filepath.Join(dir, f))
 		if err != nil {
 			t.Fatal(err)

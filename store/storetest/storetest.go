@@ -59,6 +59,7 @@ func Run(t *testing.T, newData func(t *testing.T) Opener) {
 		{"VRead/OldAndDeletedVersions", testVRead},
 		{"History/InstanceTypeSystemNewestFirst", testHistoryOrder},
 		{"History/UnknownInstanceIsErrNotFound", testHistoryUnknown},
+		{"Tenants/Update", testUpdateTenant},
 		{"History/Since", testHistorySince},
 		{"History/At", testHistoryAt},
 		{"History/KeepsEachRequest", testHistoryRequests},
@@ -789,6 +790,44 @@ func testHistoryRequests(t *testing.T, s store.Store) {
 	p = mustHistory(t, s, "misato", store.HistoryQuery{Type: "Patient", ID: "p2"})
 	if !slices.Equal(p.Requests, []store.VersionRequest{{Created: true}}) {
 		t.Errorf("p2's requests: %+v, want one without a method that created it", p.Requests)
+	}
+}
+
+// testUpdateTenant: a tenant's settings change, checked as at creation; id and creation
+// time stay; an unknown tenant is ErrNotFound.
+func testUpdateTenant(t *testing.T, s store.Store) {
+	mustTenant(t, s, "misato", "")
+	before, err := s.Tenant(ctx, "misato")
+	if err != nil || before.LGCode != "" {
+		t.Fatalf("Tenant: %+v %v", before, err)
+	}
+	upd := before
+	upd.Name, upd.LGCode = "美里町", "113816"
+	if err := s.UpdateTenant(ctx, upd); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Tenant(ctx, "misato")
+	if err != nil || got.Name != "美里町" || got.LGCode != "113816" || !got.Created.Equal(before.Created) ||
+		got.ReferentialIntegrity != before.ReferentialIntegrity {
+		t.Fatalf("after UpdateTenant: %+v %v (before %+v)", got, err, before)
+	}
+	if ts, err := s.Tenants(ctx); err != nil || len(ts) != 1 || ts[0].LGCode != "113816" {
+		t.Fatalf("Tenants: %+v %v", ts, err)
+	}
+	for _, bad := range []string{"113817", "11381", "11381x"} {
+		upd.LGCode = bad
+		if err := s.UpdateTenant(ctx, upd); err == nil {
+			t.Errorf("local government code %q accepted", bad)
+		}
+	}
+	if err := s.UpdateTenant(ctx, store.Tenant{ID: "nowhere"}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("UpdateTenant(nowhere) = %v, want ErrNotFound", err)
+	}
+	if err := s.CreateTenant(ctx, store.Tenant{ID: "kawajima", LGCode: "113468"}); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := s.Tenant(ctx, "kawajima"); err != nil || k.LGCode != "113468" {
+		t.Fatalf("created with a code: %+v %v", k, err)
 	}
 }
 
