@@ -158,6 +158,17 @@ func init() {
 			}
 			return nil, nil
 		}})
+	register("if", &function{minArgs: 3, maxArgs: 3,
+		doc: "if(x, a, b): a when x has a value (not empty, not false), b otherwise",
+		call: func(c *evalCtx, a []value) (any, error) {
+			if truthy(a[0].v) {
+				return a[1].v, nil
+			}
+			return a[2].v, nil
+		}})
+	register("not", &function{minArgs: 1, maxArgs: 1,
+		doc: "not(x): true when x is empty or false, false otherwise",
+		call: func(c *evalCtx, a []value) (any, error) { return !truthy(a[0].v), nil }})
 	register("text", &function{minArgs: 1, maxArgs: 1,
 		doc: "text(x): x without surrounding spaces (full-width ones too)",
 		call: func(c *evalCtx, a []value) (any, error) {

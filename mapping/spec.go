@@ -66,7 +66,11 @@ type Resource struct {
 	// Each, when set, makes one resource per listed column that has a value; templates see
 	// the column's name as $column and its value as $value.
 	Each []string
-	body *bodyNode
+	// Collect names a list element of the body (member) that the records sharing the
+	// resource's key build together: the resource is written once, after the records, with
+	// the elements of each record in order (a household's Group and its members).
+	Collect string
+	body    *bodyNode
 }
 
 // bodyNode is a compiled resource body: a mapping, a list, a template (a string scalar)
@@ -78,6 +82,9 @@ type bodyNode struct {
 	tmpl *template
 	raw  string // a number or boolean, as written
 	line int
+	// when, on an object, keeps the object only when its value is not empty (the key
+	// "when" is not written): a component whose column is empty goes with its code.
+	when *template
 }
 
 // SpecError lists every problem of a spec, each with its file and line.
@@ -276,7 +283,7 @@ func compileResource(n *node, sc *scope, fail func(int, string, ...any)) *Resour
 		fail(n.line, "a resource is a mapping with name, type, key and body")
 		return nil
 	}
-	known(n, fail, "name", "type", "key", "when", "each", "body")
+	known(n, fail, "name", "type", "key", "when", "each", "collect", "body")
 	r := &Resource{line: n.line, Name: scalar(n, "name", fail, true), Type: scalar(n, "type", fail, true)}
 	if r.Type != "" && !fhir.IsResourceType(r.Type) {
 		fail(n.get("type").line, "%q is not an R4 resource type", r.Type)
@@ -322,6 +329,15 @@ func compileResource(n *node, sc *scope, fail func(int, string, ...any)) *Resour
 		fail(n.line, "resource %s: body (a mapping) is required", r.Name)
 		return r
 	}
+	if c := n.get("collect"); c != nil {
+		r.Collect = c.text
+		if el := body.get(c.text); el == nil || el.kind != seqNode {
+			fail(c.line, "collect: %q must be a list element of the body", c.text)
+		}
+		if len(r.Each) > 0 {
+			fail(c.line, "a resource cannot both collect and be made per column (each)")
+		}
+	}
 	for _, k := range body.keys {
 		if k == "resourceType" || k == "id" {
 			fail(body.line, "resource %s: the body must not set %s (type and key give them)", r.Name, k)
@@ -335,8 +351,22 @@ func compileBody(n *node, sc *scope, fail func(int, string, ...any)) *bodyNode {
 	b := &bodyNode{kind: n.kind, line: n.line}
 	switch n.kind {
 	case mapNode:
-		b.keys = n.keys
-		for _, v := range n.vals {
+		for i, k := range n.keys {
+			v := n.vals[i]
+			if k == "when" {
+				if v.kind != scalarNode {
+					fail(v.line, "when must be a string template")
+					continue
+				}
+				t, err := parseTemplate(v.text, sc)
+				if err != nil {
+					fail(v.line, "%v", err)
+					continue
+				}
+				b.when = t
+				continue
+			}
+			b.keys = append(b.keys, k)
 			b.vals = append(b.vals, compileBody(v, sc, fail))
 		}
 	case seqNode:
@@ -395,6 +425,7 @@ func walkExprs(r *Resource, f func(e *expr, line int)) {
 			return
 		}
 		inTemplate(b.tmpl, b.line)
+		inTemplate(b.when, b.line)
 		for _, v := range b.vals {
 			walk(v)
 		}
@@ -467,6 +498,9 @@ type Output struct {
 	ID   string // from the natural key: the same record gives the same id
 	Key  string
 	Body json.RawMessage // resourceType, id, meta.source and the body; not yet validated
+	// Collect is the spec resource's Collect: the caller merges the outputs with this id
+	// (Collected) and writes the result once.
+	Collect string
 }
 
 // evalCtx is the evaluation of one record.
@@ -565,9 +599,88 @@ func (b *Binding) Apply(rec adapters.Record, env Env) ([]Output, *adapters.Probl
 		if err != nil {
 			return nil, c.fail(fmt.Errorf("%s: %v", j.r.Name, err))
 		}
-		out = append(out, Output{Name: j.r.Name, Type: j.r.Type, ID: id, Key: keys[i], Body: body})
+		out = append(out, Output{Name: j.r.Name, Type: j.r.Type, ID: id, Key: keys[i], Body: body, Collect: j.r.Collect})
 	}
 	return out, nil
+}
+
+// Collected merges outputs of one collected resource (same id, in record order): the first
+// body with the Collect list of every output appended in order, without duplicates.
+func Collected(outs []Output) (json.RawMessage, error) {
+	if len(outs) == 0 {
+		return nil, fmt.Errorf("mapping: nothing to collect")
+	}
+	var first map[string]json.RawMessage
+	if err := json.Unmarshal(outs[0].Body, &first); err != nil {
+		return nil, err
+	}
+	field := outs[0].Collect
+	var items []json.RawMessage
+	seen := map[string]bool{}
+	for _, o := range outs {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(o.Body, &m); err != nil {
+			return nil, err
+		}
+		var list []json.RawMessage
+		if raw, ok := m[field]; ok {
+			if err := json.Unmarshal(raw, &list); err != nil {
+				return nil, fmt.Errorf("mapping: %s of %s is not a list", field, o.ID)
+			}
+		}
+		for _, it := range list {
+			if !seen[string(it)] {
+				seen[string(it)] = true
+				items = append(items, it)
+			}
+		}
+	}
+	// Rewrite the first body in its own order, with the merged list.
+	var buf bytes.Buffer
+	d := json.NewDecoder(bytes.NewReader(outs[0].Body))
+	if _, err := d.Token(); err != nil {
+		return nil, err
+	}
+	buf.WriteByte('{')
+	n := 0
+	wrote := false
+	for d.More() {
+		kt, err := d.Token()
+		if err != nil {
+			return nil, err
+		}
+		var v json.RawMessage
+		if err := d.Decode(&v); err != nil {
+			return nil, err
+		}
+		key := kt.(string)
+		if n > 0 {
+			buf.WriteByte(',')
+		}
+		n++
+		kb, _ := json.Marshal(key)
+		buf.Write(kb)
+		buf.WriteByte(':')
+		if key == field {
+			lb, _ := json.Marshal(items)
+			buf.Write(lb)
+			wrote = true
+			continue
+		}
+		buf.Write(v)
+	}
+	if !wrote && len(items) > 0 {
+		kb, _ := json.Marshal(field)
+		lb, _ := json.Marshal(items)
+		if n > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(kb)
+		buf.WriteByte(':')
+		buf.Write(lb)
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
 }
 
 func (b *bodyNode) get(key string) *bodyNode {
@@ -632,6 +745,16 @@ func (c *evalCtx) write(w *bytes.Buffer, b *bodyNode) error {
 	case nullNode:
 		w.WriteString("null")
 	case mapNode:
+		if b.when != nil {
+			v, err := c.template(b.when)
+			if err != nil {
+				return err
+			}
+			if !truthy(v) {
+				w.WriteString("null")
+				return nil
+			}
+		}
 		w.WriteByte('{')
 		for i, k := range b.keys {
 			if i > 0 {

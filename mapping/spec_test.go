@@ -169,3 +169,72 @@ resources:
 		}
 	}
 }
+
+func TestComponentsWhenAndCollect(t *testing.T) {
+	sp := mustSpec(t, `source: registry
+format: csv
+columns:
+  番号: {required: true}
+  世帯: {required: true}
+  病:
+  事:
+  消除日:
+resources:
+  - name: person
+    type: Patient
+    key: "{番号}"
+    body:
+      active: "{=not(消除日)}"
+      gender: "{=if(消除日, 'unknown', 'female')}"
+  - name: household
+    type: Group
+    key: "{世帯}"
+    collect: member
+    body:
+      type: person
+      actual: true
+      member: [{entity: {reference: "{@person}"}}]
+  - name: absences
+    type: Observation
+    key: "{番号}"
+    body:
+      status: final
+      code: {text: 欠席}
+      component:
+        - when: "{病}"
+          code: {text: 病}
+          valueInteger: "{=int(病)}"
+        - when: "{事}"
+          code: {text: 事}
+          valueInteger: "{=int(事)}"
+`)
+	b, _, err := sp.Bind("r.csv", []string{"番号", "世帯", "病", "事", "消除日"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, p1 := b.Apply(record(2, "番号", "1", "世帯", "h", "病", "3", "事", ""), Env{})
+	c, p2 := b.Apply(record(3, "番号", "2", "世帯", "h", "病", "", "事", "１", "消除日", "2025-01-01"), Env{})
+	if p1 != nil || p2 != nil {
+		t.Fatal(p1, p2)
+	}
+	if s := string(a[0].Body); !strings.Contains(s, `"active":true`) || !strings.Contains(s, `"gender":"female"`) {
+		t.Errorf("person 1: %s", s)
+	}
+	if s := string(c[0].Body); !strings.Contains(s, `"active":false`) || !strings.Contains(s, `"gender":"unknown"`) {
+		t.Errorf("person 2: %s", s)
+	}
+	if s := string(a[2].Body); !strings.Contains(s, `"component":[{"code":{"text":"病"},"valueInteger":3}]`) {
+		t.Errorf("absences 1: %s", s)
+	}
+	if s := string(c[2].Body); !strings.Contains(s, `"component":[{"code":{"text":"事"},"valueInteger":1}]`) {
+		t.Errorf("absences 2: %s", s)
+	}
+	if a[1].ID != c[1].ID || a[1].Collect != "member" {
+		t.Fatalf("one household: %+v %+v", a[1], c[1])
+	}
+	g, err := Collected([]Output{a[1], c[1], a[1]})
+	want := `"member":[{"entity":{"reference":"` + a[0].Type + `/` + a[0].ID + `"}},{"entity":{"reference":"Patient/` + c[0].ID + `"}}]`
+	if err != nil || !strings.Contains(string(g), want) || !strings.HasPrefix(string(g), `{"resourceType":"Group"`) {
+		t.Errorf("Collected: %s %v\nwant %s", g, err, want)
+	}
+}
