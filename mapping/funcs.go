@@ -167,7 +167,7 @@ func init() {
 			return a[2].v, nil
 		}})
 	register("not", &function{minArgs: 1, maxArgs: 1,
-		doc: "not(x): true when x is empty or false, false otherwise",
+		doc:  "not(x): true when x is empty or false, false otherwise",
 		call: func(c *evalCtx, a []value) (any, error) { return !truthy(a[0].v), nil }})
 	register("text", &function{minArgs: 1, maxArgs: 1,
 		doc: "text(x): x without surrounding spaces (full-width ones too)",
