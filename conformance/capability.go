@@ -46,6 +46,8 @@ type ServerSpec struct {
 	Resources []ResourceSpec
 	// SystemInteractions: "transaction", "batch", "search-system", "history-system".
 	SystemInteractions []string
+	// SystemOperations are the operations on the base ($import-source).
+	SystemOperations []Operation
 	// Security is the optional security block (SMART on FHIR).
 	Security *SecuritySpec
 }
@@ -137,6 +139,7 @@ type csRest struct {
 	Security    *csSecurity     `json:"security,omitempty"`
 	Resource    []csResource    `json:"resource,omitempty"`
 	Interaction []csInteraction `json:"interaction,omitempty"`
+	Operation   []csOperation   `json:"operation,omitempty"`
 }
 
 type csExtension struct {
@@ -293,6 +296,12 @@ func CapabilityStatement(spec ServerSpec) ([]byte, error) {
 			return nil, fmt.Errorf("%s: unknown system interaction %q", op, in)
 		}
 		rest.Interaction = append(rest.Interaction, csInteraction{Code: in})
+	}
+	for _, o := range spec.SystemOperations {
+		if o.Name == "" || strings.HasPrefix(o.Name, "$") || o.Definition == "" {
+			return nil, fmt.Errorf("%s: system operation %q needs a name without $ and a definition", op, o.Name)
+		}
+		rest.Operation = append(rest.Operation, csOperation(o))
 	}
 	cs.Rest = []csRest{rest}
 	out, err := json.Marshal(cs)

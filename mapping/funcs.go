@@ -166,9 +166,45 @@ func init() {
 			}
 			return a[2].v, nil
 		}})
+	register("eq", &function{minArgs: 2, maxArgs: 2,
+		doc:  "eq(x, y): true when x and y are the same text",
+		call: func(c *evalCtx, a []value) (any, error) { return a[0].str() == a[1].str(), nil }})
 	register("not", &function{minArgs: 1, maxArgs: 1,
 		doc:  "not(x): true when x is empty or false, false otherwise",
 		call: func(c *evalCtx, a []value) (any, error) { return !truthy(a[0].v), nil }})
+	register("score", &function{minArgs: 2, maxArgs: 2,
+		doc: "score(x, max): an integer score from 0 to max (a questionnaire item, a total)",
+		call: func(c *evalCtx, a []value) (any, error) {
+			s := strings.TrimSpace(width.Fold.String(a[0].str()))
+			if s == "" {
+				return nil, nil
+			}
+			max, err := strconv.Atoi(a[1].str())
+			if err != nil {
+				return nil, fmt.Errorf("score: the maximum %q is not a number", a[1].str())
+			}
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 0 || n > max {
+				return nil, fmt.Errorf("%q is not a score from 0 to %d", a[0].str(), max)
+			}
+			return json.Number(strconv.Itoa(n)), nil
+		}})
+	register("postpartumtype", &function{minArgs: 1, maxArgs: 1,
+		doc: "postpartumtype(days): the checkup-type of a postpartum checkup on that day after birth: postpartum-2w up to day 21, postpartum-1m after",
+		call: func(c *evalCtx, a []value) (any, error) {
+			s := strings.TrimSpace(width.Fold.String(a[0].str()))
+			if s == "" {
+				return nil, nil
+			}
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 0 || n > 365 {
+				return nil, fmt.Errorf("%q is not a number of days after birth", a[0].str())
+			}
+			if n <= 21 {
+				return "postpartum-2w", nil
+			}
+			return "postpartum-1m", nil
+		}})
 	register("text", &function{minArgs: 1, maxArgs: 1,
 		doc: "text(x): x without surrounding spaces (full-width ones too)",
 		call: func(c *evalCtx, a []value) (any, error) {

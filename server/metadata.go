@@ -42,6 +42,9 @@ func (s *Server) Spec(tenant store.Tenant, base string) conformance.ServerSpec {
 		PatchFormats:              []string{mimeJSONPatch},
 		SystemInteractions:        capabilities(systemLevel),
 	}
+	if s.importer != nil {
+		spec.SystemOperations = operations("")
+	}
 	revIncludes := map[string][]string{} // target type → "Source:param"
 	for _, t := range fhir.ResourceTypes {
 		for _, p := range s.registry.Params(t) {

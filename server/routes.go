@@ -60,6 +60,7 @@ type route struct {
 // match is what the router read from a request's path.
 type match struct {
 	typ, id, vid, compartment string
+	job                       string // an asynchronous operation's job ($import-source/{job})
 }
 
 // ownRoutes are the types served by their own routes only (the audit trail: read and search).
@@ -67,8 +68,10 @@ var ownRoutes = []string{"AuditEvent"}
 
 // validateOp and everythingOp are the operations of the R4 specification the hub implements.
 var (
-	validateOp   = &conformance.Operation{Name: "validate", Definition: "http://hl7.org/fhir/OperationDefinition/Resource-validate"}
-	everythingOp = func(typ string) conformance.Operation {
+	validateOp = &conformance.Operation{Name: "validate", Definition: "http://hl7.org/fhir/OperationDefinition/Resource-validate"}
+	// importSourceOp is the hub's own: files of a town's source, through its mapping spec.
+	importSourceOp = &conformance.Operation{Name: "import-source", Definition: "http://kodomohub.example/fhir/OperationDefinition/import-source"}
+	everythingOp   = func(typ string) conformance.Operation {
 		return conformance.Operation{Name: "everything", Definition: "http://hl7.org/fhir/OperationDefinition/" + typ + "-everything"}
 	}
 )
@@ -113,6 +116,10 @@ var routes = []route{
 	{level: instanceLevel, path: "$everything", method: http.MethodGet, interaction: "everything", types: []string{"Patient", "Encounter"},
 		serve: func(rc *reqContext, m match) { rc.everything(m.typ, m.id) }},
 	// System level.
+	{level: systemLevel, path: "$import-source", method: http.MethodPost, interaction: "import-source", op: importSourceOp,
+		serve: func(rc *reqContext, m match) { rc.importSource() }},
+	{level: systemLevel, path: "$import-source/{job}", method: http.MethodGet, interaction: "import-source-status",
+		serve: func(rc *reqContext, m match) { rc.importStatus(m.job) }},
 	{level: systemLevel, method: http.MethodPost, interaction: "bundle", capability: []string{"transaction", "batch"},
 		serve: func(rc *reqContext, m match) { rc.bundle() }},
 	{level: systemLevel, path: "_history", method: http.MethodGet, interaction: "history-system", capability: []string{"history-system"},
@@ -146,8 +153,10 @@ func (r *route) operation(typ string) conformance.Operation {
 	return everythingOp(typ)
 }
 
-// isOperation reports whether the route is a $operation.
-func (r *route) isOperation() bool { return strings.HasPrefix(r.path, "$") }
+// isOperation reports whether the route is a $operation (not its status).
+func (r *route) isOperation() bool {
+	return strings.HasPrefix(r.path, "$") && !strings.Contains(r.path, "/")
+}
 
 // dispatch finds the route of a request (method, with HEAD as GET, and the path segments
 // after the FHIR base): the route, or the error to answer (unknown type or operation, an id
@@ -170,6 +179,8 @@ func dispatch(method string, segs []string) (*route, match, error) {
 		path, m.vid = "_history/{vid}", rest[1]
 	case lvl == instanceLevel && len(rest) == 1 && (rest[0] == "*" || fhir.IsResourceType(rest[0])):
 		path, m.compartment = "{compartment}", rest[0]
+	case lvl == systemLevel && len(rest) == 2 && strings.HasPrefix(rest[0], "$") && fhir.ValidID(rest[1]):
+		path, m.job = rest[0]+"/{job}", rest[1]
 	}
 	var found []*route
 	for i := range routes {
@@ -233,12 +244,13 @@ func capabilities(levels ...level) []string {
 	return out
 }
 
-// operations are the operations routes give type typ, in table order, once each.
+// operations are the operations routes give type typ ("": the system-level ones), in table
+// order, once each.
 func operations(typ string) []conformance.Operation {
 	var out []conformance.Operation
 	for i := range routes {
 		r := &routes[i]
-		if r.level != systemLevel && r.isOperation() && r.has(typ) {
+		if (r.level == systemLevel) == (typ == "") && r.isOperation() && (typ == "" || r.has(typ)) {
 			if op := r.operation(typ); !slices.Contains(out, op) {
 				out = append(out, op)
 			}

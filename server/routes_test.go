@@ -41,7 +41,7 @@ func pathOf(r *route, typ string) []string {
 	case "{compartment}":
 		segs = append(segs, "Observation")
 	default:
-		segs = append(segs, strings.Split(r.path, "/")...)
+		segs = append(segs, strings.Split(strings.ReplaceAll(r.path, "{job}", "j1"), "/")...)
 	}
 	return segs
 }
@@ -63,7 +63,7 @@ func TestEveryRouteIsReached(t *testing.T) {
 			t.Errorf("%s /%s: route %+v, %v; want the route of %s", r.method, strings.Join(segs, "/"), got, err, r.interaction)
 			continue
 		}
-		if m.typ != typ || (r.level == instanceLevel) != (m.id == "x1") {
+		if m.typ != typ || (r.level == instanceLevel) != (m.id == "x1") || strings.Contains(r.path, "{job}") != (m.job == "j1") {
 			t.Errorf("%s /%s: match %+v", r.method, strings.Join(segs, "/"), m)
 		}
 	}

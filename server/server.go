@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/kodomohub/kodomohub/audit"
+	"github.com/kodomohub/kodomohub/importer"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -64,6 +65,10 @@ type Limits struct {
 	// refused as too costly (400) and its store work stopped, so that a heavy query costs its
 	// sender, not everyone.
 	ReadTimeout time.Duration
+	// MaxImportBytes bounds one $import-source upload (413 beyond it), and ImportTimeout the
+	// time its client takes to send it.
+	MaxImportBytes int64
+	ImportTimeout  time.Duration
 }
 
 // DefaultLimits are the limits used for zero fields of Config.Limits.
@@ -77,6 +82,8 @@ var DefaultLimits = Limits{
 	MaxHeaderBytes:   64 << 10,
 	BodyTimeout:      30 * time.Second,
 	ReadTimeout:      10 * time.Second,
+	MaxImportBytes:   1 << 30,
+	ImportTimeout:    10 * time.Minute,
 }
 
 // Config holds the server's dependencies.
@@ -116,6 +123,10 @@ type Config struct {
 	Now        func() time.Time
 	NewID      func() string
 	Version    string
+	// Specs and Decoders, when Specs is set, serve $import-source: the sources a town may
+	// upload files of, and the decoders of their formats.
+	Specs    *importer.Specs
+	Decoders map[string]importer.Decoder
 }
 
 // Server is the FHIR REST API.
@@ -143,6 +154,8 @@ type Server struct {
 	version      string
 	engine       *gin.Engine
 	ingest       *ingest.Ingester
+	importer     *importer.Importer // nil: no $import-source
+	imports      importJobs
 }
 
 // Default rates of failed authentications and of token requests per client address: enough
@@ -195,6 +208,14 @@ func New(cfg Config) *Server {
 	s.limits = withDefaults(s.limits)
 	s.ingest = ingest.New(ingest.Config{Store: s.store, Validator: s.validator, Registry: s.registry, Guard: s.guard,
 		MaxDepth: s.limits.MaxDepth, LockOwner: "serve-" + uuid.NewString(), Logger: s.log, Now: s.now, NewID: s.newID})
+	if cfg.Specs != nil {
+		// Imports run after their request: their writes are audited by ingest, one record
+		// per transaction, as the caller's.
+		w := ingest.New(ingest.Config{Store: s.store, Validator: s.validator, Registry: s.registry, Guard: s.guard,
+			Audit: cfg.Audit, AuditTimeout: s.auditTimeout, MaxDepth: s.limits.MaxDepth, LockOwner: "import-" + uuid.NewString(),
+			Logger: s.log, Now: s.now, NewID: s.newID})
+		s.importer = &importer.Importer{Writer: w, Specs: cfg.Specs, Decoders: cfg.Decoders, Now: s.now}
+	}
 	reg, gat := cfg.Registerer, cfg.Gatherer
 	if reg == nil {
 		r := prometheus.NewRegistry()
@@ -252,6 +273,12 @@ func withDefaults(l Limits) Limits {
 	}
 	if l.ReadTimeout > 0 {
 		d.ReadTimeout = l.ReadTimeout
+	}
+	if l.MaxImportBytes > 0 {
+		d.MaxImportBytes = l.MaxImportBytes
+	}
+	if l.ImportTimeout > 0 {
+		d.ImportTimeout = l.ImportTimeout
 	}
 	if l.MaxHeaderBytes > 0 {
 		d.MaxHeaderBytes = l.MaxHeaderBytes

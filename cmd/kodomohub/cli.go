@@ -89,6 +89,7 @@ Start with ` + "`kodomohub demo`" + `: a hub with two demo towns on 127.0.0.1:80
 		newTenantCmd(),
 		newDevTokenCmd(),
 		newClientCmd(),
+		newImportCmd(),
 		newAuditCmd(),
 		newBenchCmd(),
 		&cobra.Command{

@@ -33,13 +33,18 @@ var version = "0.1.0-dev"
 // errUsage marks errors caused by bad command-line use (exit status 2).
 var errUsage = errors.New("usage")
 
+// errCouldNotRun marks a command that could not run for a reason other than its command
+// line (an unreadable input, a town without what the command needs): exit status 2, without
+// the command's usage.
+var errCouldNotRun = errors.New("could not run")
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	switch {
 	case err == nil:
-	case errors.Is(err, errUsage):
+	case errors.Is(err, errUsage), errors.Is(err, errCouldNotRun):
 		fmt.Fprintln(os.Stderr, "kodomohub:", err)
 		os.Exit(2)
 	default:

@@ -66,6 +66,13 @@ type (
 	AdministrativeGender = samply.AdministrativeGender
 )
 
+// The codes the hub writes of samply's enumerations (samply numbers them: name them, never
+// write their ordinals).
+const (
+	NameUseOfficial = samply.NameUseOfficial
+	NameUseUsual    = samply.NameUseUsual
+)
+
 // Read decodes raw as a resourceType for reading only, after checking its resourceType,
 // which samply does not. Contained resources and _element extensions are dropped: never
 // write the result back.
