@@ -31,15 +31,9 @@ type LGCode string
 // 113816 (美里町) and 113468 (川島町) are valid, 113817 is not. A blank value is an error with
 // ErrEmpty in its chain.
 func ParseLGCode(s string) (LGCode, error) {
-	k := lgDigits(s)
-	switch {
-	case k == "":
-		return "", emptyError("local government code", s)
-	case len(k) != 6 || !allDigits(k):
-		return "", valueError("local government code", s, "not 6 digits")
-	}
-	if reason := checkPrefecture(k); reason != "" {
-		return "", valueError("local government code", s, reason)
+	k, err := lgDigits(s, 6)
+	if err != nil {
+		return "", err
 	}
 	if c := lgCheckDigit(k[:5]); k[5] != c {
 		return "", valueError("local government code", s, "check digit "+k[5:]+" is wrong (the first five digits give "+string(c)+")")
@@ -49,15 +43,9 @@ func ParseLGCode(s string) (LGCode, error) {
 
 // CompleteLGCode appends the check digit to a 5-digit code: 11381 → 113816.
 func CompleteLGCode(five string) (LGCode, error) {
-	k := lgDigits(five)
-	switch {
-	case k == "":
-		return "", emptyError("local government code", five)
-	case len(k) != 5 || !allDigits(k):
-		return "", valueError("local government code", five, "not 5 digits")
-	}
-	if reason := checkPrefecture(k); reason != "" {
-		return "", valueError("local government code", five, reason)
+	k, err := lgDigits(five, 5)
+	if err != nil {
+		return "", err
 	}
 	return LGCode(k + string(lgCheckDigit(k))), nil
 }
@@ -85,14 +73,25 @@ func lgCheckDigit(five string) byte {
 	return byte('0' + (11-sum%11)%10)
 }
 
-func lgDigits(s string) string {
-	s = strings.TrimSpace(norm.NFKC.String(s))
-	return strings.Map(func(r rune) rune {
+// lgDigits reads n digits (full-width allowed, dashes ignored) starting with a prefecture
+// code.
+func lgDigits(s string, n int) (string, error) {
+	k := strings.Map(func(r rune) rune {
 		if isDash(r) {
 			return -1
 		}
 		return r
-	}, s)
+	}, strings.TrimSpace(norm.NFKC.String(s)))
+	switch {
+	case k == "":
+		return "", emptyError("local government code", s)
+	case len(k) != n || !allDigits(k):
+		return "", valueError("local government code", s, "not "+strconv.Itoa(n)+" digits")
+	}
+	if reason := checkPrefecture(k); reason != "" {
+		return "", valueError("local government code", s, reason)
+	}
+	return k, nil
 }
 
 func checkPrefecture(k string) string {

@@ -131,7 +131,7 @@ func normalizeDate(s string) (string, string) {
 	}, s)
 	s = midnight.ReplaceAllString(s, "")
 	rs := []rune(s)
-	out := rs[:0:0]
+	out := make([]rune, 0, len(rs))
 	for i := 0; i < len(rs); {
 		if !unicode.IsSpace(rs[i]) {
 			out = append(out, rs[i])

@@ -157,19 +157,18 @@ func ZokugaraConcepts() []ZokugaraConcept {
 	return append([]ZokugaraConcept(nil), zokugaraConcepts...)
 }
 
-var (
-	zokugaraByCode = map[Zokugara]ZokugaraConcept{}
-	// zokugaraByText holds the Japanese values after zokugaraKey, and the codes themselves.
-	zokugaraByText = map[string]Zokugara{"本人": ZokugaraHead, "孫": ZokugaraGrandchild}
-)
-
-func init() {
+// zokugaraByCode indexes the concepts; zokugaraByText holds the Japanese values after
+// zokugaraKey (with the aliases 本人 and 孫) and the codes themselves.
+var zokugaraByCode, zokugaraByText = func() (map[Zokugara]ZokugaraConcept, map[string]Zokugara) {
+	byCode := map[Zokugara]ZokugaraConcept{}
+	byText := map[string]Zokugara{"本人": ZokugaraHead, "孫": ZokugaraGrandchild}
 	for _, c := range zokugaraConcepts {
-		zokugaraByCode[c.Code] = c
-		zokugaraByText[zokugaraKey(c.Display)] = c.Code
-		zokugaraByText[string(c.Code)] = c.Code
+		byCode[c.Code] = c
+		byText[zokugaraKey(c.Display)] = c.Code
+		byText[string(c.Code)] = c.Code
 	}
-}
+	return byCode, byText
+}()
 
 // zokugaraKey folds a 続柄 value: NFKC (full-width parentheses become ASCII), no white
 // space, 未届け written 未届.
@@ -225,9 +224,8 @@ func (z Zokugara) ToHead() (RoleCode, bool) {
 
 // relations holds what the second member is to the first when both are given relative to
 // the same head, for the pairs where it is certain.
-var relations = map[[2]Zokugara]RoleCode{}
-
-func init() {
+var relations = func() map[[2]Zokugara]RoleCode {
+	relations := map[[2]Zokugara]RoleCode{}
 	// subject, other, what other is to subject, what subject is to other ("" none).
 	for _, p := range []struct {
 		subject, other Zokugara
@@ -275,7 +273,8 @@ func init() {
 			relations[[2]Zokugara{p.other, p.subject}] = p.subjectIs
 		}
 	}
-}
+	return relations
+}()
 
 // Relation returns what one member of a household (other) is to another (subject), both
 // given by their 続柄 to the same head, in v3 RoleCode, for the pairs where the resident
