@@ -34,15 +34,16 @@ fmt-check:
 generate:
 	$(GO) generate ./...
 
-# fuzz runs each fuzz target for FUZZTIME (default 30s).
+# fuzz runs every fuzz target of every package (go test -list finds them, so a new decoder's
+# target runs without being named here) for FUZZTIME each (default 30s).
 FUZZTIME ?= 30s
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzValidate -fuzztime $(FUZZTIME) ./conformance
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./fhir
-	$(GO) test -run '^$$' -fuzz FuzzSplitObject -fuzztime $(FUZZTIME) ./fhir
-	$(GO) test -run '^$$' -fuzz FuzzParseQuery -fuzztime $(FUZZTIME) ./fhir/search
-	$(GO) test -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME) ./fhir/fhirpath
-	$(GO) test -run '^$$' -fuzz FuzzEvaluate -fuzztime $(FUZZTIME) ./fhir/fhirpath
+	@for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "== $$pkg $$f"; \
+			$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
 
 # test-hidden runs the "same answer with and without hidden resources" property test with
 # HIDDEN_QUERIES random queries for every kind of caller on both backends, and the writes of
