@@ -94,14 +94,14 @@ type (
 	truthPerson struct {
 		ResidentNumber string     `json:"residentNumber"`
 		Household      string     `json:"household"`
-		Name           string     `json:"name"`         // as registered (旧字 kept)
-		CommonName     string     `json:"commonName"`   // the common form other systems write, when it differs
-		Kana           string     `json:"kana"`         // full-width katakana
-		BirthDate      string     `json:"birthDate"`    // YYYY-MM-DD
-		Sex            string     `json:"sex"`          // male, female
-		Relationship   string     `json:"relationship"` // 続柄 to the head of household
-		Status         string     `json:"status"`       // resident, moved-out
-		Since          string     `json:"since"`        // 住民となった日 of the current stay
+		Name           string     `json:"name"`                 // as registered (旧字 kept)
+		CommonName     string     `json:"commonName,omitempty"` // the common form other systems write, when it differs
+		Kana           string     `json:"kana"`                 // full-width katakana
+		BirthDate      string     `json:"birthDate"`            // YYYY-MM-DD
+		Sex            string     `json:"sex"`                  // male, female
+		Relationship   string     `json:"relationship"`         // 続柄 to the head of household
+		Status         string     `json:"status"`               // resident, moved-out
+		Since          string     `json:"since"`                // 住民となった日 of the current stay
 		MovedOut       string     `json:"movedOut,omitempty"`
 		Mother         string     `json:"mother,omitempty"` // resident numbers of parents in the town
 		Father         string     `json:"father,omitempty"`
