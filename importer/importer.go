@@ -37,12 +37,27 @@ import (
 	"github.com/kodomohub/kodomohub/fhir"
 	"github.com/kodomohub/kodomohub/ingest"
 	"github.com/kodomohub/kodomohub/mapping"
+	"github.com/kodomohub/kodomohub/store"
 )
 
 // Decoder reads one file of a format: its header names (what a spec binds its columns to;
 // for formats without headers, the field names the records carry) and its records.
 type Decoder interface {
 	Decode(name string, r io.Reader) (headers []string, records iter.Seq2[adapters.Record, error], err error)
+}
+
+// StoreExists is Importer.Exists over a store: whether typ/id exists (and is not deleted).
+func StoreExists(r store.VersionReader) func(ctx context.Context, tenant, typ, id string) (bool, error) {
+	return func(ctx context.Context, tenant, typ, id string) (bool, error) {
+		_, err := r.Read(ctx, tenant, typ, id)
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrGone):
+			return false, nil
+		}
+		return false, err
+	}
 }
 
 // Writer is the write path: *ingest.Ingester.
@@ -61,6 +76,11 @@ type Importer struct {
 	Batch int
 	// Now stamps the Provenance (default time.Now).
 	Now func() time.Time
+	// Exists, when set, tells whether a resource exists in the town. A resource that several
+	// records of one file write (a person with a row per change of residence) is written by
+	// its last record only when it exists already, so that importing the file again changes
+	// nothing; without Exists every record writes it.
+	Exists func(ctx context.Context, tenant, typ, id string) (bool, error)
 }
 
 // File is one input file.
@@ -167,6 +187,11 @@ func (im *Importer) Import(ctx context.Context, opts Options, files []File) (*Re
 	col := &collector{by: map[string][]mapping.Output{}}
 	for _, f := range files {
 		rep.Files = append(rep.Files, f.Name)
+		last, err := im.lastWriters(f, dec, sp, env)
+		if err != nil {
+			return rep, err
+		}
+		recIndex := 0
 		rc, err := f.Open()
 		if err != nil {
 			return rep, fmt.Errorf("importer: %s: %w", f.Name, err)
@@ -200,12 +225,16 @@ func (im *Importer) Import(ctx context.Context, opts Options, files []File) (*Re
 					rc.Close()
 					return rep, fmt.Errorf("importer: %s: %w", f.Name, err)
 				}
-				rep.Rows++
-				rep.Failed++
 				rep.Problems = append(rep.Problems, re.Problem)
+				if !re.Problem.Warning { // a warning comes before its record, which goes on
+					rep.Rows++
+					rep.Failed++
+					recIndex++
+				}
 				continue
 			}
 			rep.Rows++
+			recIndex++
 			outs, prob := b.Apply(rec, env)
 			if prob != nil {
 				rep.Failed++
@@ -214,6 +243,17 @@ func (im *Importer) Import(ctx context.Context, opts Options, files []File) (*Re
 			}
 			p := pending{rec: rec}
 			for _, o := range outs {
+				if later := last[o.Type+"/"+o.ID]; later > recIndex && o.Collect == "" {
+					// A later record of the file writes it too: this one only creates it.
+					exists, err := im.Exists(ctx, t.ID, o.Type, o.ID)
+					if err != nil {
+						rc.Close()
+						return rep, fmt.Errorf("importer: %w", err)
+					}
+					if exists {
+						continue
+					}
+				}
 				if o.Collect != "" {
 					p.collect = append(p.collect, o)
 				} else {
@@ -252,6 +292,50 @@ func (im *Importer) Import(ctx context.Context, opts Options, files []File) (*Re
 }
 
 type fileDigest struct{ name, sha256 string }
+
+// lastWriters reads f once without writing: for each resource its records write, the index
+// (from 1) of the last record that does. Nil without Exists.
+func (im *Importer) lastWriters(f File, dec Decoder, sp *mapping.Spec, env mapping.Env) (map[string]int, error) {
+	if im.Exists == nil {
+		return nil, nil
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return nil, fmt.Errorf("importer: %s: %w", f.Name, err)
+	}
+	defer rc.Close()
+	headers, records, err := dec.Decode(f.Name, rc)
+	if err != nil {
+		return nil, fmt.Errorf("importer: %s: %w", f.Name, err)
+	}
+	b, _, err := sp.Bind(f.Name, headers)
+	if err != nil {
+		return nil, fmt.Errorf("importer: %w", err)
+	}
+	last := map[string]int{}
+	i := 0
+	for rec, err := range records {
+		if err != nil {
+			var re *adapters.RowError
+			if !errors.As(err, &re) {
+				return nil, fmt.Errorf("importer: %s: %w", f.Name, err)
+			}
+			if !re.Problem.Warning {
+				i++
+			}
+			continue
+		}
+		i++
+		outs, prob := b.Apply(rec, env)
+		if prob != nil {
+			continue
+		}
+		for _, o := range outs {
+			last[o.Type+"/"+o.ID] = i
+		}
+	}
+	return last, nil
+}
 
 // write writes a batch of records in one transaction; when it fails, record by record, so
 // that a bad record is reported and the others written. It returns the references of what

@@ -120,7 +120,8 @@ func newTown(t *testing.T) *town {
 		}
 		specs = append(specs, sp)
 	}
-	im := &importer.Importer{Writer: in, Specs: importer.NewSpecs(specs...), Decoders: map[string]importer.Decoder{"csv": importertest.CSV{}}, Batch: 2}
+	im := &importer.Importer{Writer: in, Specs: importer.NewSpecs(specs...), Decoders: map[string]importer.Decoder{"csv": importertest.CSV{}}, Batch: 2,
+		Exists: importer.StoreExists(st)}
 	return &town{st: st, im: im, req: &ingest.Request{Tenant: tenant, Principal: p}, log: log}
 }
 
@@ -204,5 +205,25 @@ func TestImport(t *testing.T) {
 	recs := tw.log.Records("misato")
 	if len(recs) == 0 || recs[len(recs)-1].Subject != "importer" {
 		t.Errorf("audit: %d records", len(recs))
+	}
+}
+
+// TestRepeatedRecordsAreIdempotent: a person with two rows in one file (a row per change of
+// residence) ends as the last row says, and the file imported again changes nothing.
+func TestRepeatedRecordsAreIdempotent(t *testing.T) {
+	tw := newTown(t)
+	ctx := context.Background()
+	reg := "宛名番号,世帯番号,性別\n000000000000001,H1,1\n000000000000001,H2,2\n000000000000002,H2,1\n"
+	first, err := tw.im.Import(ctx, importer.Options{Source: "registry", Request: tw.req}, []importer.File{importertest.File("r.csv", reg)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := tw.st.Read(ctx, "misato", "Patient", mapping.ID("registry", "person", "000000000000001"))
+	if err != nil || !strings.Contains(string(p.Raw), `"gender":"female"`) {
+		t.Fatalf("the last row decides: %s %v (%+v)", p.Raw, err, first)
+	}
+	again, err := tw.im.Import(ctx, importer.Options{Source: "registry", Request: tw.req}, []importer.File{importertest.File("r.csv", reg)})
+	if err != nil || again.Created != 0 || again.Updated != 0 {
+		t.Fatalf("second import: %+v %v", again, err)
 	}
 }

@@ -246,5 +246,5 @@ func plain(err error) error {
 	if errors.As(err, &ve) {
 		return fmt.Errorf("%s", ve.Reason)
 	}
-	return err
+	return errors.New(strings.TrimPrefix(err.Error(), "jp: "))
 }

@@ -558,11 +558,11 @@ func (b *Binding) Apply(rec adapters.Record, env Env) ([]Output, *adapters.Probl
 				continue
 			}
 		}
-		k, err := c.template(j.r.key)
+		k, err := c.keyText(j.r.key)
 		if err != nil {
 			return nil, c.fail(err)
 		}
-		keys[i] = valueText(k)
+		keys[i] = k
 		if keys[i] == "" {
 			return nil, &adapters.Problem{File: rec.File, Line: rec.Line,
 				Reason: fmt.Sprintf("the key of %s is empty", j.r.Name)}
@@ -823,6 +823,31 @@ func (c *evalCtx) template(t *template) (any, error) {
 	return b.String(), nil
 }
 
+// keyText evaluates a key: its parts joined, empty ones included (a key's optional parts may
+// be empty; only a key with no value at all is refused).
+func (c *evalCtx) keyText(t *template) (string, error) {
+	var b strings.Builder
+	empty := true
+	for _, p := range t.parts {
+		if p.e == nil {
+			b.WriteString(p.text)
+			continue
+		}
+		v, err := c.eval(p.e)
+		if err != nil {
+			return "", err
+		}
+		if s := v.str(); s != "" {
+			empty = false
+			b.WriteString(s)
+		}
+	}
+	if empty {
+		return "", nil
+	}
+	return b.String(), nil
+}
+
 func (c *evalCtx) eval(e *expr) (value, error) {
 	switch e.kind {
 	case columnExpr:
@@ -887,4 +912,3 @@ func truthy(v any) bool {
 	return true
 }
 
-func valueText(v any) string { return value{v: v}.str() }

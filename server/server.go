@@ -214,7 +214,8 @@ func New(cfg Config) *Server {
 		w := ingest.New(ingest.Config{Store: s.store, Validator: s.validator, Registry: s.registry, Guard: s.guard,
 			Audit: cfg.Audit, AuditTimeout: s.auditTimeout, MaxDepth: s.limits.MaxDepth, LockOwner: "import-" + uuid.NewString(),
 			Logger: s.log, Now: s.now, NewID: s.newID})
-		s.importer = &importer.Importer{Writer: w, Specs: cfg.Specs, Decoders: cfg.Decoders, Now: s.now}
+		s.importer = &importer.Importer{Writer: w, Specs: cfg.Specs, Decoders: cfg.Decoders, Now: s.now,
+			Exists: importer.StoreExists(s.store)}
 	}
 	reg, gat := cfg.Registerer, cfg.Gatherer
 	if reg == nil {

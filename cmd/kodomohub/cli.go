@@ -90,6 +90,7 @@ Start with ` + "`kodomohub demo`" + `: a hub with two demo towns on 127.0.0.1:80
 		newDevTokenCmd(),
 		newClientCmd(),
 		newImportCmd(),
+		newSynthCmd(),
 		newAuditCmd(),
 		newBenchCmd(),
 		&cobra.Command{

@@ -35,6 +35,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kodomohub/kodomohub/adapters"
+	"github.com/kodomohub/kodomohub/adapters/csv"
 	"github.com/kodomohub/kodomohub/audit"
 	"github.com/kodomohub/kodomohub/auth"
 	"github.com/kodomohub/kodomohub/conformance"
@@ -137,7 +138,7 @@ func runImport(ctx context.Context, f *importFlags, args []string, stdout, stder
 	}
 	in := ingest.New(ingest.Config{Store: st, Validator: validator, Guard: &auth.Guard{Roster: &auth.StoreRoster{Store: st}},
 		Audit: audit.StoreSink{Log: st}, Logger: log})
-	im := &importer.Importer{Writer: in, Specs: specs, Decoders: decoders()}
+	im := &importer.Importer{Writer: in, Specs: specs, Decoders: decoders(), Exists: importer.StoreExists(st)}
 	who := f.as
 	if who == "" {
 		if u, err := user.Current(); err == nil {
@@ -312,5 +313,7 @@ func writeImportReport(rep *importer.Report, path string, stdout, stderr io.Writ
 
 // decoders are the decoders of the source formats, by mapping.Spec.Format.
 func decoders() map[string]importer.Decoder {
-	return map[string]importer.Decoder{}
+	return map[string]importer.Decoder{
+		"csv": &csv.Decoder{},
+	}
 }
