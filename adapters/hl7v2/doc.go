@@ -40,7 +40,9 @@
 // hash levels above them are not required (some exports flatten the tree to root/pid/date/type).
 // Files whose names do not fit are reported; files and folders whose names start with "." are
 // skipped (.DS_Store). Walk yields every condition: ReadTree puts the flag in the record
-// ("file.condition") and the importer decides what a superseded message means.
+// ("file.condition") and the importer decides what a superseded message means. Decoder gives
+// the importer one file at a time (the command walks the folders), its name checked but not
+// its folders.
 //
 // # Messages
 //

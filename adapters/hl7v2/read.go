@@ -169,32 +169,45 @@ func readTreeFile(fsys fs.FS, f File, yield func(adapters.Record, error) bool) b
 		return yield(adapters.Record{}, rowError(f.Path, 0, "", "", "cannot read: "+err.Error()))
 	}
 	defer file.Close()
-	n := f.Name
+	for rec, err := range readFile(f.Path, f.Name, file) {
+		if err != nil {
+			if _, row := err.(*adapters.RowError); !row { // the file could not be read: report it, go on
+				err = rowError(f.Path, 0, "", "", err.Error())
+			}
+		}
+		if !yield(rec, err) {
+			return false
+		}
+	}
+	return true
+}
+
+// readFile reads the messages of an SS-MIX2 file named n, with the file-name parts first in
+// each record and PID-3 checked against the name.
+func readFile(path string, n FileName, r io.Reader) iter.Seq2[adapters.Record, error] {
 	head := []adapters.Field{
 		{Name: "file.patientId", Value: n.PatientID}, {Name: "file.date", Value: n.Date},
 		{Name: "file.dataType", Value: n.DataType}, {Name: "file.orderNo", Value: n.OrderNo},
 		{Name: "file.timestamp", Value: n.Timestamp}, {Name: "file.department", Value: n.Department},
 		{Name: "file.condition", Value: n.Condition},
 	}
-	for rec, err := range Read(f.Path, file) {
-		if err == nil {
-			err = samePatient(rec, n.PatientID)
-		}
-		if err != nil {
-			if _, row := err.(*adapters.RowError); !row { // the file could not be read: report it, go on
-				err = rowError(f.Path, 0, "", "", err.Error())
+	return func(yield func(adapters.Record, error) bool) {
+		for rec, err := range Read(path, r) {
+			if err == nil {
+				err = samePatient(rec, n.PatientID)
 			}
-			if !yield(adapters.Record{}, err) {
-				return false
+			if err != nil {
+				if !yield(adapters.Record{}, err) {
+					return
+				}
+				continue
 			}
-			continue
-		}
-		rec.Fields = append(slices.Clip(head), rec.Fields...)
-		if !yield(rec, nil) {
-			return false
+			rec.Fields = append(slices.Clip(head), rec.Fields...)
+			if !yield(rec, nil) {
+				return
+			}
 		}
 	}
-	return true
 }
 
 // samePatient checks that a message with a PID is about the file's patient: one of the

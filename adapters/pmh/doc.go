@@ -50,5 +50,5 @@
 // each with its line and path) and the next object is read; after an object that is not JSON
 // the reader resumes at the next line that starts with "{" (in an array it cannot, and the
 // file ends there). Nesting deeper than MaxDepth is refused. A file larger than MaxFileBytes
-// cannot be read and ends the iteration with another error.
+// cannot be read and ends the iteration with another error. Decoder is Read for the importer.
 package pmh
