@@ -195,6 +195,22 @@ func TestUTF8AndLineEndings(t *testing.T) {
 	}
 }
 
+// TestLineStartsInASCII: a writer that stays in JIS X 0208 over the segment break (against
+// RFC 1468) still has its next segment read: each line starts in ASCII, as segment names are.
+func TestLineStartsInASCII(t *testing.T) {
+	msg := "MSH|^~\\&|A|B|C|D|20250101||ADT^A08|1|P|2.5\rNTE|1||\x1b$B;3ED\rNTE|2||\x1b$BM[:Z\x1b(B\r"
+	var got []string
+	for rec, err := range hl7v2.Read("f", strings.NewReader(msg)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, hl7v2.Get(rec, "NTE-3"), hl7v2.Get(rec, "NTE[2]-3"))
+	}
+	if d := cmp.Diff([]string{"山田", "陽菜"}, got); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+}
+
 func TestReadErrors(t *testing.T) {
 	t.Run("BadBytesNameTheField", func(t *testing.T) {
 		msg := "MSH|^~\\&|A|B|C|D|20250101||ADT^A08|1|P|2.5\rPID|1||X||\x1b$B\x7f\x7f\x1b(B\r"

@@ -96,7 +96,9 @@ func batchSegment(text string) bool {
 }
 
 // lines splits data at \r\n, \r or \n and decodes each line on its own: ISO-2022-JP never
-// has these bytes inside a character, and every line starts in ASCII.
+// has these bytes inside a character, and every line starts in ASCII (RFC 1468). A writer that
+// forgets ESC ( B before the break still gets its next segment read, since a segment starts
+// with an ASCII name; a decoder of the whole stream would take the CR into a JIS character.
 func lines(data []byte) iter.Seq[line] {
 	utf8Text := isUTF8(data)
 	return func(yield func(line) bool) {
