@@ -460,9 +460,10 @@ func (sp *Spec) Bind(file string, headers []string) (*Binding, []adapters.Proble
 	for _, h := range headers {
 		col, ok := byKey[headerKey(h)]
 		switch {
-		case !ok:
+		case !ok && !structured(sp.Format):
 			warnings = append(warnings, adapters.Problem{File: file, Line: 1, Column: h, Warning: true,
 				Reason: fmt.Sprintf("column %q is not read by %s: ignored", h, sp.Source)})
+		case !ok:
 		case b.header[col] != "":
 			return nil, warnings, fmt.Errorf("%s: columns %q and %q both give %s", file, b.header[col], h, col)
 		default:
@@ -483,6 +484,12 @@ func (sp *Spec) Bind(file string, headers []string) (*Binding, []adapters.Proble
 		return nil, warnings, fmt.Errorf("%s: %s needs the column %s", file, sp.Source, strings.Join(missing, "; "))
 	}
 	return b, warnings, nil
+}
+
+// structured reports whether records of a format are named by path (HL7 v2, JSON): the
+// fields a spec does not read are many and expected, not a warning.
+func structured(format string) bool {
+	return format == "hl7v2" || format == "pmh" || format == "fhir"
 }
 
 // Env is what a record's templates see besides its columns.
@@ -911,4 +918,3 @@ func truthy(v any) bool {
 	}
 	return true
 }
-

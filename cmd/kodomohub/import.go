@@ -36,6 +36,8 @@ import (
 
 	"github.com/kodomohub/kodomohub/adapters"
 	"github.com/kodomohub/kodomohub/adapters/csv"
+	"github.com/kodomohub/kodomohub/adapters/hl7v2"
+	"github.com/kodomohub/kodomohub/adapters/pmh"
 	"github.com/kodomohub/kodomohub/audit"
 	"github.com/kodomohub/kodomohub/auth"
 	"github.com/kodomohub/kodomohub/conformance"
@@ -314,6 +316,8 @@ func writeImportReport(rep *importer.Report, path string, stdout, stderr io.Writ
 // decoders are the decoders of the source formats, by mapping.Spec.Format.
 func decoders() map[string]importer.Decoder {
 	return map[string]importer.Decoder{
-		"csv": &csv.Decoder{},
+		"csv":   &csv.Decoder{},
+		"hl7v2": hl7v2.Decoder{},
+		"pmh":   pmh.Decoder{},
 	}
 }
