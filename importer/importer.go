@@ -187,8 +187,24 @@ func (im *Importer) Import(ctx context.Context, opts Options, files []File) (*Re
 	col := &collector{by: map[string][]mapping.Output{}}
 	for _, f := range files {
 		rep.Files = append(rep.Files, f.Name)
+		// A file that cannot be read as the source's (no header, missing columns) stops a
+		// one-file import; among several files (an SS-MIX2 tree) it is reported, and the
+		// others are imported.
+		skip := func(err error) bool {
+			if len(files) == 1 {
+				return false
+			}
+			rep.Rows++
+			rep.Failed++
+			rep.Problems = append(rep.Problems, adapters.Problem{File: f.Name, Line: 1,
+				Reason: "the file is not read: " + strings.TrimPrefix(err.Error(), "importer: ")})
+			return true
+		}
 		last, err := im.lastWriters(f, dec, sp, env)
 		if err != nil {
+			if skip(err) {
+				continue
+			}
 			return rep, err
 		}
 		recIndex := 0
@@ -200,12 +216,18 @@ func (im *Importer) Import(ctx context.Context, opts Options, files []File) (*Re
 		headers, records, err := dec.Decode(f.Name, io.TeeReader(rc, h))
 		if err != nil {
 			rc.Close()
+			if skip(err) {
+				continue
+			}
 			return rep, fmt.Errorf("importer: %s: %w", f.Name, err)
 		}
 		b, warnings, err := sp.Bind(f.Name, headers)
 		rep.Problems = append(rep.Problems, warnings...)
 		if err != nil {
 			rc.Close()
+			if skip(err) {
+				continue
+			}
 			return rep, fmt.Errorf("importer: %w", err)
 		}
 		var queue []pending

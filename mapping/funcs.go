@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/text/width"
 )
@@ -205,6 +206,29 @@ func init() {
 			}
 			return "postpartum-1m", nil
 		}})
+	register("join", &function{minArgs: 2, maxArgs: -1,
+		doc: "join(sep, x, …): the non-empty values joined by sep",
+		call: func(c *evalCtx, a []value) (any, error) {
+			var parts []string
+			for _, v := range a[1:] {
+				if s := strings.TrimSpace(v.str()); s != "" {
+					parts = append(parts, s)
+				}
+			}
+			if len(parts) == 0 {
+				return nil, nil
+			}
+			return strings.Join(parts, a[0].str()), nil
+		}})
+	register("hl7time", &function{minArgs: 1, maxArgs: 1,
+		doc: "hl7time(x): an HL7 v2 DTM (YYYY[MM[DD[HH[MM[SS[.S…]]]]]][+/-ZZZZ]) as a FHIR dateTime; without a zone, Japan time (+09:00)",
+		call: func(c *evalCtx, a []value) (any, error) {
+			s := strings.TrimSpace(a[0].str())
+			if s == "" {
+				return nil, nil
+			}
+			return hl7Time(s)
+		}})
 	register("text", &function{minArgs: 1, maxArgs: 1,
 		doc: "text(x): x without surrounding spaces (full-width ones too)",
 		call: func(c *evalCtx, a []value) (any, error) {
@@ -223,4 +247,50 @@ func sortedKeys(m map[string]string) []string {
 	}
 	slices.Sort(ks)
 	return ks
+}
+
+// hl7Time converts an HL7 v2 DTM to a FHIR dateTime.
+func hl7Time(s string) (string, error) {
+	digits, zone := s, ""
+	if i := strings.IndexAny(s, "+-"); i > 0 {
+		digits, zone = s[:i], s[i:]
+	}
+	frac := ""
+	if i := strings.IndexByte(digits, '.'); i >= 0 {
+		digits, frac = digits[:i], digits[i:]
+	}
+	bad := fmt.Errorf("%q is not an HL7 date and time (YYYYMMDDHHMMSS)", s)
+	for _, r := range digits {
+		if r < '0' || r > '9' {
+			return "", bad
+		}
+	}
+	if len(zone) > 0 && (len(zone) != 5 || strings.ContainsFunc(zone[1:], func(r rune) bool { return r < '0' || r > '9' })) {
+		return "", bad
+	}
+	layouts := map[int]string{4: "2006", 6: "200601", 8: "20060102", 10: "2006010215", 12: "200601021504", 14: "20060102150405"}
+	layout, ok := layouts[len(digits)]
+	if !ok || (frac != "" && len(digits) != 14) {
+		return "", bad
+	}
+	t, err := time.Parse(layout, digits)
+	if err != nil {
+		return "", bad
+	}
+	switch len(digits) {
+	case 4:
+		return t.Format("2006"), nil
+	case 6:
+		return t.Format("2006-01"), nil
+	case 8:
+		return t.Format("2006-01-02"), nil
+	}
+	if zone == "" {
+		zone = "+0900"
+	}
+	out := t.Format("2006-01-02T15:04:05")
+	if frac != "" && len(frac) > 1 {
+		out += frac
+	}
+	return out + zone[:3] + ":" + zone[3:], nil
 }
