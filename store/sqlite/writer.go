@@ -324,6 +324,78 @@ func (t *tenantDB) runBatch(batch []*request) {
 		return
 	}
 	ctx := context.Background() // a taken request runs to the end: its caller waits for it
+	if !t.runWhole(ctx, live) {
+		t.runEach(ctx, live)
+	}
+	for _, r := range live {
+		close(r.done)
+	}
+}
+
+// runWhole runs a batch in one transaction without a savepoint per Commit. When every
+// Commit succeeds, as nearly all do, that writes what runEach writes, without the savepoint
+// journal: a copy of every existing page a Commit changes, which SQLite keeps in memory for
+// a rollback that does not come (with the index rows of a bundle of 100 new resources, that
+// journal cost more CPU than the inserts themselves). When a Commit fails, runWhole rolls
+// the whole transaction back, marks the writer's counters stale and returns false: runEach
+// then runs the batch again and answers every request as if runWhole had not run. The other
+// writes of the batch (fn) run after the Commits, each in its savepoint as in runEach, so
+// none of them runs twice. A failure to begin or to commit fails every request, as in
+// runEach.
+func (t *tenantDB) runWhole(ctx context.Context, live []*request) (handled bool) {
+	fail := func(err error) bool {
+		t.exec(ctx, "ROLLBACK")
+		t.stale = true // reloads the counters
+		for _, r := range live {
+			r.results, r.err = nil, unavailable(r.op, err)
+		}
+		return true
+	}
+	if err := t.begin(ctx); err != nil {
+		return fail(err)
+	}
+	now := max(t.s.opts.Now().UnixMilli(), t.lastTs)
+	for _, r := range live {
+		if r.fn != nil {
+			continue
+		}
+		results, _, err := t.apply(ctx, r, now)
+		if err != nil {
+			t.exec(ctx, "ROLLBACK")
+			t.stale = true // seq, rid, params and dates as they were before the batch
+			for _, r := range live {
+				r.results, r.err = nil, nil
+			}
+			return false
+		}
+		r.results, r.err = results, nil
+	}
+	for _, r := range live {
+		if r.fn == nil {
+			continue
+		}
+		if err := t.exec(ctx, "SAVEPOINT c"); err != nil {
+			return fail(err)
+		}
+		if r.err = r.fn(ctx); r.err != nil {
+			if err := t.exec(ctx, "ROLLBACK TO c"); err != nil {
+				return fail(err)
+			}
+		}
+		if err := t.exec(ctx, "RELEASE c"); err != nil {
+			return fail(err)
+		}
+	}
+	if err := t.exec(ctx, "COMMIT"); err != nil {
+		return fail(err)
+	}
+	t.lastTs = now
+	return true
+}
+
+// runEach runs the requests of a batch in one transaction, each in its own savepoint: a
+// request that fails is rolled back alone.
+func (t *tenantDB) runEach(ctx context.Context, live []*request) {
 	err := t.begin(ctx)
 	if err == nil {
 		now := t.s.opts.Now().UnixMilli()
@@ -379,9 +451,6 @@ func (t *tenantDB) runBatch(batch []*request) {
 		for _, r := range live {
 			r.results, r.err = nil, unavailable(r.op, err)
 		}
-	}
-	for _, r := range live {
-		close(r.done)
 	}
 }
 
