@@ -48,6 +48,7 @@ type tenantDB struct {
 
 	// Writer state, touched only by the writer goroutine.
 	conn    *sql.Conn
+	ckpt    *checkpointer
 	stmts   map[string]*sql.Stmt
 	inserts map[insertKey]*sql.Stmt
 	stale   bool  // reload seq, rid and params before the next transaction
@@ -166,17 +167,26 @@ func (s *Store) openDatabase(ctx context.Context, path string, steps []migration
 }
 
 func openTenant(ctx context.Context, s *Store, id string) (*tenantDB, error) {
-	w, conn, r, err := s.openDatabase(ctx, filepath.Join(s.dir, "tenants", id+".db"), tenantMigrations, s.opts.ReadPool)
+	path := filepath.Join(s.dir, "tenants", id+".db")
+	w, conn, r, err := s.openDatabase(ctx, path, tenantMigrations, s.opts.ReadPool)
 	if err != nil {
 		return nil, err
 	}
-	t := &tenantDB{s: s, id: id, w: w, r: r, conn: conn, q: make(chan *request, 64), done: make(chan struct{}),
+	ckpt, err := s.startCheckpointer(ctx, path, conn)
+	if err != nil {
+		conn.Close()
+		w.Close()
+		r.Close()
+		return nil, err
+	}
+	t := &tenantDB{s: s, id: id, w: w, r: r, conn: conn, ckpt: ckpt, q: make(chan *request, 64), done: make(chan struct{}),
 		stmts: map[string]*sql.Stmt{}, inserts: map[insertKey]*sql.Stmt{}, stale: true, pids: map[paramKey]int64{}}
 	t.rstmts = newStmtCache(r)
 	if t.readStmt, err = r.PrepareContext(ctx, readSQL); err == nil {
 		t.vreadStmt, err = r.PrepareContext(ctx, vreadSQL)
 	}
 	if err != nil {
+		ckpt.close()
 		conn.Close()
 		w.Close()
 		r.Close()
@@ -193,13 +203,14 @@ func (t *tenantDB) close() error {
 	close(t.q)
 	t.qmu.Unlock()
 	<-t.done
+	cerr := t.ckpt.close()
 	for _, st := range t.stmts {
 		st.Close()
 	}
 	t.readStmt.Close()
 	t.vreadStmt.Close()
 	t.rstmts.close()
-	return errors.Join(aerr, t.conn.Close(), t.r.Close(), t.w.Close())
+	return errors.Join(aerr, cerr, t.conn.Close(), t.r.Close(), t.w.Close())
 }
 
 // stampMarker is what fhir.Stamp writes for version 1 at the Unix epoch; Commit stamps with
@@ -390,6 +401,7 @@ func (t *tenantDB) runWhole(ctx context.Context, live []*request) (handled bool)
 		return fail(err)
 	}
 	t.lastTs = now
+	t.ckpt.committed(t.conn)
 	return true
 }
 
@@ -443,6 +455,7 @@ func (t *tenantDB) runEach(ctx context.Context, live []*request) {
 		}
 		if err == nil {
 			t.lastTs = now
+			t.ckpt.committed(t.conn)
 		}
 	}
 	if err != nil {
