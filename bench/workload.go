@@ -154,7 +154,6 @@ var (
 
 func patient(r *rand.Rand, id string, town townInfo, birth time.Time, n int64) map[string]any {
 	fam, giv := families[r.IntN(len(families))], givens[r.IntN(len(givens))]
-	kana := []any{map[string]any{"url": "http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation", "valueCode": "SYL"}}
 	return map[string]any{
 		"resourceType": "Patient",
 		"id":           id,
@@ -162,10 +161,7 @@ func patient(r *rand.Rand, id string, town townInfo, birth time.Time, n int64) m
 			"system": "urn:oid:1.2.392.100495.20.3.51.1" + town.code,
 			"value":  fmt.Sprintf("%08d", 10000000+n%90000000),
 		}},
-		"name": []any{
-			map[string]any{"use": "official", "text": fam.kanji + " " + giv.kanji, "family": fam.kanji, "given": []any{giv.kanji}},
-			map[string]any{"extension": kana, "use": "official", "text": fam.kana + " " + giv.kana, "family": fam.kana, "given": []any{giv.kana}},
-		},
+		"name":      jpNames(fam.kanji, fam.kana, giv.kanji, giv.kana),
 		"gender":    giv.gender,
 		"birthDate": birth.Format(time.DateOnly),
 		"address": []any{map[string]any{

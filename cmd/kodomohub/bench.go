@@ -43,6 +43,7 @@ figures of this machine and how they were taken.`
 // benchLoadFlags are the flags of bench ingest and bench read.
 type benchLoadFlags struct {
 	base, token, out   string
+	shape              string // ingest's: bench.ShapePut or bench.ShapePost
 	conc, size         int
 	seed               uint64
 	dur                time.Duration
@@ -67,12 +68,24 @@ func newBenchLoadCmd(mode string) *cobra.Command {
 	fs.StringVar(&f.out, "out", "", "also append the table to this file")
 	switch mode {
 	case "ingest":
-		c.Short = "PUT family bundles as transactions; resources/s"
-		c.Long = `Send one transaction bundle of --bundle-size PUTs per family (a child Patient, then the
-Observations, Encounters and QuestionnaireResponses that reference it), from --concurrency
-clients, until --resources are written or --duration is over (default 30s). The resources
-get the ids bench-SEED-0, bench-SEED-1, …, which bench read and bench search then use.`
-		c.Example = "  kodomohub bench ingest --url http://127.0.0.1:8080/misato/fhir --token $TOKEN --resources 100000"
+		c.Short = "Post family bundles as transactions; resources/s"
+		c.Long = `Send transaction bundles of --bundle-size entries from --concurrency clients, until
+--resources are written or --duration is over (default 30s).
+
+--shape put (the default): one bundle of PUTs per family (a child Patient, then the
+Observations, Encounters and QuestionnaireResponses that reference it). The resources get
+the ids bench-SEED-0, bench-SEED-1, …, which bench read and bench search then use.
+
+--shape post: the shape hospitals and nurseries send. Each bundle holds families of ten POST
+entries (server-assigned ids): a child and the mother (Patients with kanji and kana names),
+the child's check-up and the mother's visit (Encounters), the child's height, weight, head
+circumference and temperature, the mother's EPDS score and weight (Observations), tied
+together by urn:uuid references. The bundles ask for the stored resources back (Prefer:
+return=representation), and every answer is checked: 201 per entry, a new id per entry,
+every reference rewritten to the Type/ID its target was given.`
+		c.Example = "  kodomohub bench ingest --url http://127.0.0.1:8080/misato/fhir --token $TOKEN --resources 100000\n" +
+			"  kodomohub bench ingest --url http://127.0.0.1:8080/misato/fhir --token $TOKEN --shape post --duration 30s"
+		fs.StringVar(&f.shape, "shape", bench.ShapePut, "bundle shape: put (one family of PUTs) or post (ten families of POSTs with urn:uuid references)")
 		fs.IntVar(&f.conc, "concurrency", 4, "concurrent requests")
 		fs.DurationVar(&f.dur, "duration", 0, "stop after this long (default 30s without --resources)")
 		fs.Int64Var(&f.resources, "resources", 0, "stop after this many resources (rounded up to whole bundles)")
@@ -100,6 +113,8 @@ func runBenchLoad(ctx context.Context, mode string, o *benchLoadFlags, stdout, s
 		return fmt.Errorf("%w: read needs a --duration", errUsage)
 	case mode == "ingest" && o.resources > 0 && o.dur > 0:
 		return fmt.Errorf("%w: give --resources or --duration, not both", errUsage)
+	case mode == "ingest" && o.shape != bench.ShapePut && o.shape != bench.ShapePost:
+		return fmt.Errorf("%w: --shape %q: want put or post", errUsage, o.shape)
 	case mode == "ingest" && o.resources <= 0 && o.dur <= 0:
 		o.dur = 30 * time.Second
 	}
@@ -122,6 +137,10 @@ func runBenchLoad(ctx context.Context, mode string, o *benchLoadFlags, stdout, s
 		}
 		op = client.IngestOp(w)
 		row.Operation = fmt.Sprintf("ingest (transaction of %d PUTs)", o.size)
+		if o.shape == bench.ShapePost {
+			op = client.IngestPostOp(w)
+			row.Operation = fmt.Sprintf("ingest (transaction of %d POSTs, urn:uuid references)", o.size)
+		}
 		row.PerResource = true
 	case "read":
 		var mu sync.Mutex
@@ -155,7 +174,7 @@ func runBenchLoad(ctx context.Context, mode string, o *benchLoadFlags, stdout, s
 	if st.Errors > 0 {
 		fmt.Fprintf(stderr, "bench: %d errors; first: %v\n", st.Errors, st.FirstErr)
 	}
-	if mode == "ingest" && st.Done > 0 {
+	if mode == "ingest" && o.shape == bench.ShapePut && st.Done > 0 {
 		n := st.Done * int64(o.size)
 		fmt.Fprintf(stderr, "bench: resources bench-%d-0 … bench-%d-%d are written (read them with --seed %d --ids-from %d)\n",
 			o.seed, o.seed, n-1, o.seed, n)

@@ -25,6 +25,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/kodomohub/kodomohub/auth"
+	"github.com/kodomohub/kodomohub/bench"
 	"github.com/kodomohub/kodomohub/store"
 )
 
@@ -126,6 +127,7 @@ var flagWords = map[string][]string{
 	"auth":                  {"oidc", "dev"},
 	"log-level":             {"debug", "info", "warn", "error"},
 	"referential-integrity": {store.IntegrityStrict, store.IntegrityOff},
+	"shape":                 {bench.ShapePut, bench.ShapePost},
 	"sqlite-synchronous":    {"NORMAL", "FULL"},
 	"mongo-read-concern":    {"majority", "local", "available"},
 	"facility-kind":         {auth.FacilityHospital, auth.FacilityNursery, auth.FacilitySchool, auth.FacilityChildGuidance},

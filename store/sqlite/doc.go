@@ -156,9 +156,13 @@
 //
 // Each tenant has one writer goroutine that owns the write connection. Commit stamps the JSON
 // (fhir.Stamp) on the caller's goroutine and queues the request; the writer takes every
-// queued request (up to Options.MaxBatch writes), runs them in one transaction, each in its
-// own SAVEPOINT (a failing Commit rolls back only itself), using multi-row INSERTs with
-// prepared statements, and answers each caller once the transaction has committed. meta.lastUpdated
+// queued request (up to Options.MaxBatch writes), runs them in one transaction, using
+// multi-row INSERTs with prepared statements, and answers each caller once the transaction
+// has committed. The Commits of a batch run without savepoints; when one fails, the whole
+// transaction is rolled back and the batch runs again with each request in its own SAVEPOINT,
+// so a failing Commit fails alone (a savepoint makes SQLite copy every page it changes). The
+// WAL is copied into the database by a checkpointer on a connection of its own, every
+// Options.WALAutoCheckpoint pages, while the writer goes on (checkpoint.go). meta.lastUpdated
 // is Options.Now() at the start of the transaction, truncated to ms and never earlier than
 // the previous transaction's. Another process writing the same tenant database is noticed
 // through PRAGMA data_version and the writer's counters are reloaded.

@@ -57,9 +57,11 @@ type Options struct {
 	// were read count in the process's resident set (the 500 MB RSS target counts them), and
 	// the writer's larger cache already removes most of its misses. Negative: 0.
 	MmapBytes int64
-	// WALAutoCheckpoint is the PRAGMA wal_autocheckpoint of the write connections, in pages
+	// WALAutoCheckpoint is the number of pages a tenant's writer writes to the WAL between two
+	// checkpoints, which a checkpointer runs on its own connection while the writer goes on
 	// (default 10000: about 40 MB of WAL with 4 KiB pages). A page that many batches change is
 	// then written to the database once per checkpoint instead of once per 1000 pages of WAL.
+	// It is also the PRAGMA wal_autocheckpoint of the other write connections (the catalog).
 	WALAutoCheckpoint int
 	// ReadPool is the number of read connections of each tenant database (default 4).
 	ReadPool int
