@@ -21,6 +21,7 @@
 package importer
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -30,7 +31,9 @@ import (
 	"io"
 	"iter"
 	"regexp"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/kodomohub/kodomohub/adapters"
@@ -71,7 +74,7 @@ type Importer struct {
 	Writer   Writer
 	Specs    *Specs
 	Decoders map[string]Decoder // by mapping.Spec.Format
-	// Batch is how many records go into one transaction (default 50). A transaction that
+	// Batch is how many records go into one transaction (default 100). A transaction that
 	// fails is retried record by record, so that only the bad records are refused.
 	Batch int
 	// Now stamps the Provenance (default time.Now).
@@ -180,7 +183,7 @@ func (im *Importer) Import(ctx context.Context, opts Options, files []File) (*Re
 	rep := &Report{Source: sp.Source, DryRun: opts.DryRun}
 	batch := im.Batch
 	if batch <= 0 {
-		batch = 50
+		batch = 100
 	}
 	var targets []string
 	var digests []fileDigest
@@ -230,74 +233,54 @@ func (im *Importer) Import(ctx context.Context, opts Options, files []File) (*Re
 			}
 			return rep, fmt.Errorf("importer: %w", err)
 		}
-		var queue []pending
-		flush := func() error {
-			written, err := im.write(ctx, &req, queue, rep, col)
+		// Decoding and mapping run ahead of the writes, one batch at a time, so that they
+		// overlap; the batches are written in order, so the last record still wins.
+		var read produced
+		batches := make(chan []pending, 1)
+		pctx, cancel := context.WithCancel(ctx)
+		go func() {
+			defer close(batches)
+			read.err = im.produce(pctx, records, b, env, last, recIndex, t.ID, batch, batches, &read)
+		}()
+		var werr error
+		for q := range batches {
+			if werr != nil {
+				continue // drain: the producer stops at the cancel
+			}
+			written, err := im.write(ctx, &req, q, rep, col)
 			targets = append(targets, written...)
-			queue = queue[:0]
-			if opts.Progress != nil {
-				opts.Progress(rep.Rows)
-			}
-			return err
-		}
-		for rec, err := range records {
 			if err != nil {
-				var re *adapters.RowError
-				if !errors.As(err, &re) {
-					rc.Close()
-					return rep, fmt.Errorf("importer: %s: %w", f.Name, err)
-				}
-				rep.Problems = append(rep.Problems, re.Problem)
-				if !re.Problem.Warning { // a warning comes before its record, which goes on
-					rep.Rows++
-					rep.Failed++
-					recIndex++
-				}
-				continue
+				werr = err
+				cancel()
 			}
-			rep.Rows++
-			recIndex++
-			outs, prob := b.Apply(rec, env)
-			if prob != nil {
-				rep.Failed++
-				rep.Problems = append(rep.Problems, *prob)
-				continue
-			}
-			p := pending{rec: rec}
-			for _, o := range outs {
-				if later := last[o.Type+"/"+o.ID]; later > recIndex && o.Collect == "" {
-					// A later record of the file writes it too: this one only creates it.
-					exists, err := im.Exists(ctx, t.ID, o.Type, o.ID)
-					if err != nil {
-						rc.Close()
-						return rep, fmt.Errorf("importer: %w", err)
-					}
-					if exists {
-						continue
-					}
-				}
-				if o.Collect != "" {
-					p.collect = append(p.collect, o)
-				} else {
-					p.outs = append(p.outs, o)
-				}
-			}
-			queue = append(queue, p)
-			if len(queue) >= batch {
-				if err := flush(); err != nil {
-					rc.Close()
-					return rep, err
-				}
+			if opts.Progress != nil {
+				opts.Progress(rowsBefore(rep) + read.rows.Load())
 			}
 		}
-		if err := flush(); err != nil {
+		cancel()
+		rep.Rows += read.rows.Load()
+		rep.Failed += read.failed
+		rep.Problems = append(rep.Problems, read.problems...)
+		if read.err != nil && werr == nil {
+			werr = read.err
+		}
+		if werr != nil {
 			rc.Close()
-			return rep, err
+			return rep, werr
 		}
 		io.Copy(h, rc) // the digest covers the whole file, also what the decoder did not read
 		rc.Close()
 		digests = append(digests, fileDigest{f.Name, hex.EncodeToString(h.Sum(nil))})
 	}
+	// Problems in the order of the files and their lines (decoding, mapping and writing
+	// find them at different times).
+	fileIndex := map[string]int{}
+	for i, f := range rep.Files {
+		fileIndex[f] = i
+	}
+	slices.SortStableFunc(rep.Problems, func(a, b adapters.Problem) int {
+		return cmp.Or(cmp.Compare(fileIndex[a.File], fileIndex[b.File]), cmp.Compare(a.Line, b.Line))
+	})
 	written, err := im.writeCollected(ctx, &req, col, batch, rep)
 	targets = append(targets, written...)
 	if err != nil {
@@ -314,6 +297,83 @@ func (im *Importer) Import(ctx context.Context, opts Options, files []File) (*Re
 }
 
 type fileDigest struct{ name, sha256 string }
+
+// produced is what the decoding and mapping of one file found: the records read, those
+// refused and why, and the error that stopped it.
+type produced struct {
+	rows     atomic.Int64
+	failed   int64
+	problems []adapters.Problem
+	err      error
+}
+
+// rowsBefore is the records read in the files before the current one.
+func rowsBefore(rep *Report) int64 { return rep.Rows }
+
+// produce decodes and maps the records of a file into batches of pending records. A
+// resource that a later record of the file writes too (last) is left to it once it exists.
+func (im *Importer) produce(ctx context.Context, records iter.Seq2[adapters.Record, error], b *mapping.Binding, env mapping.Env,
+	last map[string]int, recIndex int, tenant string, batch int, out chan<- []pending, read *produced) error {
+	var queue []pending
+	send := func() bool {
+		if len(queue) == 0 {
+			return true
+		}
+		select {
+		case out <- queue:
+			queue = nil
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for rec, err := range records {
+		if err != nil {
+			var re *adapters.RowError
+			if !errors.As(err, &re) {
+				return fmt.Errorf("importer: %s: %w", rec.File, err)
+			}
+			read.problems = append(read.problems, re.Problem)
+			if !re.Problem.Warning { // a warning comes before its record, which goes on
+				read.rows.Add(1)
+				read.failed++
+				recIndex++
+			}
+			continue
+		}
+		read.rows.Add(1)
+		recIndex++
+		outs, prob := b.Apply(rec, env)
+		if prob != nil {
+			read.failed++
+			read.problems = append(read.problems, *prob)
+			continue
+		}
+		p := pending{rec: rec}
+		for _, o := range outs {
+			if later := last[o.Type+"/"+o.ID]; later > recIndex && o.Collect == "" {
+				exists, err := im.Exists(ctx, tenant, o.Type, o.ID)
+				if err != nil {
+					return fmt.Errorf("importer: %w", err)
+				}
+				if exists {
+					continue
+				}
+			}
+			if o.Collect != "" {
+				p.collect = append(p.collect, o)
+			} else {
+				p.outs = append(p.outs, o)
+			}
+		}
+		queue = append(queue, p)
+		if len(queue) >= batch && !send() {
+			return nil
+		}
+	}
+	send()
+	return nil
+}
 
 // lastWriters reads f once without writing: for each resource its records write, the index
 // (from 1) of the last record that does. Nil without Exists.
@@ -348,12 +408,8 @@ func (im *Importer) lastWriters(f File, dec Decoder, sp *mapping.Spec, env mappi
 			continue
 		}
 		i++
-		outs, prob := b.Apply(rec, env)
-		if prob != nil {
-			continue
-		}
-		for _, o := range outs {
-			last[o.Type+"/"+o.ID] = i
+		for _, id := range b.IDs(rec, env) {
+			last[id] = i
 		}
 	}
 	return last, nil

@@ -699,6 +699,33 @@ func (b *bodyNode) get(key string) *bodyNode {
 	return nil
 }
 
+// IDs returns the Type/id of each resource rec yields, without building them: what Apply
+// would write, for a caller that plans the writes of a file. A record Apply refuses may
+// still give ids here.
+func (b *Binding) IDs(rec adapters.Record, env Env) []string {
+	sp := b.spec
+	c := &evalCtx{spec: sp, b: b, rec: rec, ids: map[string]string{},
+		vars: map[string]string{"lg": env.LG, "tenant": env.Tenant, "source": sp.Source, "file": rec.File}}
+	var ids []string
+	for _, r := range sp.Resources {
+		if len(r.Each) > 0 || r.Collect != "" {
+			continue // per-column resources have their own keys; collected ones are merged
+		}
+		if r.when != nil {
+			v, err := c.template(r.when)
+			if err != nil || !truthy(v) {
+				continue
+			}
+		}
+		k, err := c.keyText(r.key)
+		if err != nil || k == "" {
+			continue
+		}
+		ids = append(ids, r.Type+"/"+ID(sp.Source, r.Name, k))
+	}
+	return ids
+}
+
 // SourceURI is the meta.source of what a source's import writes.
 func SourceURI(source string) string { return "urn:kodomohub:source:" + source }
 

@@ -53,6 +53,7 @@ type importFlags struct {
 	storage                storageFlags
 	tenant, source, report string
 	specs, as, keyFile     string
+	cpuProfile             string
 	dryRun, progress       bool
 }
 
@@ -88,6 +89,7 @@ Sources: ` + strings.Join(builtinSources(), ", ") + `.`,
 	fs.StringVar(&f.as, "as", "", "who imports, for the audit trail (default: the OS user)")
 	fs.StringVar(&f.keyFile, "audit-key-file", "", "the audit head key, as serve uses it (default with --data: DIR/audit.key)")
 	fs.BoolVar(&f.progress, "progress", true, "show a progress bar when stderr is a terminal")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the import to this file (for benchmarks)")
 	return c
 }
 
@@ -178,7 +180,12 @@ func runImport(ctx context.Context, f *importFlags, args []string, stdout, stder
 				bar.Set64(read.Load())
 			}
 		}}
+	stop, err := startCPUProfile(f.cpuProfile)
+	if err != nil {
+		return err
+	}
 	rep, err := im.Import(ctx, opts, files)
+	stop()
 	if bar != nil {
 		bar.Finish()
 	}
