@@ -188,7 +188,21 @@ func (im *Importer) Import(ctx context.Context, opts Options, files []File) (*Re
 	var targets []string
 	var digests []fileDigest
 	col := &collector{by: map[string][]mapping.Output{}}
-	for _, f := range files {
+	// First the records that write each resource last, over all the files (an SS-MIX2 tree
+	// has a file per message: a patient's record is in many).
+	last := map[string]int{}
+	starts := make([]int, len(files))
+	preErr := make([]error, len(files))
+	if im.Exists != nil {
+		n := 0
+		for i, f := range files {
+			starts[i] = n
+			c, err := im.lastWriters(f, dec, sp, env, last, n)
+			preErr[i] = err
+			n += c
+		}
+	}
+	for fi, f := range files {
 		rep.Files = append(rep.Files, f.Name)
 		// A file that cannot be read as the source's (no header, missing columns) stops a
 		// one-file import; among several files (an SS-MIX2 tree) it is reported, and the
@@ -203,14 +217,13 @@ func (im *Importer) Import(ctx context.Context, opts Options, files []File) (*Re
 				Reason: "the file is not read: " + strings.TrimPrefix(err.Error(), "importer: ")})
 			return true
 		}
-		last, err := im.lastWriters(f, dec, sp, env)
-		if err != nil {
+		if err := preErr[fi]; err != nil {
 			if skip(err) {
 				continue
 			}
 			return rep, err
 		}
-		recIndex := 0
+		recIndex := starts[fi]
 		rc, err := f.Open()
 		if err != nil {
 			return rep, fmt.Errorf("importer: %s: %w", f.Name, err)
@@ -375,32 +388,29 @@ func (im *Importer) produce(ctx context.Context, records iter.Seq2[adapters.Reco
 	return nil
 }
 
-// lastWriters reads f once without writing: for each resource its records write, the index
-// (from 1) of the last record that does. Nil without Exists.
-func (im *Importer) lastWriters(f File, dec Decoder, sp *mapping.Spec, env mapping.Env) (map[string]int, error) {
-	if im.Exists == nil {
-		return nil, nil
-	}
+// lastWriters reads f once without writing and records in last, for each resource its
+// records write, the index of the last record that does (the records of the import counted
+// from 1, f's first being start+1). It returns how many records f has.
+func (im *Importer) lastWriters(f File, dec Decoder, sp *mapping.Spec, env mapping.Env, last map[string]int, start int) (int, error) {
 	rc, err := f.Open()
 	if err != nil {
-		return nil, fmt.Errorf("importer: %s: %w", f.Name, err)
+		return 0, fmt.Errorf("importer: %s: %w", f.Name, err)
 	}
 	defer rc.Close()
 	headers, records, err := dec.Decode(f.Name, rc)
 	if err != nil {
-		return nil, fmt.Errorf("importer: %s: %w", f.Name, err)
+		return 0, fmt.Errorf("importer: %s: %w", f.Name, err)
 	}
 	b, _, err := sp.Bind(f.Name, headers)
 	if err != nil {
-		return nil, fmt.Errorf("importer: %w", err)
+		return 0, fmt.Errorf("importer: %w", err)
 	}
-	last := map[string]int{}
 	i := 0
 	for rec, err := range records {
 		if err != nil {
 			var re *adapters.RowError
 			if !errors.As(err, &re) {
-				return nil, fmt.Errorf("importer: %s: %w", f.Name, err)
+				return i, fmt.Errorf("importer: %s: %w", f.Name, err)
 			}
 			if !re.Problem.Warning {
 				i++
@@ -409,10 +419,10 @@ func (im *Importer) lastWriters(f File, dec Decoder, sp *mapping.Spec, env mappi
 		}
 		i++
 		for _, id := range b.IDs(rec, env) {
-			last[id] = i
+			last[id] = start + i
 		}
 	}
-	return last, nil
+	return i, nil
 }
 
 // write writes a batch of records in one transaction; when it fails, record by record, so
