@@ -78,7 +78,7 @@ resources:
 `
 
 type town struct {
-	st  *sqlite.Store
+	st  store.Store
 	im  *importer.Importer
 	req *ingest.Request
 	log *audit.MemSink
@@ -86,12 +86,17 @@ type town struct {
 
 func newTown(t *testing.T) *town {
 	t.Helper()
-	ctx := context.Background()
 	st, err := sqlite.Open(t.TempDir(), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return newTownOn(t, st)
+}
+
+func newTownOn(t *testing.T, st store.Store) *town {
+	t.Helper()
+	ctx := context.Background()
 	if err := st.CreateTenant(ctx, store.Tenant{ID: "misato", Name: "美里町", LGCode: "113816"}); err != nil {
 		t.Fatal(err)
 	}
