@@ -61,7 +61,7 @@ func newImportCmd() *cobra.Command {
 	var f importFlags
 	c := &cobra.Command{
 		Use:   "import --tenant ID --source NAME [--dry-run] [--report FILE] FILE|DIR...",
-		Short: "Import a source's files (CSV, fixed-width, Excel, SS-MIX2, JP-CLINS, PMH) into a town",
+		Short: "Import a source's files (CP932 or UTF-8 CSV, SS-MIX2 HL7 v2, PMH JSON) into a town",
 		Long: `Import files of a source into a town through its mapping spec and the one write path:
 every resource is validated, decided by the access policy and audited like any write. Good
 rows are imported while bad ones are reported with file, line, column, value and reason (a
