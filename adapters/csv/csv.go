@@ -31,6 +31,11 @@ import (
 // otherwise: 1 MiB.
 const DefaultMaxRecordBytes = 1 << 20
 
+// The method every format's decoder has (the importer's Decoder).
+var _ interface {
+	Decode(name string, r io.Reader) ([]string, iter.Seq2[adapters.Record, error], error)
+} = (*Decoder)(nil)
+
 // Decoder decodes delimited text files. The zero value reads comma-separated files in a
 // detected encoding, with the default limits.
 type Decoder struct {

@@ -28,6 +28,11 @@ import (
 	"github.com/kodomohub/kodomohub/adapters/text"
 )
 
+// The method every format's decoder has (the importer's Decoder).
+var _ interface {
+	Decode(name string, r io.Reader) ([]string, iter.Seq2[adapters.Record, error], error)
+} = (*Decoder)(nil)
+
 // Decoder decodes fixed-width files of one Layout.
 type Decoder struct {
 	Layout *Layout

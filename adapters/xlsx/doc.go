@@ -12,9 +12,9 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-// Package xlsx decodes sheets of Excel workbooks (.xlsx, and .xlsm, whose macros are never
-// run nor read) into adapters.Records, with github.com/xuri/excelize/v2 reading the sheet
-// as a stream of rows.
+// Package xlsx decodes sheets of Excel workbooks (.xlsx, and .xlsm, whose macros are
+// ignored: never run, never interpreted) into adapters.Records, with
+// github.com/xuri/excelize/v2 reading the sheet as a stream of rows.
 //
 // # Sheets and records
 //
@@ -42,8 +42,13 @@
 //
 // The file is read into memory: it may have at most Decoder.MaxFileBytes (64 MiB unless
 // set). Its parts may expand to at most Decoder.MaxUnzipBytes in all (256 MiB unless set),
-// checked from the zip directory before anything is expanded and again while expanding: a
-// zip bomb is refused with an error. A sheet larger than 16 MiB is expanded to a temporary
-// file and read from there row by row, so memory holds one row at a time, not the sheet;
-// the iteration removes it when it ends (range over the records to their end, or break).
+// checked from the zip directory before anything is expanded: a zip bomb is refused with an
+// error. Then every part is expanded once into nothing, so that a part whose size or
+// checksum is not what the directory says (a sheet that would end early) is refused too.
+// A sheet larger than 16 MiB is expanded to a temporary file and read from there row by
+// row, so memory holds one row at a time, not the sheet; the iteration removes the file
+// when it ends (range over the records to their end, or break).
+//
+// excelize stops reading a sheet at XML it cannot parse, without an error: a workbook
+// whose zip is sound but whose sheet XML is malformed can yield fewer rows than it holds.
 package xlsx

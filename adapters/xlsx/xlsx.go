@@ -37,6 +37,11 @@ const (
 	inMemoryPart         = 16 << 20  // larger sheets and shared strings go to a temporary file
 )
 
+// The method every format's decoder has (the importer's Decoder).
+var _ interface {
+	Decode(name string, r io.Reader) ([]string, iter.Seq2[adapters.Record, error], error)
+} = (*Decoder)(nil)
+
 // Decoder decodes one sheet of a workbook.
 type Decoder struct {
 	Sheet     string // the sheet's name; the workbook's first sheet when ""
