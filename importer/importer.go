@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -47,6 +48,20 @@ import (
 // for formats without headers, the field names the records carry) and its records.
 type Decoder interface {
 	Decode(name string, r io.Reader) (headers []string, records iter.Seq2[adapters.Record, error], err error)
+}
+
+// decoder is the decoder of a file of a source whose spec says format: a table (csv) may
+// also come as an Excel workbook (.xlsx, .xlsm), as many municipal exports do.
+func (im *Importer) decoder(format, name string) Decoder {
+	if format == "csv" {
+		switch strings.ToLower(filepath.Ext(name)) {
+		case ".xlsx", ".xlsm":
+			if d := im.Decoders["xlsx"]; d != nil {
+				return d
+			}
+		}
+	}
+	return im.Decoders[format]
 }
 
 // StoreExists is Importer.Exists over a store: whether typ/id exists (and is not deleted).
@@ -169,10 +184,10 @@ func (im *Importer) Import(ctx context.Context, opts Options, files []File) (*Re
 	if !ok {
 		return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownSource, opts.Source, strings.Join(im.Specs.Names(), ", "))
 	}
-	dec := im.Decoders[sp.Format]
-	if dec == nil {
+	if im.Decoders[sp.Format] == nil {
 		return nil, fmt.Errorf("importer: no decoder for %s files (source %s)", sp.Format, sp.Source)
 	}
+	decoderOf := func(f File) Decoder { return im.decoder(sp.Format, f.Name) }
 	t := opts.Request.Tenant
 	if t.LGCode == "" {
 		return nil, fmt.Errorf("%w: set it with `kodomohub tenant configure %s --lg-code CODE` before importing", ErrNoLGCode, t.ID)
@@ -197,7 +212,7 @@ func (im *Importer) Import(ctx context.Context, opts Options, files []File) (*Re
 		n := 0
 		for i, f := range files {
 			starts[i] = n
-			c, err := im.lastWriters(f, dec, sp, env, last, n)
+			c, err := im.lastWriters(f, decoderOf(f), sp, env, last, n)
 			preErr[i] = err
 			n += c
 		}
@@ -229,7 +244,7 @@ func (im *Importer) Import(ctx context.Context, opts Options, files []File) (*Re
 			return rep, fmt.Errorf("importer: %s: %w", f.Name, err)
 		}
 		h := sha256.New()
-		headers, records, err := dec.Decode(f.Name, io.TeeReader(rc, h))
+		headers, records, err := decoderOf(f).Decode(f.Name, io.TeeReader(rc, h))
 		if err != nil {
 			rc.Close()
 			if skip(err) {

@@ -38,6 +38,7 @@ import (
 	"github.com/kodomohub/kodomohub/adapters/csv"
 	"github.com/kodomohub/kodomohub/adapters/hl7v2"
 	"github.com/kodomohub/kodomohub/adapters/pmh"
+	"github.com/kodomohub/kodomohub/adapters/xlsx"
 	"github.com/kodomohub/kodomohub/audit"
 	"github.com/kodomohub/kodomohub/auth"
 	"github.com/kodomohub/kodomohub/conformance"
@@ -324,6 +325,7 @@ func writeImportReport(rep *importer.Report, path string, stdout, stderr io.Writ
 func decoders() map[string]importer.Decoder {
 	return map[string]importer.Decoder{
 		"csv":   &csv.Decoder{},
+		"xlsx":  &xlsx.Decoder{},
 		"hl7v2": hl7v2.Decoder{},
 		"pmh":   pmh.Decoder{},
 	}
