@@ -73,6 +73,18 @@ func (f *function) arity() string {
 // sex, 続柄) are in jpfuncs.go.
 var funcs = map[string]*function{}
 
+// unary is a one-argument function that gives nothing for an empty (or all-space) value
+// and otherwise calls f with the value without its surrounding spaces (full-width ones too).
+func unary(doc string, f func(s string) (any, error)) *function {
+	return &function{minArgs: 1, maxArgs: 1, doc: doc, call: func(c *evalCtx, a []value) (any, error) {
+		s := strings.TrimSpace(a[0].str())
+		if s == "" {
+			return nil, nil
+		}
+		return f(s)
+	}}
+}
+
 func register(name string, f *function) {
 	if _, dup := funcs[name]; dup {
 		panic("mapping: function " + name + " registered twice")
@@ -106,49 +118,36 @@ func init() {
 			}
 			return nil, fmt.Errorf("%q is not one of the values of %s (%s)", s, a[0].str(), strings.Join(sortedKeys(m), ", "))
 		}})
-	register("int", &function{minArgs: 1, maxArgs: 1,
-		doc: "int(x): an integer (full-width digits accepted)",
-		call: func(c *evalCtx, a []value) (any, error) {
-			s := strings.TrimSpace(width.Fold.String(a[0].str()))
-			if s == "" {
-				return nil, nil
-			}
-			n, err := strconv.ParseInt(s, 10, 64)
+	register("int", unary("int(x): an integer (full-width digits accepted)",
+		func(s string) (any, error) {
+			n, err := strconv.ParseInt(width.Fold.String(s), 10, 64)
 			if err != nil {
-				return nil, fmt.Errorf("%q is not an integer", a[0].str())
+				return nil, fmt.Errorf("%q is not an integer", s)
 			}
 			return json.Number(strconv.FormatInt(n, 10)), nil
-		}})
-	register("decimal", &function{minArgs: 1, maxArgs: 1,
-		doc: "decimal(x): a decimal number as written (full-width digits accepted)",
-		call: func(c *evalCtx, a []value) (any, error) {
-			s := strings.TrimSpace(width.Fold.String(a[0].str()))
-			if s == "" {
-				return nil, nil
+		}))
+	register("decimal", unary("decimal(x): a decimal number as written (full-width digits accepted)",
+		func(s string) (any, error) {
+			d := width.Fold.String(s)
+			if _, err := strconv.ParseFloat(d, 64); err != nil || strings.ContainsAny(d, "eEinfINFxX_") {
+				return nil, fmt.Errorf("%q is not a decimal number", s)
 			}
-			if _, err := strconv.ParseFloat(s, 64); err != nil || strings.ContainsAny(s, "eEinfINFxX_") {
-				return nil, fmt.Errorf("%q is not a decimal number", a[0].str())
+			d = strings.TrimPrefix(d, "+")
+			if strings.HasPrefix(d, ".") {
+				d = "0" + d
 			}
-			s = strings.TrimPrefix(s, "+")
-			if strings.HasPrefix(s, ".") {
-				s = "0" + s
-			}
-			return json.Number(s), nil
-		}})
-	register("bool", &function{minArgs: 1, maxArgs: 1,
-		doc: "bool(x): true for 1, 有, あり, ○, 〇, はい, true, yes; false for 0, 無, なし, ×, いいえ, false, no",
-		call: func(c *evalCtx, a []value) (any, error) {
-			s := strings.ToLower(strings.TrimSpace(width.Fold.String(a[0].str())))
-			switch s {
-			case "":
-				return nil, nil
+			return json.Number(d), nil
+		}))
+	register("bool", unary("bool(x): true for 1, 有, あり, ○, 〇, はい, true, yes; false for 0, 無, なし, ×, いいえ, false, no",
+		func(s string) (any, error) {
+			switch strings.ToLower(width.Fold.String(s)) {
 			case "1", "有", "あり", "○", "〇", "はい", "true", "yes", "y":
 				return true, nil
 			case "0", "無", "なし", "×", "いいえ", "false", "no", "n":
 				return false, nil
 			}
-			return nil, fmt.Errorf("%q is not a yes/no value", a[0].str())
-		}})
+			return nil, fmt.Errorf("%q is not a yes/no value", s)
+		}))
 	register("first", &function{minArgs: 1, maxArgs: -1,
 		doc: "first(x, …): the first non-empty value",
 		call: func(c *evalCtx, a []value) (any, error) {
@@ -190,22 +189,17 @@ func init() {
 			}
 			return json.Number(strconv.Itoa(n)), nil
 		}})
-	register("postpartumtype", &function{minArgs: 1, maxArgs: 1,
-		doc: "postpartumtype(days): the checkup-type of a postpartum checkup on that day after birth: postpartum-2w up to day 21, postpartum-1m after",
-		call: func(c *evalCtx, a []value) (any, error) {
-			s := strings.TrimSpace(width.Fold.String(a[0].str()))
-			if s == "" {
-				return nil, nil
-			}
-			n, err := strconv.Atoi(s)
+	register("postpartumtype", unary("postpartumtype(days): the checkup-type of a postpartum checkup on that day after birth: postpartum-2w up to day 21, postpartum-1m after",
+		func(s string) (any, error) {
+			n, err := strconv.Atoi(width.Fold.String(s))
 			if err != nil || n < 0 || n > 365 {
-				return nil, fmt.Errorf("%q is not a number of days after birth", a[0].str())
+				return nil, fmt.Errorf("%q is not a number of days after birth", s)
 			}
 			if n <= 21 {
 				return "postpartum-2w", nil
 			}
 			return "postpartum-1m", nil
-		}})
+		}))
 	register("join", &function{minArgs: 2, maxArgs: -1,
 		doc: "join(sep, x, …): the non-empty values joined by sep",
 		call: func(c *evalCtx, a []value) (any, error) {
@@ -220,24 +214,10 @@ func init() {
 			}
 			return strings.Join(parts, a[0].str()), nil
 		}})
-	register("hl7time", &function{minArgs: 1, maxArgs: 1,
-		doc: "hl7time(x): an HL7 v2 DTM (YYYY[MM[DD[HH[MM[SS[.S…]]]]]][+/-ZZZZ]) as a FHIR dateTime; without a zone, Japan time (+09:00)",
-		call: func(c *evalCtx, a []value) (any, error) {
-			s := strings.TrimSpace(a[0].str())
-			if s == "" {
-				return nil, nil
-			}
-			return hl7Time(s)
-		}})
-	register("text", &function{minArgs: 1, maxArgs: 1,
-		doc: "text(x): x without surrounding spaces (full-width ones too)",
-		call: func(c *evalCtx, a []value) (any, error) {
-			s := strings.TrimSpace(strings.Trim(a[0].str(), "\u3000 "))
-			if s == "" {
-				return nil, nil
-			}
-			return s, nil
-		}})
+	register("hl7time", unary("hl7time(x): an HL7 v2 DTM (YYYY[MM[DD[HH[MM[SS[.S…]]]]]][+/-ZZZZ]) as a FHIR dateTime; without a zone, Japan time (+09:00)",
+		func(s string) (any, error) { return hl7Time(s) }))
+	register("text", unary("text(x): x without surrounding spaces (full-width ones too)",
+		func(s string) (any, error) { return s, nil }))
 }
 
 func sortedKeys(m map[string]string) []string {

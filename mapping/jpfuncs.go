@@ -27,65 +27,39 @@ import (
 // The functions about Japanese data (package jp): 和暦 dates, names in kanji and kana,
 // addresses in JP Core form, sex codes and 続柄.
 func init() {
-	register("date", &function{minArgs: 1, maxArgs: 1,
-		doc: "date(x): a date in any form of DOMAIN §2.3 (令和5年6月1日, R05.06.01, 5050601, 2023/06/01 …) as YYYY-MM-DD; a date outside its era is an error",
-		call: func(c *evalCtx, a []value) (any, error) {
-			s := strings.TrimSpace(a[0].str())
-			if s == "" {
-				return nil, nil
-			}
+	register("date", unary("date(x): a date in any form of DOMAIN §2.3 (令和5年6月1日, R05.06.01, 5050601, 2023/06/01 …) as YYYY-MM-DD; a date outside its era is an error",
+		func(s string) (any, error) {
 			d, err := jp.ParseDate(s)
 			if err != nil {
 				return nil, plain(err)
 			}
 			return d.String(), nil
-		}})
-	register("month", &function{minArgs: 1, maxArgs: 1,
-		doc: "month(x): a year and month (2025/04, 令和7年4月, R07.04) as a Period from its first to its last day",
-		call: func(c *evalCtx, a []value) (any, error) {
-			s := strings.TrimSpace(a[0].str())
-			if s == "" {
-				return nil, nil
-			}
+		}))
+	register("month", unary("month(x): a year and month (2025/04, 令和7年4月, R07.04) as a Period from its first to its last day",
+		func(s string) (any, error) {
 			ym, err := jp.ParseYearMonth(s)
 			if err != nil {
 				return nil, plain(err)
 			}
 			return map[string]any{"start": ym.First().String(), "end": ym.Last().String()}, nil
-		}})
-	register("yearmonth", &function{minArgs: 1, maxArgs: 1,
-		doc: "yearmonth(x): a year and month as YYYY-MM (a partial date FHIR accepts)",
-		call: func(c *evalCtx, a []value) (any, error) {
-			s := strings.TrimSpace(a[0].str())
-			if s == "" {
-				return nil, nil
-			}
+		}))
+	register("yearmonth", unary("yearmonth(x): a year and month as YYYY-MM (a partial date FHIR accepts)",
+		func(s string) (any, error) {
 			ym, err := jp.ParseYearMonth(s)
 			if err != nil {
 				return nil, plain(err)
 			}
 			return ym.String(), nil
-		}})
-	register("period", &function{minArgs: 1, maxArgs: 1,
-		doc: "period(x): a Period from text such as 2025/04/01～2026/03/31 (～, 〜, ~ or から between the dates; either may be missing)",
-		call: func(c *evalCtx, a []value) (any, error) {
-			s := strings.TrimSpace(a[0].str())
-			if s == "" {
-				return nil, nil
-			}
-			var from, to string
-			ok := false
+		}))
+	register("period", unary("period(x): a Period from text such as 2025/04/01～2026/03/31 (～, 〜, ~ or から between the dates; either may be missing)",
+		func(s string) (any, error) {
 			for _, sep := range []string{"～", "〜", "~", "から"} {
-				if f, t, found := strings.Cut(s, sep); found {
-					from, to, ok = f, t, true
-					break
+				if from, to, found := strings.Cut(s, sep); found {
+					return periodOf(from, to)
 				}
 			}
-			if !ok {
-				return nil, fmt.Errorf("%q is not a period: write from～to", s)
-			}
-			return periodOf(from, to)
-		}})
+			return nil, fmt.Errorf("%q is not a period: write from～to", s)
+		}))
 	register("periodof", &function{minArgs: 2, maxArgs: 2,
 		doc: "periodof(from, to): a Period from two dates, either may be empty",
 		call: func(c *evalCtx, a []value) (any, error) {
@@ -99,27 +73,16 @@ func init() {
 			}
 			return p, nil
 		}})
-	register("sex", &function{minArgs: 1, maxArgs: 1,
-		doc: "sex(x): the administrative-gender of a sex code (1/2, 男/女, M/F …)",
-		call: func(c *evalCtx, a []value) (any, error) {
-			if strings.TrimSpace(a[0].str()) == "" {
-				return nil, nil
-			}
-			g, err := jp.ParseSex(a[0].str())
+	register("sex", unary("sex(x): the administrative-gender of a sex code (1/2, 男/女, M/F …)",
+		func(s string) (any, error) {
+			g, err := jp.ParseSex(s)
 			if err != nil {
 				return nil, plain(err)
 			}
 			return string(g), nil
-		}})
-	register("kana", &function{minArgs: 1, maxArgs: 1,
-		doc: "kana(x): x in full-width katakana (half-width kana and hiragana converted)",
-		call: func(c *evalCtx, a []value) (any, error) {
-			s := strings.TrimSpace(a[0].str())
-			if s == "" {
-				return nil, nil
-			}
-			return jp.Katakana(s), nil
-		}})
+		}))
+	register("kana", unary("kana(x): x in full-width katakana (half-width kana and hiragana converted)",
+		func(s string) (any, error) { return jp.Katakana(s), nil }))
 	register("names", &function{minArgs: 2, maxArgs: 2,
 		doc: "names(kanji, kana): JP Core's pair of HumanNames (IDE, SYL), split into family and given names on the full-width space",
 		call: func(c *evalCtx, a []value) (any, error) {
@@ -164,18 +127,14 @@ func init() {
 			}
 			return []any{m}, nil
 		}})
-	register("zokugara", &function{minArgs: 1, maxArgs: 1,
-		doc: "zokugara(x): the hub's zokugara code of a relationship to the head of household (世帯主, 妻, 子, 妻の子 …)",
-		call: func(c *evalCtx, a []value) (any, error) {
-			if strings.TrimSpace(a[0].str()) == "" {
-				return nil, nil
-			}
-			z, err := jp.ParseZokugara(a[0].str())
+	register("zokugara", unary("zokugara(x): the hub's zokugara code of a relationship to the head of household (世帯主, 妻, 子, 妻の子 …)",
+		func(s string) (any, error) {
+			z, err := jp.ParseZokugara(s)
 			if err != nil {
 				return nil, plain(err)
 			}
 			return string(z), nil
-		}})
+		}))
 	register("headrelation", &function{minArgs: 2, maxArgs: 2,
 		doc: "headrelation(zokugara, headName): the v3 RoleCode of the head of household to this member when the head is the member's parent, step-parent or (great-)grandparent and headName is given; nothing otherwise",
 		call: func(c *evalCtx, a []value) (any, error) {
