@@ -238,7 +238,6 @@ func (im *Importer) Import(ctx context.Context, opts Options, files []File) (*Re
 			}
 			return rep, err
 		}
-		recIndex := starts[fi]
 		rc, err := f.Open()
 		if err != nil {
 			return rep, fmt.Errorf("importer: %s: %w", f.Name, err)
@@ -268,7 +267,7 @@ func (im *Importer) Import(ctx context.Context, opts Options, files []File) (*Re
 		pctx, cancel := context.WithCancel(ctx)
 		go func() {
 			defer close(batches)
-			read.err = im.produce(pctx, records, b, env, last, recIndex, t.ID, batch, batches, &read)
+			read.err = im.produce(pctx, records, b, env, last, starts[fi], t.ID, batch, batches, &read)
 		}()
 		var werr error
 		for q := range batches {
@@ -282,7 +281,7 @@ func (im *Importer) Import(ctx context.Context, opts Options, files []File) (*Re
 				cancel()
 			}
 			if opts.Progress != nil {
-				opts.Progress(rowsBefore(rep) + read.rows.Load())
+				opts.Progress(rep.Rows + read.rows.Load()) // rep.Rows: the files before this one
 			}
 		}
 		cancel()
@@ -334,9 +333,6 @@ type produced struct {
 	problems []adapters.Problem
 	err      error
 }
-
-// rowsBefore is the records read in the files before the current one.
-func rowsBefore(rep *Report) int64 { return rep.Rows }
 
 // produce decodes and maps the records of a file into batches of pending records. A
 // resource that a later record of the file writes too (last) is left to it once it exists.
@@ -455,10 +451,10 @@ func (im *Importer) write(ctx context.Context, req *ingest.Request, queue []pend
 		}
 		return count(rep, out), nil
 	}
-	if len(queue) == 1 || !refusal(err) {
-		if !refusal(err) {
-			return nil, err
-		}
+	if !refusal(err) {
+		return nil, err
+	}
+	if len(queue) == 1 {
 		rep.Failed++
 		rep.Problems = append(rep.Problems, problemOf(queue[0].rec, err))
 		return nil, nil
