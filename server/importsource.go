@@ -206,11 +206,7 @@ func (rc *reqContext) uploadedFiles() ([]importer.File, func(), error) {
 		}
 		if err != nil {
 			cleanup()
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return nil, func() {}, fhir.Errorf(fhir.KindTooLarge, fhir.IssueTooLong, "the upload is larger than %d bytes", rc.limits.MaxImportBytes)
-			}
-			return nil, func() {}, fhir.Wrap(err, fhir.KindInvalid, fhir.IssueStructure, "the upload could not be read: %v", err)
+			return nil, func() {}, rc.uploadError(err)
 		}
 		name := part.FileName()
 		if name == "" {
@@ -230,11 +226,7 @@ func (rc *reqContext) uploadedFiles() ([]importer.File, func(), error) {
 		}
 		if err != nil {
 			cleanup()
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return nil, func() {}, fhir.Errorf(fhir.KindTooLarge, fhir.IssueTooLong, "the upload is larger than %d bytes", rc.limits.MaxImportBytes)
-			}
-			return nil, func() {}, fhir.Wrap(err, fhir.KindInvalid, fhir.IssueStructure, "the upload could not be read: %v", err)
+			return nil, func() {}, rc.uploadError(err)
 		}
 		path := tmp.Name()
 		files = append(files, importer.File{Name: name, Open: func() (io.ReadCloser, error) { return os.Open(path) }})
@@ -243,6 +235,15 @@ func (rc *reqContext) uploadedFiles() ([]importer.File, func(), error) {
 		return nil, cleanup, fhir.Errorf(fhir.KindInvalid, fhir.IssueRequired, "the upload has no file: send each file as a part with a file name")
 	}
 	return files, cleanup, nil
+}
+
+// uploadError is the answer to an upload that could not be read: too large, or broken.
+func (rc *reqContext) uploadError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return fhir.Errorf(fhir.KindTooLarge, fhir.IssueTooLong, "the upload is larger than %d bytes", rc.limits.MaxImportBytes)
+	}
+	return fhir.Wrap(err, fhir.KindInvalid, fhir.IssueStructure, "the upload could not be read: %v", err)
 }
 
 func newJobID() string {
