@@ -26,6 +26,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kodomohub/kodomohub/internal/goldentest"
+
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/text/encoding/japanese"
 
@@ -134,7 +136,7 @@ func TestGolden(t *testing.T) {
 			in, path := v.input(t), filepath.Join("testdata", v.file)
 			golden := strings.TrimSuffix(path, ".csv") + ".golden.json"
 			if *update {
-				mustWrite(t, path, in)
+				goldentest.Write(t, path, in)
 			} else if onDisk, err := os.ReadFile(path); err != nil || !bytes.Equal(onDisk, in) {
 				t.Fatalf("%s is not the test's input (run go test -update): %v", path, err)
 			}
@@ -142,13 +144,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if *update {
-				mustWrite(t, golden, append(got, '\n'))
-				return
-			}
-			if d := cmp.Diff(decodeJSON(t, mustRead(t, golden)), decodeJSON(t, got)); d != "" {
-				t.Errorf("%s (-want +got):\n%s", golden, d)
-			}
+			goldentest.JSON(t, golden, append(got, '\n'), *update)
 		})
 	}
 }
@@ -303,35 +299,5 @@ func TestBreakAndSecondRange(t *testing.T) {
 	}
 	for rec := range records {
 		t.Fatalf("second range yielded %v", rec)
-	}
-}
-
-func decodeJSON(t *testing.T, b []byte) any {
-	t.Helper()
-	var v any
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	if err := d.Decode(&v); err != nil {
-		t.Fatalf("invalid JSON: %v", err)
-	}
-	return v
-}
-
-func mustRead(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func mustWrite(t *testing.T, path string, b []byte) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
 	}
 }

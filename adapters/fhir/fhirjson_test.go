@@ -24,6 +24,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kodomohub/kodomohub/internal/goldentest"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kodomohub/kodomohub/adapters"
@@ -42,35 +44,13 @@ func mustOpen(tb testing.TB, path string) *os.File {
 	return f
 }
 
-func decode(b []byte) (v any) {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	if err := d.Decode(&v); err != nil {
-		return "invalid JSON: " + err.Error()
-	}
-	return v
-}
-
 func checkGolden(t *testing.T, golden string, got any) {
 	t.Helper()
 	b, err := json.MarshalIndent(got, "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b = append(b, '\n')
-	if *update {
-		if err := os.WriteFile(golden, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := cmp.Diff(decode(want), decode(b)); d != "" {
-		t.Errorf("%s (-want +got):\n%s", golden, d)
-	}
+	goldentest.JSON(t, golden, append(b, '\n'), *update)
 }
 
 // problems lists the row errors joined in err as the report prints them.
@@ -239,7 +219,7 @@ func decodeItems(t *testing.T, items []ndjsonItem) any {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return decode(b)
+	return goldentest.Decode(b)
 }
 
 // TestNDJSONLongLine: a line beyond MaxBytes is refused, and the lines after it are still read.

@@ -25,6 +25,7 @@ import (
 
 	"github.com/kodomohub/kodomohub/adapters"
 	"github.com/kodomohub/kodomohub/adapters/hl7v2"
+	"github.com/kodomohub/kodomohub/internal/goldentest"
 )
 
 var fieldName = regexp.MustCompile(`^[A-Z][A-Z0-9]{2}(\[[1-9][0-9]*\])?-[1-9][0-9]*(\[[1-9][0-9]*\])?(\.[1-9][0-9]*(\.[1-9][0-9]*)?)?$`)
@@ -35,7 +36,7 @@ var fieldName = regexp.MustCompile(`^[A-Z][A-Z0-9]{2}(\[[1-9][0-9]*\])?-[1-9][0-
 func FuzzRead(f *testing.F) {
 	inputs, _ := filepath.Glob("testdata/messages/*.hl7")
 	for _, in := range inputs {
-		f.Add(mustJIS(f, string(mustRead(f, in))))
+		f.Add(mustJIS(f, string(goldentest.Read(f, in))))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for rec, err := range hl7v2.Read("fuzz", bytes.NewReader(data)) {

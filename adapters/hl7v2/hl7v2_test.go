@@ -19,11 +19,12 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/kodomohub/kodomohub/internal/goldentest"
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/text/encoding/japanese"
@@ -39,15 +40,6 @@ var update = flag.Bool("update", false, "rewrite golden files with current outpu
 func mustJIS(tb testing.TB, text string) []byte {
 	tb.Helper()
 	b, err := japanese.ISO2022JP.NewEncoder().Bytes([]byte(strings.ReplaceAll(text, "\n", "\r")))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
-}
-
-func mustRead(tb testing.TB, path string) []byte {
-	tb.Helper()
-	b, err := os.ReadFile(path)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -85,16 +77,7 @@ func collect(tb testing.TB, seq func(func(adapters.Record, error) bool)) []item 
 
 func checkGolden(t *testing.T, golden string, got []item) {
 	t.Helper()
-	b := marshal(t, got)
-	if *update {
-		if err := os.WriteFile(golden, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	if d := cmp.Diff(decode(mustRead(t, golden)), decode(b)); d != "" {
-		t.Errorf("%s (-want +got):\n%s", golden, d)
-	}
+	goldentest.JSON(t, golden, marshal(t, got), *update)
 }
 
 // marshal writes items as JSON with one field a line, so that a golden diff reads like the message.
@@ -132,15 +115,6 @@ func marshal(tb testing.TB, items []item) []byte {
 	return []byte(b.String())
 }
 
-func decode(b []byte) (v any) {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	if err := d.Decode(&v); err != nil {
-		return "invalid JSON: " + err.Error()
-	}
-	return v
-}
-
 // TestGolden reads each message file of testdata/messages as ISO-2022-JP and compares the
 // records (and problems) with its .golden.json.
 func TestGolden(t *testing.T) {
@@ -150,7 +124,7 @@ func TestGolden(t *testing.T) {
 	}
 	for _, in := range inputs {
 		t.Run(filepath.Base(in), func(t *testing.T) {
-			raw := mustJIS(t, string(mustRead(t, in)))
+			raw := mustJIS(t, string(goldentest.Read(t, in)))
 			got := collect(t, hl7v2.Read(filepath.Base(in), bytes.NewReader(raw)))
 			checkGolden(t, strings.TrimSuffix(in, ".hl7")+".golden.json", got)
 		})
@@ -160,7 +134,7 @@ func TestGolden(t *testing.T) {
 // TestJISBytesHoldSeparators: the JIS X 0208 bytes of マ are "%^", so a parser that split
 // before decoding would cut ヤマダ at the component separator.
 func TestJISBytesHoldSeparators(t *testing.T) {
-	raw := mustJIS(t, string(mustRead(t, "testdata/messages/adt-00.hl7")))
+	raw := mustJIS(t, string(goldentest.Read(t, "testdata/messages/adt-00.hl7")))
 	if !bytes.Contains(raw, []byte("\x1b$B%d%^%@")) {
 		t.Fatalf("ヤマダ is not %q in the encoded bytes", "%d%^%@")
 	}
@@ -178,7 +152,7 @@ func TestJISBytesHoldSeparators(t *testing.T) {
 
 // TestUTF8AndLineEndings: the same messages in UTF-8, or with \n or \r\n, give the same records.
 func TestUTF8AndLineEndings(t *testing.T) {
-	text := string(mustRead(t, "testdata/messages/oml-11.hl7"))
+	text := string(goldentest.Read(t, "testdata/messages/oml-11.hl7"))
 	want := collect(t, hl7v2.Read("f", bytes.NewReader(mustJIS(t, text))))
 	jis := mustJIS(t, text)
 	for name, raw := range map[string][]byte{
@@ -241,7 +215,7 @@ func TestReadErrors(t *testing.T) {
 
 func mustRecord(t *testing.T, file string) adapters.Record {
 	t.Helper()
-	raw := mustJIS(t, string(mustRead(t, filepath.Join("testdata/messages", file))))
+	raw := mustJIS(t, string(goldentest.Read(t, filepath.Join("testdata/messages", file))))
 	for rec, err := range hl7v2.Read(file, bytes.NewReader(raw)) {
 		if err != nil {
 			t.Fatal(err)
@@ -272,7 +246,7 @@ func TestPatientOf(t *testing.T) {
 
 	t.Run("BadBirthDateIsARowError", func(t *testing.T) {
 		var last adapters.Record
-		for rec, err := range hl7v2.Read("bad.hl7", bytes.NewReader(mustJIS(t, string(mustRead(t, "testdata/messages/bad.hl7"))))) {
+		for rec, err := range hl7v2.Read("bad.hl7", bytes.NewReader(mustJIS(t, string(goldentest.Read(t, "testdata/messages/bad.hl7"))))) {
 			if err == nil {
 				last = rec
 			}
@@ -408,9 +382,9 @@ func TestParseFileName(t *testing.T) {
 func tree(t *testing.T) fstest.MapFS {
 	t.Helper()
 	msg := func(name string) *fstest.MapFile {
-		return &fstest.MapFile{Data: mustJIS(t, string(mustRead(t, filepath.Join("testdata/messages", name))))}
+		return &fstest.MapFile{Data: mustJIS(t, string(goldentest.Read(t, filepath.Join("testdata/messages", name))))}
 	}
-	other := strings.ReplaceAll(string(mustRead(t, "testdata/messages/adt-00.hl7")), "0000123456^^^^PI", "0000999999^^^^PI")
+	other := strings.ReplaceAll(string(goldentest.Read(t, "testdata/messages/adt-00.hl7")), "0000123456^^^^PI", "0000999999^^^^PI")
 	return fstest.MapFS{
 		"000/012/0000123456/-/ADT-00/0000123456_-_ADT-00_999999999999999_20250401080000000_-_0":                msg("adt-00.hl7"),
 		"000/012/0000123456/-/ADT-00/0000123456_-_ADT-00_999999999999999_20250410093015123_-_1":                msg("adt-00.hl7"),

@@ -22,13 +22,14 @@ import (
 
 	"github.com/kodomohub/kodomohub/adapters/pmh"
 	"github.com/kodomohub/kodomohub/importer"
+	"github.com/kodomohub/kodomohub/internal/goldentest"
 )
 
 var _ importer.Decoder = pmh.Decoder{}
 
 // TestDecoder: the importer gets Read's records, and the field names as headers.
 func TestDecoder(t *testing.T) {
-	data := mustRead(t, "testdata/subsidy.json")
+	data := goldentest.Read(t, "testdata/subsidy.json")
 	headers, records, err := pmh.Decoder{}.Decode("subsidy.json", bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)

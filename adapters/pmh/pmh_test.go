@@ -19,9 +19,10 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
-	"os"
 	"strings"
 	"testing"
+
+	"github.com/kodomohub/kodomohub/internal/goldentest"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -62,15 +63,6 @@ func read(t *testing.T, name string, data []byte) []item {
 	return out
 }
 
-func mustRead(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // marshal writes items as JSON with one field a line.
 func marshal(tb testing.TB, items []item) []byte {
 	tb.Helper()
@@ -106,27 +98,9 @@ func marshal(tb testing.TB, items []item) []byte {
 	return []byte(b.String())
 }
 
-func decode(b []byte) (v any) {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	if err := d.Decode(&v); err != nil {
-		return "invalid JSON: " + err.Error()
-	}
-	return v
-}
-
 func checkGolden(t *testing.T, golden string, got []item) {
 	t.Helper()
-	b := marshal(t, got)
-	if *update {
-		if err := os.WriteFile(golden, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	if d := cmp.Diff(decode(mustRead(t, golden)), decode(b)); d != "" {
-		t.Errorf("%s (-want +got):\n%s", golden, d)
-	}
+	goldentest.JSON(t, golden, marshal(t, got), *update)
 }
 
 // TestGolden: an array file (medical subsidy) and an NDJSON file (checkup targets) with the
@@ -134,7 +108,7 @@ func checkGolden(t *testing.T, golden string, got []item) {
 func TestGolden(t *testing.T) {
 	for _, in := range []string{"testdata/subsidy.json", "testdata/checkup-targets.ndjson"} {
 		t.Run(in, func(t *testing.T) {
-			got := read(t, strings.TrimPrefix(in, "testdata/"), mustRead(t, in))
+			got := read(t, strings.TrimPrefix(in, "testdata/"), goldentest.Read(t, in))
 			checkGolden(t, strings.TrimSuffix(strings.TrimSuffix(in, ".json"), ".ndjson")+".golden.json", got)
 		})
 	}
@@ -145,7 +119,7 @@ func TestGolden(t *testing.T) {
 func TestMyNumberNeverImported(t *testing.T) {
 	numbers := []string{"210987654321", "210987654322", "123456789012", "123456789013"}
 	for _, in := range []string{"testdata/subsidy.json", "testdata/checkup-targets.ndjson"} {
-		data := mustRead(t, in)
+		data := goldentest.Read(t, in)
 		for _, n := range numbers[:2] {
 			if in == "testdata/subsidy.json" && !bytes.Contains(data, []byte(n)) {
 				t.Fatalf("%s lost its test My Number %s", in, n)

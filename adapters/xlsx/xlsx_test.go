@@ -23,12 +23,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kodomohub/kodomohub/internal/goldentest"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/xuri/excelize/v2"
@@ -140,21 +140,15 @@ func TestGolden(t *testing.T) {
 	const golden = "testdata/registry.golden.json"
 	built := workbook(t, "registry.xlsm", true)
 	if *update {
-		mustWrite(t, "testdata/registry.xlsm", built)
+		goldentest.Write(t, "testdata/registry.xlsm", built)
 	}
-	for name, in := range map[string][]byte{"built": built, "testdata": mustRead(t, "testdata/registry.xlsm")} {
+	for name, in := range map[string][]byte{"built": built, "testdata": goldentest.Read(t, "testdata/registry.xlsm")} {
 		t.Run(name, func(t *testing.T) {
 			got, err := json.MarshalIndent(decodeAll(t, &Decoder{Sheet: "名簿", HeaderRow: 3}, "registry.xlsm", in), "", "  ")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if *update {
-				mustWrite(t, golden, append(got, '\n'))
-				return
-			}
-			if d := cmp.Diff(decodeJSON(t, mustRead(t, golden)), decodeJSON(t, got)); d != "" {
-				t.Errorf("%s (-want +got):\n%s", golden, d)
-			}
+			goldentest.JSON(t, golden, append(got, '\n'), *update)
 		})
 	}
 }
@@ -306,35 +300,5 @@ func TestClassify(t *testing.T) {
 		if got, _ := classify(code); got != want {
 			t.Errorf("%s: %d, want %d", code, got, want)
 		}
-	}
-}
-
-func decodeJSON(t *testing.T, b []byte) any {
-	t.Helper()
-	var v any
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	if err := d.Decode(&v); err != nil {
-		t.Fatalf("invalid JSON: %v", err)
-	}
-	return v
-}
-
-func mustRead(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func mustWrite(t *testing.T, path string, b []byte) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
 	}
 }
